@@ -1,0 +1,86 @@
+//! What the core hands to the application: reasons, targets and callback
+//! data. The core calls the application only through [`Callbacks`], which the
+//! C boundary implements; nothing here knows about C.
+
+use std::ffi::c_void;
+
+/// A pointer the application gave us, carried back to it untouched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Opaque(pub *mut c_void);
+
+impl Opaque {
+    pub const NULL: Opaque = Opaque(std::ptr::null_mut());
+
+    pub fn is_null(self) -> bool {
+        self.0.is_null()
+    }
+}
+
+/// A connection: slot index and the generation of its slot, so a handle kept
+/// after the connection is gone is recognised as stale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConnId {
+    pub index: u32,
+    pub gen: u32,
+}
+
+/// Who a callback is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A protocol as a whole (PROTOCOL_INIT, EVENT_WAIT_CANCELLED, ...).
+    Protocol(usize),
+    Conn(ConnId),
+}
+
+/// The callback reasons the core emits, with libwebsockets' numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum Reason {
+    ClientConnectionError = 1,
+    ClientFilterPreEstablish = 2,
+    ClientEstablished = 3,
+    ClientReceive = 8,
+    ClientReceivePong = 9,
+    ClientWriteable = 10,
+    ClientAppendHandshakeHeader = 24,
+    ProtocolInit = 27,
+    ProtocolDestroy = 28,
+    WsiCreate = 29,
+    WsiDestroy = 30,
+    WsPeerInitiatedClose = 38,
+    EventWaitCancelled = 71,
+    ClientClosed = 75,
+}
+
+/// The `in`/`len` of a callback.
+pub enum CbIn<'a> {
+    None,
+    /// `buf[start..start + len]`; `buf[start + len]` is 0.
+    Data {
+        buf: &'a mut [u8],
+        start: usize,
+        len: usize,
+    },
+    /// Room for extra handshake headers; the callee stores how much it used.
+    HeaderSpace {
+        space: &'a mut [u8],
+        used: &'a mut usize,
+    },
+    /// An application pointer (the protocol's options for PROTOCOL_INIT).
+    Opaque(Opaque),
+}
+
+/// The application side of the context.
+pub trait Callbacks {
+    /// Calls protocol `protocol`'s callback; returns its result.
+    fn call(
+        &self,
+        protocol: usize,
+        target: Target,
+        reason: Reason,
+        user: Opaque,
+        data: CbIn<'_>,
+    ) -> i32;
+    /// The connection behind `pwsi` failed: forget the handle stored there.
+    fn clear_handle(&self, pwsi: Opaque);
+}

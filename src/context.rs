@@ -1,0 +1,699 @@
+//! The context: one mio poll loop, its connections, timers and the queue of
+//! deferred work, serviced one iteration per `ws_service` call.
+//!
+//! Callbacks may reenter the context, so everything here takes `&self`, state
+//! sits in `RefCell`s borrowed only between callbacks, and a connection is
+//! removed only by the loop itself, never while a callback is running.
+
+use std::cell::{Cell, RefCell};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Poll, Token, Waker};
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+
+use crate::callbacks::{Callbacks, CbIn, ConnId, Opaque, Reason, Target};
+use crate::connection::{pend, Conn, Phase};
+use crate::error::ConnectError;
+use crate::frame;
+use crate::log;
+use crate::resolve::Resolver;
+
+/// Bytes kept free before received payload (libwebsockets' LWS_PRE).
+pub(crate) const RX_HEADROOM: usize = 16;
+/// Bytes read from a socket at a time.
+const READ_SIZE: usize = 64 * 1024;
+const WAKER: Token = Token(usize::MAX);
+/// Writes smaller than this, made inside a callback, are queued and sent
+/// together after the callback; larger ones go straight to the socket.
+const DIRECT_WRITE_MIN: usize = 16 * 1024;
+
+/// One entry of the protocol table.
+#[derive(Clone, Debug)]
+pub struct ProtocolInfo {
+    pub name: Option<String>,
+    pub per_session_data_size: usize,
+    pub rx_buffer_size: usize,
+    /// Handed to PROTOCOL_INIT as `in`.
+    pub pvo: Opaque,
+}
+
+/// Context settings, defaults already applied.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub protocols: Vec<ProtocolInfo>,
+    pub pt_serv_buf_size: usize,
+    pub timeout_secs: u32,
+    pub connect_timeout_secs: u32,
+    pub max_message_size: u64,
+}
+
+/// A connection to make.
+#[derive(Clone, Debug)]
+pub struct ConnectRequest {
+    pub address: String,
+    pub port: u16,
+    pub path: String,
+    /// The Host header.
+    pub host: String,
+    pub origin: Option<String>,
+    /// Sent verbatim as Sec-WebSocket-Protocol.
+    pub protocol: Option<String>,
+    /// The protocol table entry the connection is bound to.
+    pub protocol_index: usize,
+    pub userdata: Opaque,
+    pub opaque_user_data: Opaque,
+    /// Where the application keeps the handle; cleared on failure.
+    pub pwsi: Opaque,
+    pub require_subprotocol: bool,
+}
+
+/// How long `service` may wait for events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    /// Handle what is ready and return.
+    None,
+    /// Until an event or the next timer.
+    Forever,
+    /// At most this long.
+    Max(Duration),
+}
+
+/// Why a write was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteError {
+    Gone,
+    NotOpen(&'static str),
+    Invalid(String),
+}
+
+/// A connection deadline: when, its sequence number, slot index, generation.
+type Deadline = (Instant, u64, u32, u32);
+
+/// The context can no longer be used (its poll loop failed, or it was destroyed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unusable;
+
+struct Slot {
+    gen: u32,
+    conn: Option<Box<Conn>>,
+}
+
+pub struct Context {
+    pub(crate) cfg: Config,
+    callbacks: Box<dyn Callbacks>,
+    pub(crate) poll: RefCell<Poll>,
+    events: RefCell<Events>,
+    waker: Arc<Waker>,
+    cancelled: Arc<AtomicBool>,
+    pub(crate) resolver: Resolver,
+    slots: RefCell<Vec<Slot>>,
+    free: RefCell<Vec<u32>>,
+    live: Cell<usize>,
+    timers: RefCell<BinaryHeap<Reverse<Deadline>>>,
+    timer_seq: Cell<u64>,
+    pending: RefCell<VecDeque<ConnId>>,
+    rx_buf: RefCell<Vec<u8>>,
+    depth: Cell<u32>,
+    in_service: Cell<bool>,
+    serviced: Cell<bool>,
+    destroyed: Cell<bool>,
+    rng: RefCell<StdRng>,
+}
+
+/// The mio token of a connection.
+pub(crate) fn conn_token(id: ConnId) -> Token {
+    Token(conn_key(id) as usize)
+}
+
+/// A connection as one number (resolver keys, tokens).
+pub(crate) fn conn_key(id: ConnId) -> u64 {
+    u64::from(id.index) | (u64::from(id.gen) << 32)
+}
+
+fn key_conn(key: u64) -> ConnId {
+    ConnId {
+        index: key as u32,
+        gen: (key >> 32) as u32,
+    }
+}
+
+impl Context {
+    pub fn new(cfg: Config, callbacks: Box<dyn Callbacks>) -> std::io::Result<Context> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        Ok(Context {
+            resolver: Resolver::new(Arc::clone(&waker)),
+            rx_buf: RefCell::new(vec![0; RX_HEADROOM + READ_SIZE + 1]),
+            cfg,
+            callbacks,
+            poll: RefCell::new(poll),
+            events: RefCell::new(Events::with_capacity(1024)),
+            waker,
+            cancelled: Arc::new(AtomicBool::new(false)),
+            slots: RefCell::new(Vec::new()),
+            free: RefCell::new(Vec::new()),
+            live: Cell::new(0),
+            timers: RefCell::new(BinaryHeap::new()),
+            timer_seq: Cell::new(0),
+            pending: RefCell::new(VecDeque::new()),
+            depth: Cell::new(0),
+            in_service: Cell::new(false),
+            serviced: Cell::new(false),
+            destroyed: Cell::new(false),
+            rng: RefCell::new(StdRng::from_os_rng()),
+        })
+    }
+
+    /// What another thread needs to wake the loop (`ws_cancel_service`).
+    pub fn canceller(&self) -> (Arc<Waker>, Arc<AtomicBool>) {
+        (Arc::clone(&self.waker), Arc::clone(&self.cancelled))
+    }
+
+    /// Delivers PROTOCOL_INIT to every protocol.
+    pub fn init_protocols(&self) {
+        for (i, p) in self.cfg.protocols.iter().enumerate() {
+            self.call_protocol(i, Reason::ProtocolInit, CbIn::Opaque(p.pvo));
+        }
+    }
+
+    /// True while a callback is running on this context.
+    pub fn in_callback(&self) -> bool {
+        self.depth.get() > 0
+    }
+
+    pub fn is_destroyed(&self) -> bool {
+        self.destroyed.get()
+    }
+
+    fn call_protocol(&self, index: usize, reason: Reason, data: CbIn<'_>) -> i32 {
+        self.depth.set(self.depth.get() + 1);
+        let r = self
+            .callbacks
+            .call(index, Target::Protocol(index), reason, Opaque::NULL, data);
+        self.depth.set(self.depth.get() - 1);
+        r
+    }
+
+    /// Calls the connection's protocol callback; None when the connection is gone.
+    pub(crate) fn dispatch(&self, id: ConnId, reason: Reason, data: CbIn<'_>) -> Option<i32> {
+        let (protocol, user) = self.with_conn(id, |c| (c.protocol, c.user))?;
+        self.depth.set(self.depth.get() + 1);
+        let r = self
+            .callbacks
+            .call(protocol, Target::Conn(id), reason, user, data);
+        self.depth.set(self.depth.get() - 1);
+        Some(r)
+    }
+
+    /// Runs `f` on a live connection. `f` must not call the application.
+    pub(crate) fn with_conn<R>(&self, id: ConnId, f: impl FnOnce(&mut Conn) -> R) -> Option<R> {
+        let mut slots = self.slots.borrow_mut();
+        match slots.get_mut(id.index as usize) {
+            Some(Slot { gen, conn: Some(c) }) if *gen == id.gen => Some(f(c)),
+            _ => None,
+        }
+    }
+
+    /// Is this a live connection of this context?
+    pub fn is_live(&self, id: ConnId) -> bool {
+        self.with_conn(id, |_| ()).is_some()
+    }
+
+    pub(crate) fn chunk_size(&self, protocol: usize) -> usize {
+        match self.cfg.protocols[protocol].rx_buffer_size {
+            0 => self.cfg.pt_serv_buf_size,
+            n => n,
+        }
+    }
+
+    pub(crate) fn mask(&self) -> [u8; 4] {
+        self.rng.borrow_mut().next_u32().to_ne_bytes()
+    }
+
+    pub(crate) fn take_rx_buf(&self) -> Vec<u8> {
+        let b = std::mem::take(&mut *self.rx_buf.borrow_mut());
+        if b.is_empty() {
+            vec![0; RX_HEADROOM + READ_SIZE + 1]
+        } else {
+            b
+        }
+    }
+
+    pub(crate) fn put_rx_buf(&self, b: Vec<u8>) {
+        *self.rx_buf.borrow_mut() = b;
+    }
+
+    pub(crate) fn set_deadline(&self, c: &mut Conn, after: Duration) {
+        let seq = self.timer_seq.get() + 1;
+        self.timer_seq.set(seq);
+        c.deadline_seq = seq;
+        self.timers
+            .borrow_mut()
+            .push(Reverse((Instant::now() + after, seq, c.id.index, c.id.gen)));
+    }
+
+    /// Queues deferred work for a connection.
+    pub(crate) fn pend(&self, id: ConnId, what: u8) {
+        let first = self.with_conn(id, |c| {
+            let first = c.pend == 0;
+            c.pend |= what;
+            first
+        });
+        if first == Some(true) {
+            self.pending.borrow_mut().push_back(id);
+        }
+    }
+
+    pub(crate) fn finish_later(&self, id: ConnId) {
+        self.pend(id, pend::REAP);
+    }
+
+    /// Starts a connection; its progress is driven by `service`.
+    pub fn connect(&self, req: ConnectRequest) -> Result<ConnId, String> {
+        if self.destroyed.get() {
+            return Err("the context is being destroyed".into());
+        }
+        let protocol = req.protocol_index;
+        let pss = self.cfg.protocols[protocol].per_session_data_size;
+        let max = self.cfg.max_message_size;
+        let index = match self.free.borrow_mut().pop() {
+            Some(i) => i,
+            None => {
+                let mut slots = self.slots.borrow_mut();
+                if slots.len() >= (1 << 28) - 1 {
+                    return Err("too many connections".into());
+                }
+                slots.push(Slot { gen: 0, conn: None });
+                (slots.len() - 1) as u32
+            }
+        };
+        let id = {
+            let mut slots = self.slots.borrow_mut();
+            let slot = &mut slots[index as usize];
+            slot.gen = match slot.gen.wrapping_add(1) & 0x00ff_ffff {
+                0 => 1,
+                g => g,
+            };
+            let id = ConnId {
+                index,
+                gen: slot.gen,
+            };
+            slot.conn = Some(Box::new(Conn::new(id, protocol, pss, req, max)));
+            id
+        };
+        self.live.set(self.live.get() + 1);
+        self.pend(id, pend::START);
+        Ok(id)
+    }
+
+    /// One loop iteration. Err once the context is unusable.
+    pub fn service(&self, wait: Wait) -> Result<(), Unusable> {
+        if self.destroyed.get() {
+            return Err(Unusable);
+        }
+        if self.in_service.get() || self.in_callback() {
+            wlog!(
+                log::ERR,
+                "ws_service called from inside a callback: ignored (callbacks run inside ws_service; return and let the loop call again)"
+            );
+            return Ok(());
+        }
+        self.in_service.set(true);
+        self.serviced.set(true);
+        let r = self.service_once(wait);
+        self.in_service.set(false);
+        r
+    }
+
+    fn service_once(&self, wait: Wait) -> Result<(), Unusable> {
+        let now = Instant::now();
+        let next_timer = self.timers.borrow().peek().map(|Reverse((t, ..))| *t);
+        let mut timeout = match wait {
+            Wait::None => Some(Duration::ZERO),
+            Wait::Forever => None,
+            Wait::Max(d) => Some(d),
+        };
+        if let Some(t) = next_timer {
+            let until = t.saturating_duration_since(now);
+            timeout = Some(timeout.map_or(until, |d| d.min(until)));
+        }
+        if !self.pending.borrow().is_empty() {
+            timeout = Some(Duration::ZERO);
+        }
+        let ready: Vec<(Token, bool, bool)> = {
+            let mut events = self.events.borrow_mut();
+            if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    wlog!(log::ERR, "poll failed: {e}");
+                    return Err(Unusable);
+                }
+            }
+            events
+                .iter()
+                .map(|e| {
+                    let closed = e.is_error() || e.is_read_closed() || e.is_write_closed();
+                    (
+                        e.token(),
+                        e.is_readable() || closed,
+                        e.is_writable() || closed,
+                    )
+                })
+                .collect()
+        };
+        for (token, readable, writable) in ready {
+            if token == WAKER {
+                self.on_wake();
+            } else {
+                self.on_socket(key_conn(token.0 as u64), readable, writable);
+            }
+        }
+        self.run_timers();
+        self.run_pending();
+        Ok(())
+    }
+
+    fn on_wake(&self) {
+        for (key, result) in self.resolver.take() {
+            self.resolved(key_conn(key), result);
+        }
+        if self.cancelled.swap(false, Ordering::AcqRel) {
+            for i in 0..self.cfg.protocols.len() {
+                self.call_protocol(i, Reason::EventWaitCancelled, CbIn::None);
+            }
+        }
+    }
+
+    fn run_timers(&self) {
+        let now = Instant::now();
+        loop {
+            let due = {
+                let mut timers = self.timers.borrow_mut();
+                match timers.peek() {
+                    Some(Reverse((t, ..))) if *t <= now => timers.pop().map(|Reverse(e)| e),
+                    _ => None,
+                }
+            };
+            let Some((_, seq, index, gen)) = due else {
+                break;
+            };
+            let id = ConnId { index, gen };
+            if self.with_conn(id, |c| c.deadline_seq == seq) == Some(true) {
+                self.on_deadline(id);
+            }
+        }
+    }
+
+    fn run_pending(&self) {
+        let n = self.pending.borrow().len();
+        for _ in 0..n {
+            let Some(id) = self.pending.borrow_mut().pop_front() else {
+                break;
+            };
+            let Some(what) = self.with_conn(id, |c| std::mem::take(&mut c.pend)) else {
+                continue;
+            };
+            if what & pend::REAP != 0 {
+                self.reap(id);
+                continue;
+            }
+            if what & pend::START != 0 {
+                self.start(id);
+            }
+            if what & (pend::FLUSH | pend::WRITEABLE) != 0 {
+                self.after_io(id);
+            }
+        }
+        // Work queued by the callbacks above (a reap, mostly) is done now
+        // rather than after the next wait.
+        let reaps: Vec<ConnId> = self
+            .pending
+            .borrow()
+            .iter()
+            .copied()
+            .filter(|id| self.with_conn(*id, |c| c.pend & pend::REAP != 0) == Some(true))
+            .collect();
+        for id in reaps {
+            self.reap(id);
+        }
+        self.pending.borrow_mut().retain(|id| self.is_live(*id));
+    }
+
+    /// Delivers the final callbacks of a finished connection and frees it.
+    fn reap(&self, id: ConnId) {
+        let Some((failure, pwsi)) = self.with_conn(id, |c| {
+            c.phase = Phase::Done;
+            let _ = c.flush();
+            let failure = if c.established {
+                None
+            } else {
+                Some(
+                    c.failure
+                        .take()
+                        .unwrap_or(ConnectError::ClosedByApplication),
+                )
+            };
+            (failure, c.req.pwsi)
+        }) else {
+            return;
+        };
+        match failure {
+            Some(e) => {
+                let msg = e.to_string();
+                wlog!(log::ERR, "CLIENT_CONNECTION_ERROR: {msg}");
+                self.callbacks.clear_handle(pwsi);
+                let mut text = msg.into_bytes();
+                let len = text.len();
+                text.push(0);
+                self.dispatch(
+                    id,
+                    Reason::ClientConnectionError,
+                    CbIn::Data {
+                        buf: &mut text,
+                        start: 0,
+                        len,
+                    },
+                );
+            }
+            None => {
+                self.dispatch(id, Reason::ClientClosed, CbIn::None);
+            }
+        }
+        self.dispatch(id, Reason::WsiDestroy, CbIn::None);
+        let conn = {
+            let mut slots = self.slots.borrow_mut();
+            let slot = &mut slots[id.index as usize];
+            slot.conn.take()
+        };
+        if let Some(mut c) = conn {
+            if let Some(mut s) = c.sock.take() {
+                let _ = self.poll.borrow().registry().deregister(&mut s);
+            }
+            self.free.borrow_mut().push(id.index);
+            self.live.set(self.live.get() - 1);
+        }
+    }
+
+    /// Closes every connection (CLIENT_CONNECTION_ERROR or CLIENT_CLOSED, then
+    /// WSI_DESTROY) and delivers PROTOCOL_DESTROY.
+    pub fn destroy(&self) {
+        if self.destroyed.replace(true) {
+            return;
+        }
+        let ids: Vec<ConnId> = self
+            .slots
+            .borrow()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                s.conn.as_ref().map(|_| ConnId {
+                    index: i as u32,
+                    gen: s.gen,
+                })
+            })
+            .collect();
+        if !ids.is_empty() && !self.serviced.get() {
+            wlog!(
+                log::WARN,
+                "ws_context_destroy: {} connection(s) never made progress because ws_service() was never called; drive the context with `while (n >= 0 && !interrupted) n = ws_service(context, 0);`",
+                ids.len()
+            );
+        }
+        let mask = self.mask();
+        for id in ids {
+            self.with_conn(id, |c| {
+                if c.established && !c.close_sent {
+                    c.queue_frame(frame::OpCode::Close, true, &1001u16.to_be_bytes(), mask);
+                    c.close_sent = true;
+                }
+                if c.failure.is_none() && !c.established {
+                    c.failure = Some(ConnectError::ContextDestroyed);
+                }
+            });
+            self.reap(id);
+        }
+        for i in 0..self.cfg.protocols.len() {
+            self.call_protocol(i, Reason::ProtocolDestroy, CbIn::None);
+        }
+    }
+
+    // ---- calls from the application on a connection ----
+
+    /// Frames and sends (or queues) one message or fragment. `buf` holds
+    /// `head` bytes of headroom, then the payload; the headroom and payload
+    /// may be overwritten. Returns the payload length.
+    pub fn write(
+        &self,
+        id: ConnId,
+        buf: &mut [u8],
+        head: usize,
+        kind: u32,
+    ) -> Result<usize, WriteError> {
+        let len = buf.len() - head;
+        let mask = self.mask();
+        let in_callback = self.in_callback();
+        let r = self.with_conn(id, |c| {
+            match c.phase {
+                Phase::Established if !c.close_sent => {}
+                Phase::Established | Phase::Closing => {
+                    return Err(WriteError::NotOpen("the connection is closing"))
+                }
+                Phase::Done => return Err(WriteError::NotOpen("the connection is closed")),
+                _ => {
+                    return Err(WriteError::NotOpen(
+                        "the connection is not established yet (wait for CLIENT_ESTABLISHED)",
+                    ))
+                }
+            }
+            let (op, fin) = c.tx_frame_kind(kind).map_err(WriteError::Invalid)?;
+            if matches!(op, frame::OpCode::Ping | frame::OpCode::Pong)
+                && len > frame::MAX_CONTROL_PAYLOAD
+            {
+                return Err(WriteError::Invalid(format!(
+                    "{op:?} payload of {len} bytes refused: control frames carry at most 125 bytes"
+                )));
+            }
+            if c.buffered() > 0 || (in_callback && len < DIRECT_WRITE_MIN) {
+                c.queue_frame(op, fin, &buf[head..], mask);
+                return Ok(true);
+            }
+            // Frame in place in the headroom and hand it straight to the socket.
+            let hlen = frame::header_len(len);
+            let mut hdr = [0u8; frame::MAX_HEADER];
+            frame::encode_header(&mut hdr, op, fin, len, mask);
+            let start = head - hlen;
+            buf[start..head].copy_from_slice(&hdr[..hlen]);
+            frame::apply_mask(&mut buf[head..], mask);
+            let frame_bytes = &buf[start..];
+            let sent = match c
+                .sock
+                .as_mut()
+                .map(|s| std::io::Write::write(s, frame_bytes))
+            {
+                Some(Ok(n)) => n,
+                Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+                Some(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => 0,
+                Some(Err(e)) => {
+                    wlog!(log::NOTICE, "write to {} failed: {e}", c.target());
+                    c.phase = Phase::Done;
+                    return Ok(true);
+                }
+                None => 0,
+            };
+            if sent < frame_bytes.len() {
+                c.out.extend_from_slice(&frame_bytes[sent..]);
+            }
+            Ok(false)
+        });
+        if self.with_conn(id, |c| c.phase == Phase::Done) == Some(true) {
+            self.finish_later(id);
+            return Err(WriteError::NotOpen("the connection was lost"));
+        }
+        match r {
+            None => Err(WriteError::Gone),
+            Some(Err(e)) => Err(e),
+            Some(Ok(queued)) => {
+                if queued {
+                    if in_callback || self.in_service.get() {
+                        self.pend(id, pend::FLUSH);
+                    } else {
+                        self.after_io(id);
+                    }
+                }
+                Ok(len)
+            }
+        }
+    }
+
+    /// Asks for one CLIENT_WRITEABLE. 1 when requested, 0 when the connection
+    /// cannot write any more, -1 when it is gone.
+    pub fn callback_on_writable(&self, id: ConnId) -> i32 {
+        let r = self.with_conn(id, |c| match c.phase {
+            Phase::Closing | Phase::Done => 0,
+            _ => {
+                c.want_writeable = true;
+                1
+            }
+        });
+        match r {
+            Some(1) => {
+                self.pend(id, pend::WRITEABLE);
+                1
+            }
+            Some(n) => n,
+            None => -1,
+        }
+    }
+
+    /// Sets the code and reason of the Close frame sent when the application closes.
+    pub fn close_reason(&self, id: ConnId, code: u16, reason: &[u8]) -> bool {
+        self.with_conn(id, |c| {
+            c.close_reason = Some((code, reason[..reason.len().min(123)].to_vec()))
+        })
+        .is_some()
+    }
+
+    pub fn rx_info(&self, id: ConnId) -> Option<crate::connection::RxInfo> {
+        self.with_conn(id, |c| c.rx)
+    }
+
+    pub fn user(&self, id: ConnId) -> Option<Opaque> {
+        self.with_conn(id, |c| c.user)
+    }
+
+    pub fn protocol_index(&self, id: ConnId) -> Option<usize> {
+        self.with_conn(id, |c| c.protocol)
+    }
+
+    /// Bytes accepted by `write` and not yet taken by the socket.
+    pub fn buffered(&self, id: ConnId) -> Option<usize> {
+        self.with_conn(id, |c| c.buffered())
+    }
+
+    pub fn http_status(&self, id: ConnId) -> Option<u16> {
+        self.with_conn(id, |c| c.http_status)
+    }
+
+    /// A response header, while the response is available (until CLIENT_ESTABLISHED).
+    pub fn response_header(&self, id: ConnId, name: &str) -> Option<Vec<u8>> {
+        self.with_conn(id, |c| {
+            c.response
+                .as_ref()
+                .and_then(|r| r.header(name).map(<[u8]>::to_vec))
+        })
+        .flatten()
+    }
+
+    pub fn opaque_user_data(&self, id: ConnId) -> Option<Opaque> {
+        self.with_conn(id, |c| c.opaque_user_data)
+    }
+
+    /// Connections not yet finished.
+    pub fn live_connections(&self) -> usize {
+        self.live.get()
+    }
+}

@@ -1,0 +1,229 @@
+//! Why a connection failed, as types; the one-line messages the application
+//! receives in `CLIENT_CONNECTION_ERROR` are their `Display`.
+//!
+//! Each message starts with libwebsockets' wording for the same cause, where
+//! it has one, so existing log filters keep matching, then names the peer,
+//! the detail, and where useful the fix.
+
+use std::fmt;
+
+/// The server's upgrade response was not acceptable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandshakeError {
+    Status {
+        status: u16,
+        reason: String,
+    },
+    UpgradeMissing,
+    UpgradeNotWebsocket(String),
+    ConnectionMissing,
+    ConnectionNotUpgrade(String),
+    AcceptMissing,
+    AcceptWrong {
+        got: String,
+        expected: String,
+    },
+    ExtensionNotOffered(String),
+    ProtocolNotOffered {
+        selected: String,
+        offered: Option<String>,
+    },
+    HeadTooLarge {
+        limit: usize,
+    },
+    Malformed(String),
+}
+
+/// Why a connection never reached `CLIENT_ESTABLISHED`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectError {
+    /// Name resolution failed.
+    Dns {
+        host: String,
+        detail: String,
+    },
+    /// Every address refused the TCP connection.
+    Refused {
+        addr: String,
+    },
+    /// The TCP connection failed for another reason.
+    Unreachable {
+        addr: String,
+        detail: String,
+    },
+    ConnectTimeout {
+        target: String,
+        secs: u32,
+    },
+    HandshakeTimeout {
+        target: String,
+        secs: u32,
+    },
+    /// The server closed the connection before a complete response.
+    HungUp {
+        target: String,
+        received: usize,
+    },
+    ReadFailed {
+        target: String,
+        detail: String,
+    },
+    Handshake {
+        target: String,
+        error: HandshakeError,
+        offered: Option<String>,
+    },
+    /// The strict subprotocol flag is set and the server selected none.
+    NoSubprotocol {
+        offered: String,
+        local: String,
+    },
+    RejectedByFilter,
+    RejectedAtEstablished,
+    /// The context was destroyed while the connection was being made.
+    ContextDestroyed,
+    /// The application closed the connection before it was established.
+    ClosedByApplication,
+}
+
+fn subprotocol_fix(offered: &str) -> String {
+    format!(
+        "set .protocol = NULL to offer none, and .local_protocol_name = \"{offered}\" to keep your callbacks bound"
+    )
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ConnectError::*;
+        match self {
+            Dns { host, detail } => write!(
+                f,
+                "DNS lookup failed: cannot resolve '{host}': {detail} (check .address)"
+            ),
+            Refused { addr } => write!(
+                f,
+                "Unable to connect: connection refused by {addr} (is the server running and listening on that port?)"
+            ),
+            Unreachable { addr, detail } => write!(f, "Unable to connect: {addr}: {detail}"),
+            ConnectTimeout { target, secs } => write!(
+                f,
+                "Unable to connect: no answer from {target} within {secs} s (connect_timeout_secs)"
+            ),
+            HandshakeTimeout { target, secs } => write!(
+                f,
+                "Timed out waiting server reply: {target} did not answer the upgrade request within {secs} s (timeout_secs; is it a WebSocket server?)"
+            ),
+            HungUp { target, received: 0 } => write!(
+                f,
+                "read failed: {target} closed the connection before answering the upgrade request (is it a WebSocket server? does it expect TLS?)"
+            ),
+            HungUp { target, received } => write!(
+                f,
+                "read failed: {target} closed the connection after {received} bytes of an incomplete upgrade response"
+            ),
+            ReadFailed { target, detail } => write!(f, "read failed: {target}: {detail}"),
+            Handshake { target, error, offered } => fmt_handshake(f, target, error, offered.as_deref()),
+            NoSubprotocol { offered, local } => write!(
+                f,
+                "subprotocol mismatch: offered '{offered}', server selected none (WS_CONNECT_REQUIRE_SUBPROTOCOL is set; local protocol '{local}'); {}",
+                subprotocol_fix(offered)
+            ),
+            RejectedByFilter => f.write_str(
+                "HS: Rejected by filter cb: CLIENT_FILTER_PRE_ESTABLISH returned non-zero",
+            ),
+            RejectedAtEstablished => {
+                f.write_str("HS: Rejected at CLIENT_ESTABLISHED: the callback returned non-zero")
+            }
+            ContextDestroyed => f.write_str("Closed before conn: the context was destroyed"),
+            ClosedByApplication => {
+                f.write_str("Closed before conn: closed by the application before it was established")
+            }
+        }
+    }
+}
+
+fn fmt_handshake(
+    f: &mut fmt::Formatter<'_>,
+    target: &str,
+    e: &HandshakeError,
+    offered: Option<&str>,
+) -> fmt::Result {
+    use HandshakeError::*;
+    match e {
+        Status { status, reason } => {
+            let lead = match status {
+                401 => "HS: ws upgrade unauthorized",
+                _ => "HS: ws upgrade response not 101",
+            };
+            write!(f, "{lead}: HTTP {status} {reason} from {target}")?;
+            match offered {
+                Some(p) if (400..500).contains(status) => write!(
+                    f,
+                    "; the server may not support the offered subprotocol '{p}' ({})",
+                    subprotocol_fix(p)
+                ),
+                _ if (300..400).contains(status) => f.write_str(" (redirects are not followed)"),
+                _ => f.write_str(": the server did not upgrade"),
+            }
+        }
+        UpgradeMissing => write!(f, "HS: UPGRADE missing: the 101 response from {target} has no Upgrade header"),
+        UpgradeNotWebsocket(u) => write!(
+            f,
+            "HS: Upgrade to something other than websocket: {target} answered 'Upgrade: {u}'"
+        ),
+        ConnectionMissing => write!(
+            f,
+            "HS: UPGRADE malformed: the 101 response from {target} has no Connection header"
+        ),
+        ConnectionNotUpgrade(c) => write!(
+            f,
+            "HS: UPGRADE malformed: {target} answered 'Connection: {c}', which lacks 'upgrade'"
+        ),
+        AcceptMissing => write!(f, "HS: ACCEPT missing: the 101 response from {target} has no Sec-WebSocket-Accept"),
+        AcceptWrong { got, expected } => write!(
+            f,
+            "HS: Accept hash wrong: {target} sent Sec-WebSocket-Accept '{got}', expected '{expected}'"
+        ),
+        ExtensionNotOffered(x) => write!(
+            f,
+            "HS: EXT: unknown ext: {target} selected extension '{x}', which the client did not offer"
+        ),
+        ProtocolNotOffered { selected, offered } => write!(
+            f,
+            "HS: PROTOCOL malformed: {target} selected subprotocol '{selected}', but the client offered {}",
+            match offered {
+                Some(o) => format!("'{o}'"),
+                None => "none (.protocol is NULL)".to_string(),
+            }
+        ),
+        HeadTooLarge { limit } => write!(
+            f,
+            "problems parsing header: the response from {target} exceeds {limit} bytes of headers"
+        ),
+        Malformed(detail) => write!(f, "problems parsing header: bad HTTP response from {target}: {detail}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_subprotocol_message_names_the_fix() {
+        let e = ConnectError::Handshake {
+            target: "127.0.0.1:7681/chat".into(),
+            error: HandshakeError::Status {
+                status: 400,
+                reason: "Bad Request".into(),
+            },
+            offered: Some("chat".into()),
+        };
+        let s = e.to_string();
+        assert!(s.starts_with(
+            "HS: ws upgrade response not 101: HTTP 400 Bad Request from 127.0.0.1:7681/chat"
+        ));
+        assert!(s.contains("may not support the offered subprotocol 'chat'"));
+        assert!(s.contains(".protocol = NULL"));
+        assert!(!s.contains('\n'));
+    }
+}

@@ -1,0 +1,398 @@
+//! Functions on one connection (`struct ws *`).
+//!
+//! All of them may be called from inside any callback, for this connection
+//! or another; none from another thread.
+
+use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
+
+use super::handles::{self, c_len, Shell, Wsi};
+use super::types::*;
+use crate::callbacks::ConnId;
+use crate::context::WriteError;
+use crate::log;
+
+/// The context and live connection of a handle, or the reason it is refused.
+fn live<'a>(wsi: *const ws, func: &str) -> Result<(&'a Shell, ConnId), ()> {
+    match handles::wsi_shell(wsi) {
+        Some((s, Wsi::Conn(id))) if s.core.is_live(id) => Ok((s, id)),
+        Some((_, Wsi::Protocol(_))) => {
+            wlog!(log::ERR, "{func}: this wsi is a protocol's (PROTOCOL_INIT, EVENT_WAIT_CANCELLED), not a connection");
+            Err(())
+        }
+        _ if wsi.is_null() => {
+            wlog!(log::ERR, "{func}: wsi is NULL");
+            Err(())
+        }
+        _ => {
+            wlog!(
+                log::ERR,
+                "{func}: wsi {wsi:p} is not a live connection (it was destroyed: its WS_CALLBACK_WSI_DESTROY has run)"
+            );
+            Err(())
+        }
+    }
+}
+
+/// Sends one message or fragment. `buf` must have `WS_PRE` writable bytes
+/// before it: the frame header is built there, and the payload may be masked
+/// in place, so do not reuse its contents after the call (the buffer itself
+/// may be freed at once). `protocol` is a `WS_WRITE_*` kind, with
+/// `WS_WRITE_NO_FIN` for every fragment but the last.
+///
+/// Returns `len` once the frame is sent or queued (wsloop never drops data:
+/// what the socket does not take is sent before the next
+/// `WS_CALLBACK_CLIENT_WRITEABLE`), or -1 with a log line when the
+/// connection is not open or the request is invalid (PING/PONG over 125
+/// bytes, a CONTINUATION with no message started, ...).
+#[no_mangle]
+pub unsafe extern "C" fn ws_write(
+    wsi: *mut ws,
+    buf: *mut u8,
+    len: usize,
+    protocol: c_int,
+) -> c_int {
+    guard!("ws_write", -1, {
+        let Ok((s, id)) = live(wsi, "ws_write") else {
+            return -1;
+        };
+        if len > c_int::MAX as usize {
+            refuse!(-1, "ws_write: len {len} is larger than INT_MAX");
+        }
+        let mut empty = [0u8; WS_PRE];
+        let frame: &mut [u8] = if buf.is_null() {
+            if len > 0 {
+                refuse!(-1, "ws_write: buf is NULL but len is {len}");
+            }
+            &mut empty
+        } else {
+            // SAFETY: the caller provides WS_PRE writable bytes before `buf`
+            // and `len` bytes at it (the documented contract, as in lws).
+            std::slice::from_raw_parts_mut(buf.sub(WS_PRE), len + WS_PRE)
+        };
+        match s.core.write(id, frame, WS_PRE, protocol as u32) {
+            Ok(n) => c_len(n),
+            Err(WriteError::Gone) => -1,
+            Err(WriteError::NotOpen(why)) => refuse!(-1, "ws_write: {why}"),
+            Err(WriteError::Invalid(why)) => refuse!(-1, "ws_write: {why}"),
+        }
+    })
+}
+
+/// The `WS_WRITE_*` kind of one fragment of a message sent in pieces:
+/// `initial` (TEXT or BINARY) for the first, CONTINUATION after, and
+/// `WS_WRITE_NO_FIN` on all but the last.
+#[no_mangle]
+pub extern "C" fn ws_write_ws_flags(initial: c_int, is_start: c_int, is_end: c_int) -> c_int {
+    let base = if is_start != 0 {
+        initial
+    } else {
+        ws_write_protocol::WS_WRITE_CONTINUATION as c_int
+    };
+    base | if is_end != 0 { 0 } else { WS_WRITE_NO_FIN }
+}
+
+/// Asks for one `WS_CALLBACK_CLIENT_WRITEABLE`, delivered from `ws_service`
+/// once the connection can take data. Returns 1, 0 when the connection is
+/// closing, -1 when the handle is not a live connection.
+#[no_mangle]
+pub unsafe extern "C" fn ws_callback_on_writable(wsi: *mut ws) -> c_int {
+    guard!("ws_callback_on_writable", -1, {
+        match live(wsi, "ws_callback_on_writable") {
+            Ok((s, id)) => s.core.callback_on_writable(id),
+            Err(()) => -1,
+        }
+    })
+}
+
+/// Sets the code and reason (at most 123 bytes, copied) of the Close frame
+/// sent when a callback of this connection next returns non-zero. Without
+/// it, wsloop sends 1000 (libwebsockets sends no Close frame at all).
+/// `WS_CLOSE_STATUS_NOSTATUS` sends a Close frame without a code.
+#[no_mangle]
+pub unsafe extern "C" fn ws_close_reason(wsi: *mut ws, status: c_int, buf: *mut u8, len: usize) {
+    guard!("ws_close_reason", (), {
+        let Ok((s, id)) = live(wsi, "ws_close_reason") else {
+            return;
+        };
+        let code = match u16::try_from(status) {
+            Ok(0) => 0,
+            Ok(c) if crate::frame::close_code_allowed(c) => c,
+            _ => {
+                wlog!(
+                    log::ERR,
+                    "ws_close_reason: {status} may not be sent in a Close frame; sending 1000"
+                );
+                1000
+            }
+        };
+        let reason: &[u8] = if buf.is_null() || len == 0 {
+            &[]
+        } else {
+            std::slice::from_raw_parts(buf, len.min(123))
+        };
+        s.core.close_reason(id, code, reason);
+    })
+}
+
+/// The context a connection (or protocol wsi) belongs to.
+#[no_mangle]
+pub unsafe extern "C" fn ws_get_context(wsi: *const ws) -> *mut ws_context {
+    guard!("ws_get_context", std::ptr::null_mut(), {
+        match handles::wsi_shell(wsi) {
+            Some((s, _)) => handles::ctx_handle(s.slot, s.gen),
+            None => refuse!(
+                std::ptr::null_mut(),
+                "ws_get_context: wsi {wsi:p} is not a live handle"
+            ),
+        }
+    })
+}
+
+/// The connection's `user` pointer: its per-session data, or the
+/// `userdata` given at connect. Valid until `WS_CALLBACK_WSI_DESTROY` returns.
+#[no_mangle]
+pub unsafe extern "C" fn ws_wsi_user(wsi: *mut ws) -> *mut c_void {
+    guard!("ws_wsi_user", std::ptr::null_mut(), {
+        match live(wsi, "ws_wsi_user") {
+            Ok((s, id)) => s.core.user(id).map_or(std::ptr::null_mut(), |u| u.0),
+            Err(()) => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// The `opaque_user_data` given at connect.
+#[no_mangle]
+pub unsafe extern "C" fn ws_get_opaque_user_data(wsi: *const ws) -> *mut c_void {
+    guard!("ws_get_opaque_user_data", std::ptr::null_mut(), {
+        match live(wsi, "ws_get_opaque_user_data") {
+            Ok((s, id)) => s
+                .core
+                .opaque_user_data(id)
+                .map_or(std::ptr::null_mut(), |u| u.0),
+            Err(()) => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// The protocol table entry (wsloop's copy) the connection is bound to.
+#[no_mangle]
+pub unsafe extern "C" fn ws_get_protocol(wsi: *mut ws) -> *const ws_protocols {
+    guard!("ws_get_protocol", std::ptr::null(), {
+        let index = match handles::wsi_shell(wsi) {
+            Some((s, Wsi::Protocol(i))) => Some((s, i)),
+            Some((s, Wsi::Conn(id))) => s.core.protocol_index(id).map(|i| (s, i)),
+            None => None,
+        };
+        match index {
+            Some((s, i)) if i < s.protocols.len() => &s.protocols[i] as *const ws_protocols,
+            _ => refuse!(
+                std::ptr::null(),
+                "ws_get_protocol: wsi {wsi:p} is not a live handle"
+            ),
+        }
+    })
+}
+
+fn rx<T>(wsi: *mut ws, func: &str, f: impl FnOnce(crate::connection::RxInfo) -> T, fail: T) -> T {
+    match live(wsi, func) {
+        Ok((s, id)) => s.core.rx_info(id).map_or(fail, f),
+        Err(()) => fail,
+    }
+}
+
+/// In `WS_CALLBACK_CLIENT_RECEIVE`: 1 when this chunk starts a message.
+#[no_mangle]
+pub unsafe extern "C" fn ws_is_first_fragment(wsi: *mut ws) -> c_int {
+    guard!("ws_is_first_fragment", 0, {
+        rx(wsi, "ws_is_first_fragment", |r| r.first as c_int, 0)
+    })
+}
+
+/// In `WS_CALLBACK_CLIENT_RECEIVE`: 1 when this chunk ends the message.
+#[no_mangle]
+pub unsafe extern "C" fn ws_is_final_fragment(wsi: *mut ws) -> c_int {
+    guard!("ws_is_final_fragment", 0, {
+        rx(wsi, "ws_is_final_fragment", |r| r.last as c_int, 0)
+    })
+}
+
+/// In `WS_CALLBACK_CLIENT_RECEIVE`: 1 when the message is binary.
+#[no_mangle]
+pub unsafe extern "C" fn ws_frame_is_binary(wsi: *mut ws) -> c_int {
+    guard!("ws_frame_is_binary", 0, {
+        rx(wsi, "ws_frame_is_binary", |r| r.binary as c_int, 0)
+    })
+}
+
+/// In `WS_CALLBACK_CLIENT_RECEIVE`: payload bytes of the current frame
+/// still to come after this chunk.
+#[no_mangle]
+pub unsafe extern "C" fn ws_remaining_packet_payload(wsi: *mut ws) -> usize {
+    guard!("ws_remaining_packet_payload", 0, {
+        rx(
+            wsi,
+            "ws_remaining_packet_payload",
+            |r| r.remaining as usize,
+            0,
+        )
+    })
+}
+
+/// 1 when data given to `ws_write` is still waiting for the socket (write
+/// again after the next `WS_CALLBACK_CLIENT_WRITEABLE`), 0 when not, and 1
+/// for a handle that is not a live connection.
+#[no_mangle]
+pub unsafe extern "C" fn ws_send_pipe_choked(wsi: *mut ws) -> c_int {
+    guard!("ws_send_pipe_choked", 1, {
+        match live(wsi, "ws_send_pipe_choked") {
+            Ok((s, id)) => (s.core.buffered(id).unwrap_or(1) > 0) as c_int,
+            Err(()) => 1,
+        }
+    })
+}
+
+/// 1 when part of an earlier `ws_write` is still buffered, else 0.
+#[no_mangle]
+pub unsafe extern "C" fn ws_partial_buffered(wsi: *mut ws) -> c_int {
+    guard!("ws_partial_buffered", 0, {
+        match live(wsi, "ws_partial_buffered") {
+            Ok((s, id)) => (s.core.buffered(id).unwrap_or(0) > 0) as c_int,
+            Err(()) => 0,
+        }
+    })
+}
+
+/// In `WS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER` (`in` is `char **p`,
+/// `len` the room left): appends `name value\r\n` at `*p` and advances it.
+/// `name` is given with its colon, as in lws (`"x-token:"`); one is added if
+/// missing. Returns 0, or 1 when it does not fit before `end` or a CR/LF
+/// would be injected.
+#[no_mangle]
+pub unsafe extern "C" fn ws_add_http_header_by_name(
+    wsi: *mut ws,
+    name: *const u8,
+    value: *const u8,
+    length: c_int,
+    p: *mut *mut u8,
+    end: *mut u8,
+) -> c_int {
+    guard!("ws_add_http_header_by_name", 1, {
+        let _ = wsi;
+        if name.is_null()
+            || p.is_null()
+            || (*p).is_null()
+            || end.is_null()
+            || (value.is_null() && length > 0)
+            || length < 0
+        {
+            refuse!(
+                1,
+                "ws_add_http_header_by_name: NULL argument or negative length"
+            );
+        }
+        let name = CStr::from_ptr(name.cast()).to_bytes();
+        let value: &[u8] = if length == 0 {
+            &[]
+        } else {
+            std::slice::from_raw_parts(value, length as usize)
+        };
+        if name.iter().chain(value).any(|&b| b == b'\r' || b == b'\n') || name.is_empty() {
+            refuse!(
+                1,
+                "ws_add_http_header_by_name: header name or value is empty or contains CR/LF"
+            );
+        }
+        let colon = !name.ends_with(b":");
+        let need = name.len() + colon as usize + 1 + value.len() + 2;
+        let room = (end as usize).saturating_sub(*p as usize);
+        if need > room {
+            refuse!(1, "ws_add_http_header_by_name: no room for {need} more bytes of headers ({room} left)");
+        }
+        let mut line = Vec::with_capacity(need);
+        line.extend_from_slice(name);
+        if colon {
+            line.push(b':');
+        }
+        line.push(b' ');
+        line.extend_from_slice(value);
+        line.extend_from_slice(b"\r\n");
+        std::ptr::copy_nonoverlapping(line.as_ptr(), *p, need);
+        *p = (*p).add(need);
+        0
+    })
+}
+
+/// Copies a response header (NUL-terminated) into `dst`; usable from the
+/// upgrade response's arrival until `WS_CALLBACK_CLIENT_ESTABLISHED`
+/// returns, i.e. in `WS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH`. Returns its
+/// length, or -1 when it is absent or does not fit with its NUL.
+unsafe fn copy_header(wsi: *mut ws, dst: *mut c_char, len: c_int, name: &str, func: &str) -> c_int {
+    let Ok((s, id)) = live(wsi, func) else {
+        return -1;
+    };
+    if dst.is_null() || len <= 0 {
+        refuse!(-1, "{func}: dst is NULL or len is not positive");
+    }
+    let Some(v) = s.core.response_header(id, name) else {
+        return -1;
+    };
+    if v.len() + 1 > len as usize {
+        return -1;
+    }
+    std::ptr::copy_nonoverlapping(v.as_ptr(), dst.cast::<u8>(), v.len());
+    *dst.add(v.len()) = 0;
+    c_len(v.len())
+}
+
+/// `ws_hdr_copy(wsi, dst, len, WS_WSI_TOKEN_...)`: a response header by token.
+#[no_mangle]
+pub unsafe extern "C" fn ws_hdr_copy(
+    wsi: *mut ws,
+    dst: *mut c_char,
+    len: c_int,
+    token: c_int,
+) -> c_int {
+    guard!("ws_hdr_copy", -1, {
+        match token_header(token) {
+            Some(name) => copy_header(wsi, dst, len, name, "ws_hdr_copy"),
+            None => refuse!(-1, "ws_hdr_copy: token {token} is not a response header wsloop knows; use ws_hdr_custom_copy"),
+        }
+    })
+}
+
+/// A response header by name (`"x-thing:"`, with or without the colon,
+/// any case).
+#[no_mangle]
+pub unsafe extern "C" fn ws_hdr_custom_copy(
+    wsi: *mut ws,
+    dst: *mut c_char,
+    len: c_int,
+    name: *const c_char,
+    nlen: c_int,
+) -> c_int {
+    guard!("ws_hdr_custom_copy", -1, {
+        if name.is_null() || nlen <= 0 {
+            refuse!(
+                -1,
+                "ws_hdr_custom_copy: name is NULL or nlen is not positive"
+            );
+        }
+        let raw = std::slice::from_raw_parts(name.cast::<u8>(), nlen as usize);
+        let Ok(n) = std::str::from_utf8(raw) else {
+            refuse!(-1, "ws_hdr_custom_copy: name is not UTF-8")
+        };
+        copy_header(wsi, dst, len, n.trim_end_matches(':'), "ws_hdr_custom_copy")
+    })
+}
+
+/// The HTTP status of the upgrade response (0 before one arrived); usable in
+/// `WS_CALLBACK_CLIENT_CONNECTION_ERROR`.
+#[no_mangle]
+pub unsafe extern "C" fn ws_http_client_http_response(wsi: *mut ws) -> c_uint {
+    guard!("ws_http_client_http_response", 0, {
+        match live(wsi, "ws_http_client_http_response") {
+            Ok((s, id)) => s.core.http_status(id).map_or(0, c_uint::from),
+            Err(()) => 0,
+        }
+    })
+}

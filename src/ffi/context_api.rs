@@ -1,0 +1,353 @@
+//! Context functions: create, destroy, service, cancel, connect.
+
+use std::ffi::{c_int, c_void, CStr};
+use std::time::Duration;
+
+use super::handles::{self, opt_str, CCallbacks, Shell};
+use super::types::*;
+use crate::callbacks::Opaque;
+use crate::context::{Config, ConnectRequest, Context, ProtocolInfo, Wait};
+use crate::log;
+
+const DEFAULT_RX: usize = 4096;
+const DEFAULT_TIMEOUT_SECS: u32 = 15;
+const DEFAULT_CONNECT_TIMEOUT_SECS: u32 = 20;
+const DEFAULT_MAX_MESSAGE: u64 = 64 << 20;
+
+/// Creates a context from `info` (which is copied, along with the protocol
+/// table; the protocol names and option strings must stay valid for the
+/// context's life). Delivers `WS_CALLBACK_PROTOCOL_INIT` to every protocol
+/// before returning.
+///
+/// Returns NULL, with a log line naming the cause, when `info` is NULL or
+/// asks for something wsloop does not do (a listening port, a foreign event
+/// loop, a proxy).
+///
+/// Nothing happens on the network until the application calls
+/// `ws_service()` in a loop on this context.
+#[no_mangle]
+pub unsafe extern "C" fn ws_create_context(
+    info: *const ws_context_creation_info,
+) -> *mut ws_context {
+    guard!("ws_create_context", std::ptr::null_mut(), {
+        let Some(info) = info.as_ref() else {
+            refuse!(std::ptr::null_mut(), "ws_create_context: info is NULL")
+        };
+        match create(info) {
+            Ok(ctx) => ctx,
+            Err(why) => refuse!(std::ptr::null_mut(), "ws_create_context: {why}"),
+        }
+    })
+}
+
+unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, String> {
+    if info.port > 0 {
+        return Err(format!(
+            "port {} asks for a listening server; wsloop is a client library: set port = WS_CONTEXT_PORT_NO_LISTEN",
+            info.port
+        ));
+    }
+    if !info.foreign_loops.is_null() || info.options & EVENT_LIB_OPTIONS != 0 {
+        return Err("foreign event loops (libuv, libev, libevent, glib, sdevent, uloop) are not supported: drive the context with ws_service()".into());
+    }
+    if !info.http_proxy_address.is_null() || !info.socks_proxy_address.is_null() {
+        return Err("HTTP and SOCKS proxies are not supported yet".into());
+    }
+    if info.protocols.is_null() {
+        return Err("protocols is NULL: give a table of ws_protocols ended by an entry with a NULL callback".into());
+    }
+    if !info.extensions.is_null() {
+        wlog!(
+            log::WARN,
+            "ws_create_context: extensions (permessage-deflate) are not supported yet; connections offer none and run uncompressed"
+        );
+    }
+    if info.ka_time != 0 {
+        wlog!(
+            log::WARN,
+            "ws_create_context: TCP keepalive (ka_time) is not applied yet"
+        );
+    }
+    let mut table = Vec::new();
+    let mut p = info.protocols;
+    while (*p).callback.is_some() {
+        table.push(*p);
+        p = p.add(1);
+    }
+    if table.is_empty() {
+        return Err("the protocol table is empty: its first entry has a NULL callback".into());
+    }
+    let mut protocols = Vec::with_capacity(table.len());
+    for (i, pr) in table.iter().enumerate() {
+        let name = opt_str(pr.name, &format!("protocols[{i}].name"))?;
+        protocols.push(ProtocolInfo {
+            pvo: Opaque(find_pvo(info.pvo, name.as_deref()) as *mut c_void),
+            name,
+            per_session_data_size: pr.per_session_data_size,
+            rx_buffer_size: pr.rx_buffer_size,
+        });
+    }
+    let cfg = Config {
+        protocols,
+        pt_serv_buf_size: match info.pt_serv_buf_size {
+            0 => DEFAULT_RX,
+            n => n as usize,
+        },
+        timeout_secs: match info.timeout_secs {
+            0 => DEFAULT_TIMEOUT_SECS,
+            n => n,
+        },
+        connect_timeout_secs: match info.connect_timeout_secs {
+            0 => DEFAULT_CONNECT_TIMEOUT_SECS,
+            n => n,
+        },
+        max_message_size: match info.max_message_size {
+            0 => DEFAULT_MAX_MESSAGE,
+            n => n,
+        },
+    };
+    let (slot, gen) = handles::reserve().ok_or("too many contexts")?;
+    let callbacks = CCallbacks {
+        slot,
+        protocols: table.clone(),
+    };
+    let core = Context::new(cfg, Box::new(callbacks))
+        .map_err(|e| format!("cannot create the poll loop: {e}"))?;
+    let handle = handles::publish(Box::new(Shell {
+        slot,
+        gen,
+        core,
+        protocols: table.into_boxed_slice(),
+        user: info.user,
+    }));
+    if let Some(s) = handles::shell(handle) {
+        s.core.init_protocols();
+    }
+    Ok(handle)
+}
+
+/// The pvo entry whose name is the protocol's, or NULL.
+unsafe fn find_pvo(
+    mut pvo: *const ws_protocol_vhost_options,
+    name: Option<&str>,
+) -> *const ws_protocol_vhost_options {
+    let Some(name) = name else {
+        return std::ptr::null();
+    };
+    while let Some(p) = pvo.as_ref() {
+        if !p.name.is_null() && CStr::from_ptr(p.name).to_bytes() == name.as_bytes() {
+            return p.options;
+        }
+        pvo = p.next;
+    }
+    std::ptr::null()
+}
+
+/// Destroys the context: every connection gets `WS_CALLBACK_CLIENT_CLOSED`
+/// (or `..._CLIENT_CONNECTION_ERROR` if it was not established) and
+/// `WS_CALLBACK_WSI_DESTROY`, then every protocol `WS_CALLBACK_PROTOCOL_DESTROY`,
+/// and all memory is freed. The handle is invalid afterwards; a second call is
+/// refused with a log line. Calling it from inside a callback is refused (log
+/// line, nothing destroyed): leave the service loop, then destroy.
+#[no_mangle]
+pub unsafe extern "C" fn ws_context_destroy(context: *mut ws_context) {
+    guard!("ws_context_destroy", (), {
+        if context.is_null() {
+            return;
+        }
+        let Some(s) = handles::shell(context) else {
+            refuse!(
+                (),
+                "ws_context_destroy: not a live context (destroyed twice?)"
+            )
+        };
+        if s.core.in_callback() {
+            refuse!(
+                (),
+                "ws_context_destroy called from inside a callback: refused; set a flag, leave the ws_service() loop, then destroy"
+            );
+        }
+        s.core.destroy();
+        drop(handles::retire(s.slot));
+    })
+}
+
+/// Runs one iteration of the context's loop in the calling thread: waits for
+/// network events and timers, then delivers their callbacks.
+///
+/// - `timeout_ms < 0`: handle what is ready and return without waiting.
+/// - `timeout_ms == 0`: wait until the next event or scheduled timer (lws' meaning).
+/// - `timeout_ms > 0`: wait at most that many milliseconds (lws ignores this).
+///
+/// Returns 0, or -1 once the context is unusable (or the handle is not a live
+/// context). Must not be called from inside a callback.
+#[no_mangle]
+pub unsafe extern "C" fn ws_service(context: *mut ws_context, timeout_ms: c_int) -> c_int {
+    guard!("ws_service", -1, {
+        let Some(s) = handles::shell(context) else {
+            refuse!(-1, "ws_service: not a live context")
+        };
+        let wait = match timeout_ms {
+            n if n < 0 => Wait::None,
+            0 => Wait::Forever,
+            n => Wait::Max(Duration::from_millis(n as u64)),
+        };
+        match s.core.service(wait) {
+            Ok(()) => 0,
+            Err(_) => -1,
+        }
+    })
+}
+
+/// Wakes the context's loop; every protocol then receives
+/// `WS_CALLBACK_EVENT_WAIT_CANCELLED` on the loop thread. The one function
+/// that is safe to call from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn ws_cancel_service(context: *mut ws_context) {
+    guard!("ws_cancel_service", (), {
+        if !handles::cancel(context) {
+            refuse!((), "ws_cancel_service: not a live context");
+        }
+    })
+}
+
+/// The `user` pointer given in the creation info.
+#[no_mangle]
+pub unsafe extern "C" fn ws_context_user(context: *mut ws_context) -> *mut c_void {
+    guard!("ws_context_user", std::ptr::null_mut(), {
+        match handles::shell(context) {
+            Some(s) => s.user,
+            None => refuse!(std::ptr::null_mut(), "ws_context_user: not a live context"),
+        }
+    })
+}
+
+/// Starts a client connection. Returns its handle (also stored in
+/// `*i->pwsi`), or NULL only for invalid arguments, with a log line saying
+/// which. Every failure after that, DNS included, arrives as
+/// `WS_CALLBACK_CLIENT_CONNECTION_ERROR` from `ws_service()`. May be called
+/// from inside a callback.
+#[no_mangle]
+pub unsafe extern "C" fn ws_client_connect_via_info(i: *const ws_client_connect_info) -> *mut ws {
+    guard!("ws_client_connect_via_info", std::ptr::null_mut(), {
+        let Some(i) = i.as_ref() else {
+            refuse!(
+                std::ptr::null_mut(),
+                "ws_client_connect_via_info: info is NULL"
+            )
+        };
+        match connect(i) {
+            Ok(wsi) => wsi,
+            Err(why) => {
+                if let Some(p) = i.pwsi.as_mut() {
+                    *p = std::ptr::null_mut();
+                }
+                refuse!(std::ptr::null_mut(), "ws_client_connect_via_info: {why}")
+            }
+        }
+    })
+}
+
+unsafe fn connect(i: &ws_client_connect_info) -> Result<*mut ws, String> {
+    let s = handles::shell(i.context)
+        .ok_or("context is not a live context (NULL, destroyed, or not from ws_create_context)")?;
+    let address = opt_str(i.address, "address")?
+        .filter(|a| !a.is_empty())
+        .ok_or("address is NULL or empty")?;
+    if i.ssl_connection & WS_LCCSCF_USE_SSL != 0 {
+        return Err("wss:// (WS_LCCSCF_USE_SSL) is not supported yet".into());
+    }
+    let unsupported = [
+        (!i.method.is_null(), "method (HTTP client requests)"),
+        (!i.parent_wsi.is_null(), "parent_wsi"),
+        (
+            !i.uri_replace_from.is_null() || !i.uri_replace_to.is_null(),
+            "uri_replace_from/to",
+        ),
+        (!i.iface.is_null(), "iface (binding to an interface)"),
+        (i.local_port != 0, "local_port"),
+        (!i.seq.is_null(), "seq (sequencers)"),
+        (!i.mqtt_cp.is_null(), "mqtt_cp (MQTT)"),
+        (
+            !i.auth_username.is_null() || !i.auth_password.is_null(),
+            "auth_username/auth_password",
+        ),
+    ];
+    if let Some((_, what)) = unsupported.iter().find(|(set, _)| *set) {
+        return Err(format!("{what} is not supported"));
+    }
+    if !i.retry_and_idle_policy.is_null() {
+        wlog!(log::WARN, "ws_client_connect_via_info: retry_and_idle_policy is not applied yet (no keepalive pings)");
+    }
+    let port = match i.port {
+        0 => 80,
+        p if (1..=65535).contains(&p) => p as u16,
+        p => return Err(format!("port {p} is out of range")),
+    };
+    let path = opt_str(i.path, "path")?.unwrap_or_else(|| "/".into());
+    let host = match opt_str(i.host, "host")? {
+        Some(h) => h,
+        None if port == 80 => address.clone(),
+        None if address.contains(':') && !address.starts_with('[') => format!("[{address}]:{port}"),
+        None => format!("{address}:{port}"),
+    };
+    let protocol = opt_str(i.protocol, "protocol")?;
+    let local = opt_str(i.local_protocol_name, "local_protocol_name")?;
+    let names: Vec<Option<String>> = s
+        .core
+        .cfg
+        .protocols
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    let bind_name = local.clone().or_else(|| protocol.clone());
+    let protocol_index = match &bind_name {
+        Some(n) => match names.iter().position(|p| p.as_deref() == Some(n.as_str())) {
+            Some(ix) => ix,
+            None => {
+                if local.is_some() || names.len() > 1 {
+                    wlog!(
+                        log::WARN,
+                        "ws_client_connect_via_info: no protocol named '{n}' in the table; binding to protocols[0] '{}' (set local_protocol_name to the entry whose callbacks should run)",
+                        names[0].as_deref().unwrap_or("")
+                    );
+                }
+                0
+            }
+        },
+        None => 0,
+    };
+    let req = ConnectRequest {
+        address,
+        port,
+        path,
+        host,
+        origin: opt_str(i.origin, "origin")?,
+        protocol,
+        protocol_index,
+        userdata: Opaque(i.userdata),
+        opaque_user_data: Opaque(i.opaque_user_data),
+        pwsi: Opaque(i.pwsi.cast()),
+        require_subprotocol: i.wsloop_flags & WS_CONNECT_REQUIRE_SUBPROTOCOL != 0,
+    };
+    let id = s.core.connect(req)?;
+    let wsi = handles::wsi_handle(s.slot, id.index, id.gen);
+    if let Some(p) = i.pwsi.as_mut() {
+        *p = wsi;
+    }
+    Ok(wsi)
+}
+
+/// The default handler: returns 0 for every reason. End a protocol callback
+/// with `return ws_callback_http_dummy(wsi, reason, user, in, len);`.
+#[no_mangle]
+pub unsafe extern "C" fn ws_callback_http_dummy(
+    wsi: *mut ws,
+    reason: ws_callback_reasons,
+    user: *mut c_void,
+    in_: *mut c_void,
+    len: usize,
+) -> c_int {
+    let _ = (wsi, reason, user, in_, len);
+    0
+}

@@ -1,0 +1,24 @@
+//! The C boundary: the only place with `extern "C"`, raw pointers and
+//! `unsafe`. Every exported function checks its arguments, runs its body
+//! inside [`guard!`] so a panic becomes the documented error value, and calls
+//! into the safe core.
+//!
+//! The safety contract of each function is its C documentation in
+//! `wsloop.h`: pointers are NULL or valid for what the function says it reads
+//! or writes.
+
+#![allow(clippy::missing_safety_doc, clippy::unused_unit)]
+
+pub mod types;
+
+#[macro_use]
+mod guard;
+mod conn_api;
+mod context_api;
+mod handles;
+mod log_api;
+
+pub use conn_api::*;
+pub use context_api::*;
+pub use log_api::*;
+pub use types::*;

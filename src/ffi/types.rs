@@ -1,0 +1,509 @@
+//! The C types of `wsloop.h`: structs, enums and constants, named as
+//! libwebsockets names them with `lws_`/`LWS_` swapped for `ws_`/`WS_`.
+//! Struct field names are lws' own; zero means "default" in every field.
+
+#![allow(non_camel_case_types)]
+
+use std::ffi::{c_char, c_int, c_long, c_uint, c_ushort, c_void};
+
+/// Bytes of headroom `ws_write` needs before the payload, and that received
+/// payload has before it (libwebsockets' `LWS_PRE`).
+pub const WS_PRE: usize = 16;
+/// `port` value of a context that does not listen (the only kind wsloop makes).
+pub const WS_CONTEXT_PORT_NO_LISTEN: c_int = -1;
+
+pub const WS_US_PER_SEC: i64 = 1_000_000;
+pub const WS_USEC_PER_SEC: i64 = 1_000_000;
+pub const WS_US_PER_MS: i64 = 1000;
+pub const WS_MS_PER_SEC: i64 = 1000;
+
+/// A connection ("wsi"). Opaque: only its address is ever used. A handle is
+/// valid from `ws_client_connect_via_info` (or `*pwsi`) until its
+/// `WS_CALLBACK_WSI_DESTROY` returns; after that, calls with it are refused
+/// with a log line instead of touching freed memory.
+pub struct ws {
+    _opaque: [u8; 0],
+}
+
+/// A context: the protocol table, the connections and the poll loop.
+pub struct ws_context {
+    _opaque: [u8; 0],
+}
+
+/// A virtual host. wsloop has one per context; this type exists so that
+/// lws code that names it compiles.
+pub struct ws_vhost {
+    _opaque: [u8; 0],
+}
+
+/// The protocol callback: `int cb(struct ws *wsi, enum ws_callback_reasons
+/// reason, void *user, void *in, size_t len)`. Return 0 to continue; non-zero
+/// closes the connection (see the README's close rules).
+pub type ws_callback_function = Option<
+    unsafe extern "C" fn(
+        wsi: *mut ws,
+        reason: ws_callback_reasons,
+        user: *mut c_void,
+        in_: *mut c_void,
+        len: usize,
+    ) -> c_int,
+>;
+
+/// One entry of the protocol table; an entry whose `callback` is NULL ends it.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct ws_protocols {
+    /// Subprotocol name; also the key `local_protocol_name` binds by.
+    pub name: *const c_char,
+    pub callback: ws_callback_function,
+    /// Bytes of zeroed per-connection memory passed as `user` (unless
+    /// `ws_client_connect_info.userdata` is set).
+    pub per_session_data_size: usize,
+    /// Largest chunk of received payload per `WS_CALLBACK_CLIENT_RECEIVE`;
+    /// 0 means `pt_serv_buf_size` (default 4096).
+    pub rx_buffer_size: usize,
+    /// Ignored, as by lws.
+    pub id: c_uint,
+    /// Ignored, as by lws.
+    pub user: *mut c_void,
+    /// Ignored: wsloop never splits a frame into several sends.
+    pub tx_packet_size: usize,
+}
+
+/// Per-protocol options, handed to `WS_CALLBACK_PROTOCOL_INIT` as `in`.
+#[repr(C)]
+pub struct ws_protocol_vhost_options {
+    pub next: *const ws_protocol_vhost_options,
+    pub options: *const ws_protocol_vhost_options,
+    pub name: *const c_char,
+    pub value: *const c_char,
+}
+
+/// An extension offer (permessage-deflate). Not supported yet: a context
+/// given extensions logs a warning and offers none.
+#[repr(C)]
+pub struct ws_extension {
+    pub name: *const c_char,
+    pub callback: *mut c_void,
+    pub client_offer: *const c_char,
+}
+
+/// Retry and idle policy (lws' `lws_retry_bo_t`).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct ws_retry_bo {
+    pub retry_ms_table: *const u32,
+    pub retry_ms_table_count: u16,
+    pub conceal_count: u16,
+    pub secs_since_valid_ping: u16,
+    pub secs_since_valid_hangup: u16,
+    pub jitter_percent: u8,
+}
+
+/// lws' name for [`ws_retry_bo`].
+pub type ws_retry_bo_t = ws_retry_bo;
+
+/// Context settings. `memset` it to 0, then set what you need.
+#[repr(C)]
+pub struct ws_context_creation_info {
+    /// `WS_CONTEXT_PORT_NO_LISTEN` (or 0). wsloop is a client: a listening port is refused.
+    pub port: c_int,
+    pub iface: *const c_char,
+    /// The protocol table, ended by an entry with a NULL callback. Copied.
+    pub protocols: *const ws_protocols,
+    pub extensions: *const ws_extension,
+    pub token_limits: *const c_void,
+    pub ssl_private_key_password: *const c_char,
+    pub ssl_cert_filepath: *const c_char,
+    pub ssl_private_key_filepath: *const c_char,
+    pub ssl_ca_filepath: *const c_char,
+    pub ssl_cipher_list: *const c_char,
+    pub http_proxy_address: *const c_char,
+    pub http_proxy_port: c_uint,
+    pub gid: c_int,
+    pub uid: c_int,
+    /// `WS_SERVER_OPTION_*` bits.
+    pub options: u64,
+    /// Returned by `ws_context_user()`.
+    pub user: *mut c_void,
+    pub ka_time: c_int,
+    pub ka_probes: c_int,
+    pub ka_interval: c_int,
+    pub max_http_header_data: c_ushort,
+    pub max_http_header_pool: c_ushort,
+    pub count_threads: c_uint,
+    pub fd_limit_per_thread: c_uint,
+    /// Seconds allowed for the upgrade exchange once TCP is up; 0 means 15.
+    pub timeout_secs: c_uint,
+    pub vhost_name: *const c_char,
+    /// Options per protocol name, passed to PROTOCOL_INIT.
+    pub pvo: *const ws_protocol_vhost_options,
+    pub keepalive_timeout: c_int,
+    /// Default receive chunk size (see `ws_protocols.rx_buffer_size`); 0 means 4096.
+    pub pt_serv_buf_size: c_uint,
+    pub ssl_options_set: c_long,
+    pub ssl_options_clear: c_long,
+    pub client_ssl_private_key_password: *const c_char,
+    pub client_ssl_cert_filepath: *const c_char,
+    pub client_ssl_cert_mem: *const c_void,
+    pub client_ssl_cert_mem_len: c_uint,
+    pub client_ssl_private_key_filepath: *const c_char,
+    pub client_ssl_key_mem: *const c_void,
+    pub client_ssl_key_mem_len: c_uint,
+    pub client_ssl_ca_filepath: *const c_char,
+    pub client_ssl_ca_mem: *const c_void,
+    pub client_ssl_ca_mem_len: c_uint,
+    pub client_ssl_cipher_list: *const c_char,
+    pub client_tls_1_3_plus_cipher_list: *const c_char,
+    /// Foreign event loops are not supported: non-NULL is refused.
+    pub foreign_loops: *mut *mut c_void,
+    pub retry_and_idle_policy: *const ws_retry_bo_t,
+    /// Seconds allowed for name resolution and the TCP connect; 0 means 20.
+    pub connect_timeout_secs: c_uint,
+    pub socks_proxy_address: *const c_char,
+    pub socks_proxy_port: c_uint,
+    /// wsloop: largest message accepted before closing with 1009; 0 means 64 MiB.
+    pub max_message_size: u64,
+}
+
+/// What to connect to. `memset` it to 0, then set what you need.
+#[repr(C)]
+pub struct ws_client_connect_info {
+    pub context: *mut ws_context,
+    /// Host name or IPv4/IPv6 literal.
+    pub address: *const c_char,
+    /// 0 means 80 (443 with `WS_LCCSCF_USE_SSL`).
+    pub port: c_int,
+    /// `WS_LCCSCF_*` bits.
+    pub ssl_connection: c_int,
+    /// Request path; NULL means "/".
+    pub path: *const c_char,
+    /// Host header; NULL means `address` (with `:port` when not the default).
+    pub host: *const c_char,
+    /// Origin header; NULL sends none.
+    pub origin: *const c_char,
+    /// Sec-WebSocket-Protocol offer (a comma list), sent verbatim; NULL offers none.
+    pub protocol: *const c_char,
+    pub ietf_version_or_minus_one: c_int,
+    /// Used as `user` instead of per-session memory; not freed by wsloop.
+    pub userdata: *mut c_void,
+    pub client_exts: *const c_void,
+    /// Must be NULL: HTTP client requests are not supported.
+    pub method: *const c_char,
+    pub parent_wsi: *mut ws,
+    pub uri_replace_from: *const c_char,
+    pub uri_replace_to: *const c_char,
+    pub vhost: *mut ws_vhost,
+    /// Set to the new handle before the first callback; set to NULL when the
+    /// connection fails (before `WS_CALLBACK_CLIENT_CONNECTION_ERROR`).
+    pub pwsi: *mut *mut ws,
+    pub iface: *const c_char,
+    /// Protocol table entry to bind to; NULL means the entry named by
+    /// `protocol`, else `protocols[0]`.
+    pub local_protocol_name: *const c_char,
+    pub alpn: *const c_char,
+    pub seq: *mut c_void,
+    pub opaque_user_data: *mut c_void,
+    pub retry_and_idle_policy: *const ws_retry_bo_t,
+    pub manual_initial_tx_credit: c_int,
+    pub sys_tls_client_cert: u8,
+    pub priority: u8,
+    pub mqtt_cp: *mut c_void,
+    pub local_port: c_int,
+    pub fi_wsi_name: *const c_char,
+    pub keep_warm_secs: u16,
+    pub log_cx: *mut c_void,
+    pub auth_username: *const c_char,
+    pub auth_password: *const c_char,
+    /// wsloop: `WS_CONNECT_*` bits.
+    pub wsloop_flags: c_uint,
+    pub _unused: [*mut c_void; 4],
+}
+
+/// `wsloop_flags`: fail with CLIENT_CONNECTION_ERROR when a subprotocol was
+/// offered and the server selected none (browsers do this; lws accepts it).
+pub const WS_CONNECT_REQUIRE_SUBPROTOCOL: c_uint = 1 << 0;
+
+/// `ws_write` kinds (lws' `enum lws_write_protocol`); OR in `WS_WRITE_NO_FIN`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ws_write_protocol {
+    WS_WRITE_TEXT = 0,
+    WS_WRITE_BINARY = 1,
+    WS_WRITE_CONTINUATION = 2,
+    WS_WRITE_HTTP = 3,
+    WS_WRITE_PING = 5,
+    WS_WRITE_PONG = 6,
+    WS_WRITE_HTTP_FINAL = 7,
+    WS_WRITE_HTTP_HEADERS = 8,
+    WS_WRITE_HTTP_HEADERS_CONTINUATION = 9,
+}
+
+pub const WS_WRITE_BUFLIST: c_int = 0x20;
+/// This fragment is not the last of its message.
+pub const WS_WRITE_NO_FIN: c_int = 0x40;
+pub const WS_WRITE_H2_STREAM_END: c_int = 0x80;
+pub const WS_WRITE_CLIENT_IGNORE_XOR_MASK: c_int = 0x80;
+pub const WS_WRITE_RAW: c_int = 3;
+
+/// Close codes (lws' `enum lws_close_status`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ws_close_status {
+    WS_CLOSE_STATUS_NOSTATUS = 0,
+    WS_CLOSE_STATUS_NORMAL = 1000,
+    WS_CLOSE_STATUS_GOINGAWAY = 1001,
+    WS_CLOSE_STATUS_PROTOCOL_ERR = 1002,
+    WS_CLOSE_STATUS_UNACCEPTABLE_OPCODE = 1003,
+    WS_CLOSE_STATUS_RESERVED = 1004,
+    WS_CLOSE_STATUS_NO_STATUS = 1005,
+    WS_CLOSE_STATUS_ABNORMAL_CLOSE = 1006,
+    WS_CLOSE_STATUS_INVALID_PAYLOAD = 1007,
+    WS_CLOSE_STATUS_POLICY_VIOLATION = 1008,
+    WS_CLOSE_STATUS_MESSAGE_TOO_LARGE = 1009,
+    WS_CLOSE_STATUS_EXTENSION_REQUIRED = 1010,
+    WS_CLOSE_STATUS_UNEXPECTED_CONDITION = 1011,
+    WS_CLOSE_STATUS_TLS_FAILURE = 1015,
+    WS_CLOSE_STATUS_CLIENT_TRANSACTION_DONE = 2000,
+    WS_CLOSE_STATUS_NOSTATUS_CONTEXT_DESTROY = 9999,
+}
+
+/// Header tokens for `ws_hdr_copy` (the values of libwebsockets 4.1 as
+/// packaged by Debian; lws names with `WS_` in front).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ws_token_indexes {
+    WS_WSI_TOKEN_GET_URI = 0,
+    WS_WSI_TOKEN_HOST = 3,
+    WS_WSI_TOKEN_CONNECTION = 4,
+    WS_WSI_TOKEN_UPGRADE = 5,
+    WS_WSI_TOKEN_ORIGIN = 6,
+    WS_WSI_TOKEN_EXTENSIONS = 9,
+    WS_WSI_TOKEN_PROTOCOL = 12,
+    WS_WSI_TOKEN_ACCEPT = 13,
+    WS_WSI_TOKEN_HTTP = 15,
+    WS_WSI_TOKEN_HTTP_CACHE_CONTROL = 24,
+    WS_WSI_TOKEN_HTTP_AUTHORIZATION = 25,
+    WS_WSI_TOKEN_HTTP_COOKIE = 26,
+    WS_WSI_TOKEN_HTTP_CONTENT_LENGTH = 27,
+    WS_WSI_TOKEN_HTTP_CONTENT_TYPE = 28,
+    WS_WSI_TOKEN_HTTP_DATE = 29,
+    WS_WSI_TOKEN_KEY = 32,
+    WS_WSI_TOKEN_VERSION = 33,
+    WS_WSI_TOKEN_HTTP_LOCATION = 59,
+    WS_WSI_TOKEN_HTTP_RETRY_AFTER = 64,
+    WS_WSI_TOKEN_HTTP_SERVER = 65,
+    WS_WSI_TOKEN_HTTP_SET_COOKIE = 66,
+    WS_WSI_TOKEN_HTTP_WWW_AUTHENTICATE = 72,
+}
+
+/// The response header a token names, if wsloop knows it.
+pub fn token_header(token: c_int) -> Option<&'static str> {
+    Some(match token {
+        3 => "host",
+        4 => "connection",
+        5 => "upgrade",
+        6 => "origin",
+        9 => "sec-websocket-extensions",
+        12 => "sec-websocket-protocol",
+        13 => "sec-websocket-accept",
+        24 => "cache-control",
+        25 => "authorization",
+        26 => "cookie",
+        27 => "content-length",
+        28 => "content-type",
+        29 => "date",
+        32 => "sec-websocket-key",
+        33 => "sec-websocket-version",
+        59 => "location",
+        64 => "retry-after",
+        65 => "server",
+        66 => "set-cookie",
+        72 => "www-authenticate",
+        _ => return None,
+    })
+}
+
+// Log levels (lws' LLL_*), for ws_set_log_level.
+pub const WS_LLL_ERR: c_int = 1 << 0;
+pub const WS_LLL_WARN: c_int = 1 << 1;
+pub const WS_LLL_NOTICE: c_int = 1 << 2;
+pub const WS_LLL_INFO: c_int = 1 << 3;
+pub const WS_LLL_DEBUG: c_int = 1 << 4;
+pub const WS_LLL_PARSER: c_int = 1 << 5;
+pub const WS_LLL_HEADER: c_int = 1 << 6;
+pub const WS_LLL_EXT: c_int = 1 << 7;
+pub const WS_LLL_CLIENT: c_int = 1 << 8;
+pub const WS_LLL_LATENCY: c_int = 1 << 9;
+pub const WS_LLL_USER: c_int = 1 << 10;
+pub const WS_LLL_THREAD: c_int = 1 << 11;
+pub const WS_LLL_COUNT: c_int = 12;
+
+// Connect flags for ws_client_connect_info.ssl_connection (lws' LCCSCF_*).
+pub const WS_LCCSCF_USE_SSL: c_int = 1 << 0;
+pub const WS_LCCSCF_ALLOW_SELFSIGNED: c_int = 1 << 1;
+pub const WS_LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK: c_int = 1 << 2;
+pub const WS_LCCSCF_ALLOW_EXPIRED: c_int = 1 << 3;
+pub const WS_LCCSCF_ALLOW_INSECURE: c_int = 1 << 4;
+pub const WS_LCCSCF_H2_QUIRK_NGHTTP2_END_STREAM: c_int = 1 << 5;
+pub const WS_LCCSCF_H2_QUIRK_OVERFLOWS_TXCR: c_int = 1 << 6;
+pub const WS_LCCSCF_H2_AUTH_BEARER: c_int = 1 << 7;
+pub const WS_LCCSCF_H2_HEXIFY_AUTH_TOKEN: c_int = 1 << 8;
+pub const WS_LCCSCF_H2_MANUAL_RXFLOW: c_int = 1 << 9;
+pub const WS_LCCSCF_HTTP_MULTIPART_MIME: c_int = 1 << 10;
+pub const WS_LCCSCF_HTTP_X_WWW_FORM_URLENCODED: c_int = 1 << 11;
+pub const WS_LCCSCF_HTTP_NO_FOLLOW_REDIRECT: c_int = 1 << 12;
+pub const WS_LCCSCF_HTTP_NO_CACHE_CONTROL: c_int = 1 << 13;
+pub const WS_LCCSCF_ALLOW_REUSE_ADDR: c_int = 1 << 14;
+pub const WS_LCCSCF_IPV6_PREFER_PUBLIC_ADDR: c_int = 1 << 15;
+pub const WS_LCCSCF_PIPELINE: c_int = 1 << 16;
+pub const WS_LCCSCF_MUXABLE_STREAM: c_int = 1 << 17;
+pub const WS_LCCSCF_H2_PRIOR_KNOWLEDGE: c_int = 1 << 18;
+pub const WS_LCCSCF_WAKE_SUSPEND__VALIDITY: c_int = 1 << 19;
+pub const WS_LCCSCF_PRIORITIZE_READS: c_int = 1 << 20;
+
+// Context options (lws' LWS_SERVER_OPTION_*).
+pub const WS_SERVER_OPTION_LIBEV: u64 = 16;
+pub const WS_SERVER_OPTION_DISABLE_OS_CA_CERTS: u64 = 64;
+pub const WS_SERVER_OPTION_VALIDATE_UTF8: u64 = 256;
+pub const WS_SERVER_OPTION_LIBUV: u64 = 1024;
+pub const WS_SERVER_OPTION_DO_SSL_GLOBAL_INIT: u64 = 4096;
+pub const WS_SERVER_OPTION_EXPLICIT_VHOSTS: u64 = 8192;
+pub const WS_SERVER_OPTION_LIBEVENT: u64 = 2097152;
+pub const WS_SERVER_OPTION_H2_JUST_FIX_WINDOW_UPDATE_OVERFLOW: u64 = 2147483648;
+pub const WS_SERVER_OPTION_GLIB: u64 = 8589934592;
+pub const WS_SERVER_OPTION_SDEVENT: u64 = 137438953472;
+pub const WS_SERVER_OPTION_ULOOP: u64 = 274877906944;
+
+/// Options naming an event library: wsloop runs its own loop only.
+pub const EVENT_LIB_OPTIONS: u64 = WS_SERVER_OPTION_LIBEV
+    | WS_SERVER_OPTION_LIBUV
+    | WS_SERVER_OPTION_LIBEVENT
+    | WS_SERVER_OPTION_GLIB
+    | WS_SERVER_OPTION_SDEVENT
+    | WS_SERVER_OPTION_ULOOP;
+
+/// `void emit(int level, const char *line)`: receives each log line.
+pub type ws_log_emit_t = Option<unsafe extern "C" fn(level: c_int, line: *const c_char)>;
+
+/// Why a callback is called. The numbers are libwebsockets' own.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ws_callback_reasons {
+    WS_CALLBACK_ESTABLISHED = 0,
+    WS_CALLBACK_CLIENT_CONNECTION_ERROR = 1,
+    WS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH = 2,
+    WS_CALLBACK_CLIENT_ESTABLISHED = 3,
+    WS_CALLBACK_CLOSED = 4,
+    WS_CALLBACK_CLOSED_HTTP = 5,
+    WS_CALLBACK_RECEIVE = 6,
+    WS_CALLBACK_RECEIVE_PONG = 7,
+    WS_CALLBACK_CLIENT_RECEIVE = 8,
+    WS_CALLBACK_CLIENT_RECEIVE_PONG = 9,
+    WS_CALLBACK_CLIENT_WRITEABLE = 10,
+    WS_CALLBACK_SERVER_WRITEABLE = 11,
+    WS_CALLBACK_HTTP = 12,
+    WS_CALLBACK_HTTP_BODY = 13,
+    WS_CALLBACK_HTTP_BODY_COMPLETION = 14,
+    WS_CALLBACK_HTTP_FILE_COMPLETION = 15,
+    WS_CALLBACK_HTTP_WRITEABLE = 16,
+    WS_CALLBACK_FILTER_NETWORK_CONNECTION = 17,
+    WS_CALLBACK_FILTER_HTTP_CONNECTION = 18,
+    WS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED = 19,
+    WS_CALLBACK_FILTER_PROTOCOL_CONNECTION = 20,
+    WS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS = 21,
+    WS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS = 22,
+    WS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION = 23,
+    WS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER = 24,
+    WS_CALLBACK_CONFIRM_EXTENSION_OKAY = 25,
+    WS_CALLBACK_CLIENT_CONFIRM_EXTENSION_SUPPORTED = 26,
+    WS_CALLBACK_PROTOCOL_INIT = 27,
+    WS_CALLBACK_PROTOCOL_DESTROY = 28,
+    WS_CALLBACK_WSI_CREATE = 29,
+    WS_CALLBACK_WSI_DESTROY = 30,
+    WS_CALLBACK_GET_THREAD_ID = 31,
+    WS_CALLBACK_ADD_POLL_FD = 32,
+    WS_CALLBACK_DEL_POLL_FD = 33,
+    WS_CALLBACK_CHANGE_MODE_POLL_FD = 34,
+    WS_CALLBACK_LOCK_POLL = 35,
+    WS_CALLBACK_UNLOCK_POLL = 36,
+    WS_CALLBACK_OPENSSL_CONTEXT_REQUIRES_PRIVATE_KEY = 37,
+    WS_CALLBACK_WS_PEER_INITIATED_CLOSE = 38,
+    WS_CALLBACK_WS_EXT_DEFAULTS = 39,
+    WS_CALLBACK_CGI = 40,
+    WS_CALLBACK_CGI_TERMINATED = 41,
+    WS_CALLBACK_CGI_STDIN_DATA = 42,
+    WS_CALLBACK_CGI_STDIN_COMPLETED = 43,
+    WS_CALLBACK_ESTABLISHED_CLIENT_HTTP = 44,
+    WS_CALLBACK_CLOSED_CLIENT_HTTP = 45,
+    WS_CALLBACK_RECEIVE_CLIENT_HTTP = 46,
+    WS_CALLBACK_COMPLETED_CLIENT_HTTP = 47,
+    WS_CALLBACK_RECEIVE_CLIENT_HTTP_READ = 48,
+    WS_CALLBACK_HTTP_BIND_PROTOCOL = 49,
+    WS_CALLBACK_HTTP_DROP_PROTOCOL = 50,
+    WS_CALLBACK_CHECK_ACCESS_RIGHTS = 51,
+    WS_CALLBACK_PROCESS_HTML = 52,
+    WS_CALLBACK_ADD_HEADERS = 53,
+    WS_CALLBACK_SESSION_INFO = 54,
+    WS_CALLBACK_GS_EVENT = 55,
+    WS_CALLBACK_HTTP_PMO = 56,
+    WS_CALLBACK_CLIENT_HTTP_WRITEABLE = 57,
+    WS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION = 58,
+    WS_CALLBACK_RAW_RX = 59,
+    WS_CALLBACK_RAW_CLOSE = 60,
+    WS_CALLBACK_RAW_WRITEABLE = 61,
+    WS_CALLBACK_RAW_ADOPT = 62,
+    WS_CALLBACK_RAW_ADOPT_FILE = 63,
+    WS_CALLBACK_RAW_RX_FILE = 64,
+    WS_CALLBACK_RAW_WRITEABLE_FILE = 65,
+    WS_CALLBACK_RAW_CLOSE_FILE = 66,
+    WS_CALLBACK_SSL_INFO = 67,
+    WS_CALLBACK_CHILD_CLOSING = 69,
+    WS_CALLBACK_CGI_PROCESS_ATTACH = 70,
+    WS_CALLBACK_EVENT_WAIT_CANCELLED = 71,
+    WS_CALLBACK_VHOST_CERT_AGING = 72,
+    WS_CALLBACK_TIMER = 73,
+    WS_CALLBACK_VHOST_CERT_UPDATE = 74,
+    WS_CALLBACK_CLIENT_CLOSED = 75,
+    WS_CALLBACK_CLIENT_HTTP_DROP_PROTOCOL = 76,
+    WS_CALLBACK_WS_SERVER_BIND_PROTOCOL = 77,
+    WS_CALLBACK_WS_SERVER_DROP_PROTOCOL = 78,
+    WS_CALLBACK_WS_CLIENT_BIND_PROTOCOL = 79,
+    WS_CALLBACK_WS_CLIENT_DROP_PROTOCOL = 80,
+    WS_CALLBACK_RAW_SKT_BIND_PROTOCOL = 81,
+    WS_CALLBACK_RAW_SKT_DROP_PROTOCOL = 82,
+    WS_CALLBACK_RAW_FILE_BIND_PROTOCOL = 83,
+    WS_CALLBACK_RAW_FILE_DROP_PROTOCOL = 84,
+    WS_CALLBACK_CLIENT_HTTP_BIND_PROTOCOL = 85,
+    WS_CALLBACK_HTTP_CONFIRM_UPGRADE = 86,
+    WS_CALLBACK_RAW_PROXY_CLI_RX = 89,
+    WS_CALLBACK_RAW_PROXY_SRV_RX = 90,
+    WS_CALLBACK_RAW_PROXY_CLI_CLOSE = 91,
+    WS_CALLBACK_RAW_PROXY_SRV_CLOSE = 92,
+    WS_CALLBACK_RAW_PROXY_CLI_WRITEABLE = 93,
+    WS_CALLBACK_RAW_PROXY_SRV_WRITEABLE = 94,
+    WS_CALLBACK_RAW_PROXY_CLI_ADOPT = 95,
+    WS_CALLBACK_RAW_PROXY_SRV_ADOPT = 96,
+    WS_CALLBACK_RAW_PROXY_CLI_BIND_PROTOCOL = 97,
+    WS_CALLBACK_RAW_PROXY_SRV_BIND_PROTOCOL = 98,
+    WS_CALLBACK_RAW_PROXY_CLI_DROP_PROTOCOL = 99,
+    WS_CALLBACK_RAW_PROXY_SRV_DROP_PROTOCOL = 100,
+    WS_CALLBACK_RAW_CONNECTED = 101,
+    WS_CALLBACK_VERIFY_BASIC_AUTHORIZATION = 102,
+    WS_CALLBACK_WSI_TX_CREDIT_GET = 103,
+    WS_CALLBACK_CLIENT_HTTP_REDIRECT = 104,
+    WS_CALLBACK_CONNECTING = 105,
+    WS_CALLBACK_MQTT_NEW_CLIENT_INSTANTIATED = 200,
+    WS_CALLBACK_MQTT_IDLE = 201,
+    WS_CALLBACK_MQTT_CLIENT_ESTABLISHED = 202,
+    WS_CALLBACK_MQTT_SUBSCRIBED = 203,
+    WS_CALLBACK_MQTT_CLIENT_WRITEABLE = 204,
+    WS_CALLBACK_MQTT_CLIENT_RX = 205,
+    WS_CALLBACK_MQTT_UNSUBSCRIBED = 206,
+    WS_CALLBACK_MQTT_DROP_PROTOCOL = 207,
+    WS_CALLBACK_MQTT_CLIENT_CLOSED = 208,
+    WS_CALLBACK_MQTT_ACK = 209,
+    WS_CALLBACK_MQTT_RESEND = 210,
+    WS_CALLBACK_CLIENT_ESTABLISHED_EARLY = 219,
+    WS_CALLBACK_USER = 1000,
+}
