@@ -38,10 +38,11 @@ fn init() {
     INIT.call_once(|| {
         let set = std::env::var_os("RUST_LOG").is_some();
         RUST_LOG_SET.store(set, Ordering::Relaxed);
-        let _ =
-            env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("trace"))
-                .format(|buf, rec| writeln!(buf, "[wsloop] {}", rec.args()))
-                .try_init();
+        let _ = env_logger::Builder::from_env(
+            env_logger::Env::default().default_filter_or("wsloop=trace"),
+        )
+        .format(|buf, rec| writeln!(buf, "[wsloop] {}", rec.args()))
+        .try_init();
     });
 }
 

@@ -37,8 +37,8 @@ static NEXT_GEN: AtomicU32 = AtomicU32::new(1);
 /// What `ws_cancel_service` needs, reachable from any thread.
 struct WakeEntry {
     gen: u32,
-    waker: Arc<Waker>,
-    flag: Arc<AtomicBool>,
+    /// None while the slot is reserved but the context not yet published.
+    waker: Option<(Arc<Waker>, Arc<AtomicBool>)>,
 }
 static WAKERS: Mutex<Vec<Option<WakeEntry>>> = Mutex::new(Vec::new());
 
@@ -123,7 +123,10 @@ pub fn reserve() -> Option<(usize, u32)> {
 pub fn publish(shell: Box<Shell>) -> *mut ws_context {
     let (slot, gen) = (shell.slot, shell.gen);
     let (waker, flag) = shell.core.canceller();
-    WAKERS.lock().unwrap_or_else(|e| e.into_inner())[slot] = Some(WakeEntry { gen, waker, flag });
+    WAKERS.lock().unwrap_or_else(|e| e.into_inner())[slot] = Some(WakeEntry {
+        gen,
+        waker: Some((waker, flag)),
+    });
     SLOTS[slot].store(Box::into_raw(shell), Ordering::Release);
     ctx_handle(slot, gen)
 }
@@ -143,9 +146,12 @@ pub fn cancel(h: *const ws_context) -> bool {
     };
     let wakers = WAKERS.lock().unwrap_or_else(|e| e.into_inner());
     match wakers.get(slot) {
-        Some(Some(e)) if e.gen == gen => {
-            e.flag.store(true, Ordering::Release);
-            let _ = e.waker.wake();
+        Some(Some(WakeEntry {
+            gen: g,
+            waker: Some((waker, flag)),
+        })) if *g == gen => {
+            flag.store(true, Ordering::Release);
+            let _ = waker.wake();
             true
         }
         _ => false,

@@ -1,0 +1,93 @@
+//! The C examples build with -Wall -Wextra -Werror and do what they say
+//! against real servers.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+fn example(name: &str) -> std::path::PathBuf {
+    build_c(&root().join("c-examples").join(format!("{name}.c")), &[])
+}
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+#[test]
+fn minimal_client_talks_to_node_ws() {
+    let srv = Server::node("echo");
+    let (code, out, err) = run(
+        &example("minimal-client"),
+        &["-p", &srv.port.to_string()],
+        LIMIT,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out, "established\nreceived: hello from wsloop\nclosed\n");
+}
+
+#[test]
+fn minimal_client_prints_the_connection_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (code, _, err) = run(
+        &example("minimal-client"),
+        &["-p", &port.to_string()],
+        LIMIT,
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!(
+            "connection error: Unable to connect: connection refused by 127.0.0.1:{port}"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn echo_client_against_node_and_python() {
+    let exe = example("echo-client");
+    for srv in [Server::node("echo"), Server::python()] {
+        let (code, out, err) = run(
+            &exe,
+            &["-p", &srv.port.to_string(), "-n", "12", "-s", "1048576"],
+            LIMIT,
+        );
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(
+            out.contains("closed after 12 of 12 messages\nOK\n"),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn subprotocol_client_shows_the_error_and_the_fix() {
+    // Knows "chat", refuses unknown offers, accepts clients that offer nothing.
+    let srv = Server::node_with(
+        "subprotocol-strict",
+        &["--protocols", "chat", "--allow-none"],
+    );
+    let (code, out, err) = run(
+        &example("subprotocol-client"),
+        &["-p", &srv.port.to_string()],
+        LIMIT,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0]
+            .starts_with("attempt 1: connection error: HS: ws upgrade response not 101: HTTP 400"),
+        "{out}"
+    );
+    assert!(
+        lines[0].contains("the server may not support the offered subprotocol 'chat-v2'"),
+        "{out}"
+    );
+    assert_eq!(
+        &lines[1..],
+        ["attempt 2: established", "attempt 2: received 'hi'"]
+    );
+}
