@@ -493,3 +493,111 @@ fn many_messages_and_a_large_one_arrive_intact() {
         .collect();
     assert!(got == big, "4 MiB message echoed intact");
 }
+
+#[test]
+fn handshake_headers_out_and_in() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let port = raw_server(move |mut s| {
+        let mut head = Vec::new();
+        let mut b = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if std::io::Read::read(&mut s, &mut b).unwrap_or(0) == 0 {
+                break;
+            }
+            head.push(b[0]);
+        }
+        let text = String::from_utf8_lossy(&head).to_string();
+        let key = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+            .unwrap_or_default()
+            .to_string();
+        let _ = tx.send(text);
+        write_all(
+            &mut s,
+            upgrade_response(&key, "X-Server-Token: s3cret\r\n").as_bytes(),
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    });
+    let c = Ctx::new(CtxOpts::default());
+    let seen = std::rc::Rc::new(std::cell::RefCell::new(String::new()));
+    let seen2 = seen.clone();
+    c.hook(move |wsi, r, in_, len| {
+        if is(r, WS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER) {
+            let p = in_ as *mut *mut u8;
+            let end = unsafe { (*p).add(len) };
+            let v = b"abc123";
+            let r = unsafe {
+                ws_add_http_header_by_name(
+                    wsi,
+                    b"x-client-token:\0".as_ptr(),
+                    v.as_ptr(),
+                    6,
+                    p,
+                    end,
+                )
+            };
+            assert_eq!(r, 0);
+            let bad = unsafe {
+                ws_add_http_header_by_name(
+                    wsi,
+                    b"x-evil:\0".as_ptr(),
+                    b"a\r\nb".as_ptr(),
+                    4,
+                    p,
+                    end,
+                )
+            };
+            assert_eq!(bad, 1, "CR/LF injection is refused");
+        }
+        if is(r, WS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH) {
+            let mut buf = [0 as std::ffi::c_char; 32];
+            let name = b"x-server-token:";
+            let n = unsafe {
+                ws_hdr_custom_copy(
+                    wsi,
+                    buf.as_mut_ptr(),
+                    32,
+                    name.as_ptr().cast(),
+                    name.len() as c_int,
+                )
+            };
+            assert_eq!(n, 6);
+            *seen2.borrow_mut() = cstr(buf.as_ptr().cast());
+            let mut up = [0 as std::ffi::c_char; 32];
+            let n = unsafe {
+                ws_hdr_copy(
+                    wsi,
+                    up.as_mut_ptr(),
+                    32,
+                    ws_token_indexes::WS_WSI_TOKEN_UPGRADE as c_int,
+                )
+            };
+            assert_eq!((n, cstr(up.as_ptr().cast())), (9, "websocket".to_string()));
+        }
+        if is(r, WS_CALLBACK_CLIENT_ESTABLISHED) {
+            return Some(-1);
+        }
+        None
+    });
+    c.connect("127.0.0.1", port, Some("p1, p2"), |_| {});
+    c.service_until(SECS10, |e| {
+        e.iter().any(|e| is(e.reason, WS_CALLBACK_WSI_DESTROY))
+    });
+    let request = rx.recv_timeout(SECS5).unwrap();
+    assert!(request.starts_with("GET / HTTP/1.1\r\n"), "{request}");
+    assert!(
+        request.contains("\r\nx-client-token: abc123\r\n"),
+        "{request}"
+    );
+    assert!(
+        request.contains("\r\nSec-WebSocket-Protocol: p1, p2\r\n"),
+        "{request}"
+    );
+    assert!(
+        request.contains("\r\nSec-WebSocket-Version: 13\r\n"),
+        "{request}"
+    );
+    assert!(!request.contains("x-evil"));
+    assert_eq!(*seen.borrow(), "s3cret");
+}
