@@ -530,7 +530,7 @@ fn handshake_headers_out_and_in() {
             let r = unsafe {
                 ws_add_http_header_by_name(
                     wsi,
-                    b"x-client-token:\0".as_ptr(),
+                    c"x-client-token:".as_ptr().cast(),
                     v.as_ptr(),
                     6,
                     p,
@@ -541,7 +541,7 @@ fn handshake_headers_out_and_in() {
             let bad = unsafe {
                 ws_add_http_header_by_name(
                     wsi,
-                    b"x-evil:\0".as_ptr(),
+                    c"x-evil:".as_ptr().cast(),
                     b"a\r\nb".as_ptr(),
                     4,
                     p,
