@@ -68,7 +68,7 @@ pub struct Conn {
     pub protocol: usize,
     pub user: Opaque,
     /// Zeroed per-session data, 16-byte aligned, when the library owns it.
-    pub _pss: Vec<u128>,
+    pss: Vec<u128>,
     pub opaque_user_data: Opaque,
     pub req: ConnectRequest,
     pub phase: Phase,
@@ -111,7 +111,7 @@ impl Conn {
             id,
             protocol,
             user: req.userdata,
-            _pss: pss,
+            pss,
             opaque_user_data: req.opaque_user_data,
             peer: format!("{}:{}", req.address, req.port),
             req,
@@ -136,8 +136,8 @@ impl Conn {
             http_status: 0,
             response: None,
         };
-        if !c._pss.is_empty() {
-            c.user = Opaque(c._pss.as_mut_ptr().cast());
+        if !c.pss.is_empty() {
+            c.user = Opaque(c.pss.as_mut_ptr().cast());
         }
         c
     }
@@ -638,6 +638,22 @@ impl Context {
                     Event::Ping | Event::Pong | Event::Close(_) => {
                         c.decoder.control_payload().to_vec()
                     }
+                    Event::Data {
+                        first,
+                        last,
+                        binary,
+                        remaining,
+                        ..
+                    } => {
+                        // What ws_is_final_fragment() and friends report during the callback.
+                        c.rx = RxInfo {
+                            first,
+                            last,
+                            binary,
+                            remaining,
+                        };
+                        Vec::new()
+                    }
                     _ => Vec::new(),
                 };
                 Some((ev, payload, c.close_sent))
@@ -647,25 +663,10 @@ impl Context {
             };
             match ev {
                 Event::NeedMore => return,
-                Event::Data {
-                    start: s,
-                    len,
-                    first,
-                    last,
-                    binary,
-                    remaining,
-                } => {
+                Event::Data { start: s, len, .. } => {
                     if closing {
                         continue;
                     }
-                    self.with_conn(id, |c| {
-                        c.rx = RxInfo {
-                            first,
-                            last,
-                            binary,
-                            remaining,
-                        }
-                    });
                     let saved = buf[s + len];
                     buf[s + len] = 0;
                     let r =

@@ -113,7 +113,6 @@ pub struct Context {
     pub(crate) resolver: Resolver,
     slots: RefCell<Vec<Slot>>,
     free: RefCell<Vec<u32>>,
-    live: Cell<usize>,
     timers: RefCell<BinaryHeap<Reverse<Deadline>>>,
     timer_seq: Cell<u64>,
     pending: RefCell<VecDeque<ConnId>>,
@@ -157,7 +156,6 @@ impl Context {
             cancelled: Arc::new(AtomicBool::new(false)),
             slots: RefCell::new(Vec::new()),
             free: RefCell::new(Vec::new()),
-            live: Cell::new(0),
             timers: RefCell::new(BinaryHeap::new()),
             timer_seq: Cell::new(0),
             pending: RefCell::new(VecDeque::new()),
@@ -184,10 +182,6 @@ impl Context {
     /// True while a callback is running on this context.
     pub fn in_callback(&self) -> bool {
         self.depth.get() > 0
-    }
-
-    pub fn is_destroyed(&self) -> bool {
-        self.destroyed.get()
     }
 
     fn call_protocol(&self, index: usize, reason: Reason, data: CbIn<'_>) -> i32 {
@@ -306,7 +300,6 @@ impl Context {
             slot.conn = Some(Box::new(Conn::new(id, protocol, pss, req, max)));
             id
         };
-        self.live.set(self.live.get() + 1);
         self.pend(id, pend::START);
         Ok(id)
     }
@@ -494,7 +487,6 @@ impl Context {
                 let _ = self.poll.borrow().registry().deregister(&mut s);
             }
             self.free.borrow_mut().push(id.index);
-            self.live.set(self.live.get() - 1);
         }
     }
 
@@ -690,10 +682,5 @@ impl Context {
 
     pub fn opaque_user_data(&self, id: ConnId) -> Option<Opaque> {
         self.with_conn(id, |c| c.opaque_user_data)
-    }
-
-    /// Connections not yet finished.
-    pub fn live_connections(&self) -> usize {
-        self.live.get()
     }
 }

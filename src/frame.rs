@@ -143,11 +143,6 @@ impl Decoder {
         &self.control[self.control_skip..]
     }
 
-    /// True while a fragmented message is incomplete.
-    pub fn in_message(&self) -> bool {
-        self.message.is_some()
-    }
-
     /// Decodes from `input`, consuming what it uses into `*pos`. A data chunk
     /// is at most `chunk_max` bytes.
     pub fn next(&mut self, input: &[u8], pos: &mut usize, chunk_max: usize) -> Event {
@@ -202,31 +197,30 @@ impl Decoder {
         };
         // Fast path: the whole header is in the input.
         let avail = &input[*pos..];
-        let (hdr, len): (&[u8], usize) =
-            if self.hdr_len == 0 && avail.len() >= 2 && avail.len() >= need(avail) {
-                let n = need(avail);
-                self.hdr[..n].copy_from_slice(&avail[..n]);
-                *pos += n;
-                (&self.hdr[..n], n)
-            } else {
-                loop {
-                    let n = need(&self.hdr[..self.hdr_len]);
-                    if self.hdr_len >= n {
-                        break;
-                    }
-                    if *pos >= input.len() {
-                        return Some(Event::NeedMore);
-                    }
-                    let take = (n - self.hdr_len).min(input.len() - *pos);
-                    self.hdr[self.hdr_len..self.hdr_len + take]
-                        .copy_from_slice(&input[*pos..*pos + take]);
-                    self.hdr_len += take;
-                    *pos += take;
+        let hdr: &[u8] = if self.hdr_len == 0 && avail.len() >= 2 && avail.len() >= need(avail) {
+            let n = need(avail);
+            self.hdr[..n].copy_from_slice(&avail[..n]);
+            *pos += n;
+            &self.hdr[..n]
+        } else {
+            loop {
+                let n = need(&self.hdr[..self.hdr_len]);
+                if self.hdr_len >= n {
+                    break;
                 }
-                let n = self.hdr_len;
-                self.hdr_len = 0;
-                (&self.hdr[..n], n)
-            };
+                if *pos >= input.len() {
+                    return Some(Event::NeedMore);
+                }
+                let take = (n - self.hdr_len).min(input.len() - *pos);
+                self.hdr[self.hdr_len..self.hdr_len + take]
+                    .copy_from_slice(&input[*pos..*pos + take]);
+                self.hdr_len += take;
+                *pos += take;
+            }
+            let n = self.hdr_len;
+            self.hdr_len = 0;
+            &self.hdr[..n]
+        };
         let b0 = hdr[0];
         let b1 = hdr[1];
         let fin = b0 & 0x80 != 0;
@@ -237,7 +231,6 @@ impl Decoder {
             127 => u64::from_be_bytes(hdr[2..10].try_into().expect("8 bytes")),
             n => n as u64,
         };
-        let _ = len;
         if rsv & !self.allowed_rsv != 0 {
             return Some(self.fail(Violation::protocol(format!(
                 "reserved bits {rsv:#x} set in a frame but no extension was negotiated"
@@ -449,12 +442,6 @@ pub fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
     for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
         *b ^= mask[i & 3];
     }
-}
-
-/// Copies `src` into `dst` (same length) XORed with the mask.
-pub fn copy_masked(dst: &mut [u8], src: &[u8], mask: [u8; 4]) {
-    dst.copy_from_slice(src);
-    apply_mask(dst, mask);
 }
 
 #[cfg(test)]

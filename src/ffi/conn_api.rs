@@ -83,12 +83,14 @@ pub unsafe extern "C" fn ws_write(
 /// `WS_WRITE_NO_FIN` on all but the last.
 #[no_mangle]
 pub extern "C" fn ws_write_ws_flags(initial: c_int, is_start: c_int, is_end: c_int) -> c_int {
-    let base = if is_start != 0 {
-        initial
-    } else {
-        ws_write_protocol::WS_WRITE_CONTINUATION as c_int
-    };
-    base | if is_end != 0 { 0 } else { WS_WRITE_NO_FIN }
+    guard!("ws_write_ws_flags", -1, {
+        let base = if is_start != 0 {
+            initial
+        } else {
+            ws_write_protocol::WS_WRITE_CONTINUATION as c_int
+        };
+        base | if is_end != 0 { 0 } else { WS_WRITE_NO_FIN }
+    })
 }
 
 /// Asks for one `WS_CALLBACK_CLIENT_WRITEABLE`, delivered from `ws_service`

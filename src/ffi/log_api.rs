@@ -28,7 +28,9 @@ pub unsafe extern "C" fn ws_set_log_level(level: c_int, emit: ws_log_emit_t) {
 /// 1 when lines of this level are logged. Used by the `wsl_*` macros.
 #[no_mangle]
 pub extern "C" fn ws_log_level_enabled(level: c_int) -> c_int {
-    log::enabled(level as u32) as c_int
+    guard!("ws_log_level_enabled", 0, {
+        log::enabled(level as u32) as c_int
+    })
 }
 
 /// Logs one line at `level` (a single `WS_LLL_*` bit). Used by the `wsl_*` macros.
