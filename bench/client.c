@@ -1,0 +1,174 @@
+/*
+ * The WebSocket benchmark client. One source, written against wsloop's
+ * lws-style API; built with -DUSE_LWS it runs on libwebsockets instead
+ * (see lws-shim.h).
+ *
+ *   client [-a address] [-p port] [-c conns] [-w in_flight] [-s size]
+ *          [-n messages_per_conn] [-d seconds] [-t limit_seconds]
+ *
+ * Opens `conns` connections, waits until all are established (the connect
+ * time), then keeps `in_flight` binary messages of `size` bytes outstanding
+ * on each, checking every echoed byte, for `seconds` or until each
+ * connection had `messages_per_conn` echoes. Writes the lws way: one
+ * ws_write() per CLIENT_WRITEABLE. Prints one result line (see common.h);
+ * exits 0 only if every connection came up and every echo matched.
+ */
+#include "common.h"
+#include "lws-shim.h"
+
+struct session {
+    struct ws *wsi;
+    long sent, recvd;  /* messages */
+    size_t rx_off;     /* bytes of the current echo received */
+    int up;
+};
+
+static struct session *sessions;
+static unsigned char *txbuf;
+static int established, sending, stopping, finished;
+static long received, mismatches, errors;
+
+static int wants_to_send(const struct session *s)
+{
+    return sending && !stopping && s->sent - s->recvd < o.inflight && (!o.count || s->sent < o.count);
+}
+
+static int callback(struct ws *wsi, enum ws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    struct session *s = (struct session *)user;
+
+    switch (reason) {
+    case WS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        fprintf(stderr, "bench: connection error: %s\n", in ? (const char *)in : "(no message)");
+        errors++;
+        break;
+    case WS_CALLBACK_CLIENT_ESTABLISHED:
+        s->wsi = wsi;
+        s->up = 1;
+        established++;
+        break;
+    case WS_CALLBACK_CLIENT_WRITEABLE:
+        if (!wants_to_send(s))
+            break;
+        /* The payload is copied each time because ws_write may mask it in place. */
+        memcpy(txbuf + WS_PRE, expected(s->sent, 0), o.size);
+        if (ws_write(wsi, txbuf + WS_PRE, o.size, WS_WRITE_BINARY) < (int)o.size) {
+            fprintf(stderr, "bench: ws_write failed\n");
+            errors++;
+            return -1;
+        }
+        s->sent++;
+        if (wants_to_send(s))
+            ws_callback_on_writable(wsi);
+        break;
+    case WS_CALLBACK_CLIENT_RECEIVE:
+        if (s->rx_off + len > o.size || memcmp(in, expected(s->recvd, s->rx_off), len)) {
+            fprintf(stderr, "bench: echo %ld differs from what was sent\n", s->recvd);
+            mismatches++;
+            return -1;
+        }
+        s->rx_off += len;
+        if (s->rx_off == o.size) {
+            s->rx_off = 0;
+            s->recvd++;
+            received++;
+            if (o.count && s->recvd == o.count)
+                finished++;
+            if (wants_to_send(s))
+                ws_callback_on_writable(wsi);
+        }
+        break;
+    case WS_CALLBACK_CLIENT_CLOSED:
+        if (s && s->up && !stopping) {
+            fprintf(stderr, "bench: connection closed during the run\n");
+            errors++;
+        }
+        break;
+    default:
+        break;
+    }
+    return ws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct ws_protocols protocols[] = {
+    { "bench", callback, sizeof(struct session), 0, 0, NULL, 0 },
+    WS_PROTOCOL_LIST_TERM
+};
+
+int main(int argc, char **argv)
+{
+    struct ws_context_creation_info info;
+    struct ws_client_connect_info ci;
+    struct ws_context *context;
+    struct result r;
+    double t0, deadline = 0, c0;
+    int i;
+
+    parse_opts(argc, argv);
+    make_pattern();
+    arm_limit();
+    txbuf = malloc(WS_PRE + o.size);
+    sessions = calloc((size_t)o.conns, sizeof *sessions);
+    if (!txbuf || !sessions)
+        return 1;
+    memset(&r, 0, sizeof r);
+    r.lib = BENCH_LIB;
+
+    ws_set_log_level(WS_LLL_ERR, NULL);
+    memset(&info, 0, sizeof info);
+    info.port = WS_CONTEXT_PORT_NO_LISTEN;
+    info.protocols = protocols;
+    info.gid = -1;
+    info.uid = -1;
+    context = ws_create_context(&info);
+    if (!context)
+        return 1;
+
+    r.rss_before = rss_now();
+    t0 = now_s();
+    memset(&ci, 0, sizeof ci);
+    ci.context = context;
+    ci.address = o.address;
+    ci.port = o.port;
+    ci.path = "/";
+    ci.host = o.address;
+    ci.origin = o.address;
+    ci.ietf_version_or_minus_one = -1;
+    for (i = 0; i < o.conns; i++) {
+        ci.userdata = &sessions[i];
+        if (!ws_client_connect_via_info(&ci))
+            errors++;
+    }
+    while (established + errors < o.conns)
+        if (ws_service(context, 0) < 0)
+            break;
+    r.connect_s = now_s() - t0;
+    r.rss_after = rss_now();
+    r.established = established;
+
+    if ((o.count || o.duration > 0) && !errors) {
+        sending = 1;
+        for (i = 0; i < o.conns; i++)
+            ws_callback_on_writable(sessions[i].wsi);
+        c0 = cpu_s();
+        t0 = now_s();
+        if (o.duration > 0)
+            deadline = t0 + o.duration;
+        while (!errors && !mismatches) {
+            if (o.count && finished == o.conns)
+                break;
+            if (deadline && now_s() >= deadline)
+                break;
+            if (ws_service(context, 0) < 0)
+                break;
+        }
+        r.traffic_s = now_s() - t0;
+        r.traffic_cpu_s = cpu_s() - c0;
+    }
+    stopping = 1;
+    r.messages = received;
+    r.mismatches = mismatches;
+    r.errors = errors;
+    ws_context_destroy(context);
+    return report(&r);
+}

@@ -1,0 +1,170 @@
+/*
+ * What the two benchmark clients (client.c: WebSocket through wsloop or
+ * libwebsockets; raw-client.c: plain TCP) share: options, the payload
+ * pattern, clocks, memory readings and the result line.
+ */
+#ifndef BENCH_COMMON_H
+#define BENCH_COMMON_H
+
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+struct opts {
+    const char *address;
+    int port;
+    int conns;        /* -c: connections */
+    int inflight;     /* -w: messages in flight per connection */
+    size_t size;      /* -s: payload bytes per message */
+    long count;       /* -n: messages per connection (0: until -d ends) */
+    double duration;  /* -d: seconds of traffic (0: until -n is reached) */
+    int limit;        /* -t: seconds before giving up */
+};
+
+static struct opts o = { "127.0.0.1", 7681, 1, 1, 1024, 0, 2.0, 120 };
+
+static void usage(const char *prog)
+{
+    fprintf(stderr,
+            "usage: %s [-a address] [-p port] [-c conns] [-w in_flight] [-s size]\n"
+            "          [-n messages_per_conn] [-d seconds] [-t limit_seconds]\n"
+            "  -n 0 -d 0: connect only (setup cell)\n", prog);
+    exit(2);
+}
+
+static void parse_opts(int argc, char **argv)
+{
+    int i, d_set = 0;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v || a[0] != '-' || strlen(a) != 2)
+            usage(argv[0]);
+        switch (a[1]) {
+        case 'a': o.address = v; break;
+        case 'p': o.port = atoi(v); break;
+        case 'c': o.conns = atoi(v); break;
+        case 'w': o.inflight = atoi(v); break;
+        case 's': o.size = (size_t)atol(v); break;
+        case 'n': o.count = atol(v); break;
+        case 'd': o.duration = atof(v); d_set = 1; break;
+        case 't': o.limit = atoi(v); break;
+        default: usage(argv[0]);
+        }
+        i++;
+    }
+    if (o.conns < 1 || o.inflight < 1 || o.size < 1)
+        usage(argv[0]);
+    if (o.count && !d_set)
+        o.duration = 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Resident set now, in bytes. */
+static long rss_now(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return resident * sysconf(_SC_PAGESIZE);
+}
+
+static long rss_peak_kib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+/*
+ * Message k carries pattern[k % 256 ...], so consecutive messages differ and
+ * a checker that lost or reordered one notices.
+ */
+static unsigned char *pattern;
+
+static void make_pattern(void)
+{
+    size_t i;
+    unsigned int x = 2463534242u;
+    pattern = malloc(o.size + 256);
+    if (!pattern) {
+        perror("malloc");
+        exit(1);
+    }
+    for (i = 0; i < o.size + 256; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        pattern[i] = (unsigned char)x;
+    }
+}
+
+static const unsigned char *expected(long msg, size_t offset)
+{
+    return pattern + (msg & 255) + offset;
+}
+
+static void on_alarm(int sig)
+{
+    static const char m[] = "bench: time limit reached, giving up\n";
+    (void)sig;
+    if (write(2, m, sizeof m - 1) < 0) {
+        /* nothing more to do */
+    }
+    _exit(3);
+}
+
+static void arm_limit(void)
+{
+    signal(SIGALRM, on_alarm);
+    alarm((unsigned)o.limit);
+}
+
+struct result {
+    const char *lib;
+    int established;
+    double connect_s;
+    long rss_before, rss_after; /* around connection setup */
+    long messages;              /* echoes received and checked */
+    double traffic_s, traffic_cpu_s;
+    long mismatches, errors;
+};
+
+static int report(const struct result *r)
+{
+    double mps = r->traffic_s > 0 ? (double)r->messages / r->traffic_s : 0;
+    printf("lib=%s conns=%d inflight=%d size=%zu established=%d connect_ms=%.2f "
+           "rss_per_conn_b=%.0f msgs=%ld secs=%.3f msgs_per_s=%.0f mib_per_s=%.2f "
+           "cpu_pct=%.0f rss_peak_kib=%ld mismatches=%ld errors=%ld\n",
+           r->lib, o.conns, o.inflight, o.size, r->established, r->connect_s * 1e3,
+           (double)(r->rss_after - r->rss_before) / o.conns, r->messages, r->traffic_s, mps,
+           mps * (double)o.size / (1024.0 * 1024.0),
+           r->traffic_s > 0 ? 100.0 * r->traffic_cpu_s / r->traffic_s : 0, rss_peak_kib(),
+           r->mismatches, r->errors);
+    fflush(stdout);
+    return r->established == o.conns && !r->mismatches && !r->errors ? 0 : 1;
+}
+
+#endif

@@ -1,0 +1,445 @@
+/*
+ * echo-server: the benchmark's peer. One thread, epoll, non-blocking sockets.
+ *
+ *   echo-server [--port N] [--mode ws|raw]
+ *
+ * --mode ws  (default) WebSocket echo: answers the upgrade, then echoes every
+ *            data frame unmasked with the same FIN/opcode, answers Ping with
+ *            Pong and Close with Close (then closes the socket).
+ * --mode raw plain TCP echo, for the raw-TCP ceiling.
+ *
+ * Prints "listening PORT" once ready and exits when its stdin closes.
+ * Written to stay out of the way: frames are unmasked eight bytes at a time
+ * straight into the output buffer, and it writes as soon as it has data.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define READ_CHUNK (256 * 1024)
+#define OUT_HIGH (8 * 1024 * 1024) /* stop reading a client that does not read */
+
+struct conn {
+    int open;
+    int upgraded;
+    int closing;  /* close once `out` is flushed */
+    int events;   /* what epoll watches now */
+    unsigned char *in;
+    size_t in_len, in_cap;
+    unsigned char *out;
+    size_t out_off, out_len, out_cap;
+};
+
+static int ep, raw_mode;
+static struct conn *conns;
+static size_t nconns;
+
+/* ---- SHA-1 and base64, for Sec-WebSocket-Accept ---- */
+
+static uint32_t rol(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
+
+static void sha1_block(uint32_t h[5], const unsigned char *p)
+{
+    uint32_t w[80], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f, k, t;
+    int i;
+    for (i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (; i < 80; i++)
+        w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+    for (i = 0; i < 80; i++) {
+        if (i < 20) { f = (b & c) | (~b & d); k = 0x5a827999; }
+        else if (i < 40) { f = b ^ c ^ d; k = 0x6ed9eba1; }
+        else if (i < 60) { f = (b & c) | (b & d) | (c & d); k = 0x8f1bbcdc; }
+        else { f = b ^ c ^ d; k = 0xca62c1d6; }
+        t = rol(a, 5) + f + e + k + w[i];
+        e = d; d = c; c = rol(b, 30); b = a; a = t;
+    }
+    h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e;
+}
+
+static void sha1(const unsigned char *msg, size_t len, unsigned char out[20])
+{
+    uint32_t h[5] = { 0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0 };
+    unsigned char block[64];
+    size_t i, rem;
+    uint64_t bits = (uint64_t)len * 8;
+    for (i = 0; i + 64 <= len; i += 64)
+        sha1_block(h, msg + i);
+    rem = len - i;
+    memset(block, 0, 64);
+    memcpy(block, msg + i, rem);
+    block[rem] = 0x80;
+    if (rem >= 56) {
+        sha1_block(h, block);
+        memset(block, 0, 64);
+    }
+    for (i = 0; i < 8; i++)
+        block[63 - i] = (unsigned char)(bits >> (8 * i));
+    sha1_block(h, block);
+    for (i = 0; i < 20; i++)
+        out[i] = (unsigned char)(h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+static void base64(const unsigned char *in, size_t len, char *out)
+{
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i;
+    for (i = 0; i + 2 < len; i += 3) {
+        *out++ = t[in[i] >> 2];
+        *out++ = t[(in[i] & 3) << 4 | in[i + 1] >> 4];
+        *out++ = t[(in[i + 1] & 15) << 2 | in[i + 2] >> 6];
+        *out++ = t[in[i + 2] & 63];
+    }
+    if (len - i == 1) {
+        *out++ = t[in[i] >> 2];
+        *out++ = t[(in[i] & 3) << 4];
+        *out++ = '=';
+        *out++ = '=';
+    } else if (len - i == 2) {
+        *out++ = t[in[i] >> 2];
+        *out++ = t[(in[i] & 3) << 4 | in[i + 1] >> 4];
+        *out++ = t[(in[i + 1] & 15) << 2];
+        *out++ = '=';
+    }
+    *out = 0;
+}
+
+/* ---- buffers and sockets ---- */
+
+static void reserve(unsigned char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return;
+    while (*cap < need)
+        *cap = *cap ? *cap * 2 : 64 * 1024;
+    *buf = realloc(*buf, *cap);
+    if (!*buf) {
+        perror("realloc");
+        exit(1);
+    }
+}
+
+static void watch(int fd, struct conn *c)
+{
+    int want = 0;
+    struct epoll_event ev;
+    if (c->out_len - c->out_off < OUT_HIGH && !c->closing)
+        want |= EPOLLIN;
+    if (c->out_len > c->out_off)
+        want |= EPOLLOUT;
+    if (want == c->events)
+        return;
+    ev.events = (uint32_t)want;
+    ev.data.fd = fd;
+    epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
+    c->events = want;
+}
+
+static void drop(int fd)
+{
+    struct conn *c = &conns[fd];
+    epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+    close(fd);
+    free(c->in);
+    free(c->out);
+    memset(c, 0, sizeof *c);
+}
+
+/* Writes what it can; 0 when the connection is gone. */
+static int flush(int fd)
+{
+    struct conn *c = &conns[fd];
+    while (c->out_off < c->out_len) {
+        ssize_t n = send(fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                break;
+            drop(fd);
+            return 0;
+        }
+        c->out_off += (size_t)n;
+    }
+    if (c->out_off == c->out_len) {
+        c->out_off = c->out_len = 0;
+        if (c->closing) {
+            drop(fd);
+            return 0;
+        }
+    }
+    watch(fd, c);
+    return 1;
+}
+
+static unsigned char *out_space(struct conn *c, size_t n)
+{
+    if (c->out_off && c->out_off == c->out_len)
+        c->out_off = c->out_len = 0;
+    reserve(&c->out, &c->out_cap, c->out_len + n);
+    return c->out + c->out_len;
+}
+
+/* ---- WebSocket ---- */
+
+static int handshake(struct conn *c, size_t *used)
+{
+    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    unsigned char *end = memmem(c->in, c->in_len, "\r\n\r\n", 4);
+    char *line, key[128], resp[256];
+    unsigned char digest[20];
+    char accept[32];
+    size_t klen = 0;
+    int n;
+    if (!end)
+        return c->in_len < 16384 ? 1 : -1;
+    *end = 0;
+    for (line = (char *)c->in; line && *line; line = strstr(line, "\r\n") ? strstr(line, "\r\n") + 2 : NULL) {
+        if (!strncasecmp(line, "Sec-WebSocket-Key:", 18)) {
+            char *v = line + 18;
+            while (*v == ' ')
+                v++;
+            while (v[klen] && v[klen] != '\r' && v[klen] != ' ' && klen < 60)
+                klen++;
+            memcpy(key, v, klen);
+            break;
+        }
+    }
+    if (!klen)
+        return -1;
+    memcpy(key + klen, guid, sizeof guid - 1);
+    sha1((unsigned char *)key, klen + sizeof guid - 1, digest);
+    base64(digest, 20, accept);
+    n = snprintf(resp, sizeof resp,
+                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
+    memcpy(out_space(c, (size_t)n), resp, (size_t)n);
+    c->out_len += (size_t)n;
+    c->upgraded = 1;
+    *used = (size_t)(end + 4 - c->in);
+    return 0;
+}
+
+static void unmask_copy(unsigned char *dst, const unsigned char *src, size_t len, const unsigned char mask[4])
+{
+    uint32_t m4;
+    uint64_t m8, w;
+    size_t i = 0;
+    memcpy(&m4, mask, 4);
+    m8 = (uint64_t)m4 << 32 | m4;
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&w, src + i, 8);
+        w ^= m8;
+        memcpy(dst + i, &w, 8);
+    }
+    for (; i < len; i++)
+        dst[i] = src[i] ^ mask[i & 3];
+}
+
+/* Echoes every complete frame in `in`; returns bytes consumed, or -1 to drop. */
+static long frames(struct conn *c)
+{
+    size_t pos = 0;
+    while (!c->closing) {
+        const unsigned char *p = c->in + pos;
+        size_t avail = c->in_len - pos, hl = 2, len;
+        unsigned char mask[4] = { 0, 0, 0, 0 }, *o;
+        int op, masked;
+        if (avail < 2)
+            break;
+        op = p[0] & 0x0f;
+        masked = p[1] & 0x80;
+        len = p[1] & 0x7f;
+        if (len == 126) {
+            if (avail < 4)
+                break;
+            len = (size_t)p[2] << 8 | p[3];
+            hl = 4;
+        } else if (len == 127) {
+            int i;
+            if (avail < 10)
+                break;
+            for (len = 0, i = 2; i < 10; i++)
+                len = len << 8 | p[i];
+            hl = 10;
+        }
+        if (masked) {
+            if (avail < hl + 4)
+                break;
+            memcpy(mask, p + hl, 4);
+            hl += 4;
+        }
+        if (avail - hl < len) {
+            reserve(&c->in, &c->in_cap, pos + hl + len + READ_CHUNK);
+            break;
+        }
+        if (op == 0xA) { /* Pong: nothing to do */
+            pos += hl + len;
+            continue;
+        }
+        o = out_space(c, len + 10);
+        o[0] = op == 0x9 ? 0x8A : p[0];
+        if (len < 126) {
+            o[1] = (unsigned char)len;
+            o += 2;
+        } else if (len < 65536) {
+            o[1] = 126;
+            o[2] = (unsigned char)(len >> 8);
+            o[3] = (unsigned char)len;
+            o += 4;
+        } else {
+            int i;
+            o[1] = 127;
+            for (i = 0; i < 8; i++)
+                o[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+            o += 10;
+        }
+        unmask_copy(o, p + hl, len, mask);
+        c->out_len = (size_t)(o + len - c->out);
+        pos += hl + len;
+        if (op == 0x8)
+            c->closing = 1;
+    }
+    return (long)pos;
+}
+
+/* ---- the loop ---- */
+
+static void on_readable(int fd)
+{
+    struct conn *c = &conns[fd];
+    ssize_t n;
+    long used = 0;
+    reserve(&c->in, &c->in_cap, c->in_len + READ_CHUNK);
+    n = recv(fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        drop(fd);
+        return;
+    }
+    if (n < 0)
+        return;
+    c->in_len += (size_t)n;
+    if (raw_mode) {
+        memcpy(out_space(c, c->in_len), c->in, c->in_len);
+        c->out_len += c->in_len;
+        used = (long)c->in_len;
+    } else {
+        size_t hs = 0;
+        if (!c->upgraded) {
+            int r = handshake(c, &hs);
+            if (r < 0) {
+                drop(fd);
+                return;
+            }
+            if (r > 0)
+                return;
+            memmove(c->in, c->in + hs, c->in_len - hs);
+            c->in_len -= hs;
+        }
+        used = frames(c);
+        if (used < 0) {
+            drop(fd);
+            return;
+        }
+    }
+    if (used) {
+        memmove(c->in, c->in + used, c->in_len - (size_t)used);
+        c->in_len -= (size_t)used;
+    }
+    flush(fd);
+}
+
+static void on_accept(int lfd)
+{
+    for (;;) {
+        int one = 1, fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct epoll_event ev;
+        if (fd < 0)
+            return;
+        if ((size_t)fd >= nconns) {
+            close(fd);
+            continue;
+        }
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        conns[fd].open = 1;
+        conns[fd].events = EPOLLIN;
+        ev.events = EPOLLIN;
+        ev.data.fd = fd;
+        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof sa;
+    struct epoll_event ev, evs[256];
+    struct rlimit rl;
+    int lfd, port = 0, one = 1, i;
+
+    for (i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--port"))
+            port = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--mode"))
+            raw_mode = !strcmp(argv[i + 1], "raw");
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    getrlimit(RLIMIT_NOFILE, &rl);
+    nconns = rl.rlim_cur > 1 << 20 ? 1 << 20 : (size_t)rl.rlim_cur;
+    conns = calloc(nconns, sizeof *conns);
+
+    lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons((uint16_t)port);
+    if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) || listen(lfd, 65535)) {
+        perror("echo-server: bind/listen");
+        return 1;
+    }
+    getsockname(lfd, (struct sockaddr *)&sa, &sl);
+    ep = epoll_create1(EPOLL_CLOEXEC);
+    ev.events = EPOLLIN;
+    ev.data.fd = lfd;
+    epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+    ev.data.fd = 0;
+    epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ev); /* fails harmlessly if stdin is a file */
+    printf("listening %d\n", ntohs(sa.sin_port));
+    fflush(stdout);
+
+    for (;;) {
+        int n = epoll_wait(ep, evs, 256, -1);
+        for (i = 0; i < n; i++) {
+            int fd = evs[i].data.fd;
+            uint32_t e = evs[i].events;
+            if (fd == lfd) {
+                on_accept(lfd);
+            } else if (fd == 0) {
+                char b[64];
+                if (read(0, b, sizeof b) <= 0)
+                    return 0;
+            } else if (conns[fd].open) {
+                if (e & (EPOLLERR | EPOLLHUP) && !(e & EPOLLIN)) {
+                    drop(fd);
+                    continue;
+                }
+                if (e & EPOLLIN)
+                    on_readable(fd);
+                if (conns[fd].open && e & EPOLLOUT)
+                    flush(fd);
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+/*
+ * The raw-TCP ceiling: the traffic pattern of client.c (same options, same
+ * payloads, same checks, one send() per message) over plain TCP, without
+ * WebSocket framing, against `echo-server --mode raw`. One thread, epoll.
+ */
+#include "common.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+struct conn {
+    int fd, up, out_armed;
+    long sent, recvd;
+    size_t tx_off, rx_off;
+};
+
+static struct conn *conns;
+static int ep, established, sending;
+static long received, mismatches, errors;
+static unsigned char rxbuf[256 * 1024];
+
+static int wants_to_send(const struct conn *c)
+{
+    return sending && c->sent - c->recvd < o.inflight && (!o.count || c->sent < o.count);
+}
+
+static void arm(struct conn *c, int out)
+{
+    struct epoll_event ev;
+    if (c->out_armed == out)
+        return;
+    ev.events = EPOLLIN | (out ? EPOLLOUT : 0);
+    ev.data.ptr = c;
+    epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+    c->out_armed = out;
+}
+
+static void pump(struct conn *c)
+{
+    while (wants_to_send(c)) {
+        ssize_t n = send(c->fd, expected(c->sent, c->tx_off), o.size - c->tx_off, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EINTR) {
+                perror("bench: send");
+                errors++;
+            }
+            break;
+        }
+        c->tx_off += (size_t)n;
+        if (c->tx_off < o.size)
+            break;
+        c->tx_off = 0;
+        c->sent++;
+    }
+    arm(c, c->tx_off > 0);
+}
+
+static void readable(struct conn *c)
+{
+    ssize_t n = recv(c->fd, rxbuf, sizeof rxbuf, 0);
+    size_t pos = 0;
+    if (n <= 0) {
+        if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+            fprintf(stderr, "bench: connection lost\n");
+            errors++;
+        }
+        return;
+    }
+    while (pos < (size_t)n) {
+        size_t take = o.size - c->rx_off;
+        if (take > (size_t)n - pos)
+            take = (size_t)n - pos;
+        if (c->recvd >= c->sent || memcmp(rxbuf + pos, expected(c->recvd, c->rx_off), take)) {
+            fprintf(stderr, "bench: echo %ld differs from what was sent\n", c->recvd);
+            mismatches++;
+            return;
+        }
+        pos += take;
+        c->rx_off += take;
+        if (c->rx_off == o.size) {
+            c->rx_off = 0;
+            c->recvd++;
+            received++;
+        }
+    }
+    pump(c);
+}
+
+int main(int argc, char **argv)
+{
+    struct sockaddr_in sa;
+    struct epoll_event evs[256];
+    struct result r;
+    double t0, deadline = 0, c0;
+    int i, one = 1;
+
+    parse_opts(argc, argv);
+    make_pattern();
+    arm_limit();
+    conns = calloc((size_t)o.conns, sizeof *conns);
+    ep = epoll_create1(0);
+    memset(&r, 0, sizeof r);
+    r.lib = "raw";
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)o.port);
+    if (inet_pton(AF_INET, o.address, &sa.sin_addr) != 1) {
+        fprintf(stderr, "bench: raw client needs an IPv4 literal\n");
+        return 2;
+    }
+
+    r.rss_before = rss_now();
+    t0 = now_s();
+    for (i = 0; i < o.conns; i++) {
+        struct conn *c = &conns[i];
+        struct epoll_event ev;
+        c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) && errno != EINPROGRESS) {
+            perror("bench: connect");
+            errors++;
+            continue;
+        }
+        ev.events = EPOLLOUT;
+        ev.data.ptr = c;
+        epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+        c->out_armed = 1;
+    }
+    while (established + errors < o.conns) {
+        int n = epoll_wait(ep, evs, 256, -1);
+        for (i = 0; i < n; i++) {
+            struct conn *c = evs[i].data.ptr;
+            int err = 0;
+            socklen_t el = sizeof err;
+            getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+            if (err || evs[i].events & (EPOLLERR | EPOLLHUP)) {
+                fprintf(stderr, "bench: connect failed: %s\n", strerror(err));
+                errors++;
+                epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+                continue;
+            }
+            c->up = 1;
+            established++;
+            arm(c, 0);
+        }
+    }
+    r.connect_s = now_s() - t0;
+    r.rss_after = rss_now();
+    r.established = established;
+
+    if ((o.count || o.duration > 0) && !errors) {
+        long finished = 0;
+        sending = 1;
+        c0 = cpu_s();
+        t0 = now_s();
+        if (o.duration > 0)
+            deadline = t0 + o.duration;
+        for (i = 0; i < o.conns; i++)
+            pump(&conns[i]);
+        while (!errors && !mismatches) {
+            int n;
+            if (o.count && finished == o.conns)
+                break;
+            if (deadline && now_s() >= deadline)
+                break;
+            n = epoll_wait(ep, evs, 256, -1);
+            for (i = 0; i < n; i++) {
+                struct conn *c = evs[i].data.ptr;
+                long before = c->recvd;
+                if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+                    readable(c);
+                else
+                    pump(c);
+                if (o.count && before < o.count && c->recvd >= o.count)
+                    finished++;
+            }
+        }
+        r.traffic_s = now_s() - t0;
+        r.traffic_cpu_s = cpu_s() - c0;
+    }
+    r.messages = received;
+    r.mismatches = mismatches;
+    r.errors = errors;
+    for (i = 0; i < o.conns; i++)
+        close(conns[i].fd);
+    return report(&r);
+}

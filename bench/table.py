@@ -1,0 +1,113 @@
+"""Turns bench/run's result lines into one Markdown table: medians with
+min-max over the repetitions, wsloop beside libwebsockets and raw TCP."""
+
+import statistics
+import sys
+from collections import defaultdict
+
+LIBS = ["wsloop", "lws", "raw"]
+TITLES = {
+    "1x1-16": "1 conn × 1 in flight, 16 B",
+    "1x1-1k": "1 conn × 1 in flight, 1 KiB",
+    "1x1-64k": "1 conn × 1 in flight, 64 KiB",
+    "1x1-1m": "1 conn × 1 in flight, 1 MiB",
+    "1x64-16": "1 conn × 64 in flight, 16 B",
+    "1x64-1k": "1 conn × 64 in flight, 1 KiB",
+    "1x64-64k": "1 conn × 64 in flight, 64 KiB",
+    "100x1-16": "100 conns × 1, 16 B",
+    "100x1-1k": "100 conns × 1, 1 KiB",
+    "1000x1-16": "1000 conns × 1, 16 B",
+    "1000x1-1k": "1000 conns × 1, 1 KiB",
+}
+
+
+def parse(path):
+    runs = defaultdict(list)
+    order = []
+    with open(path) as f:
+        for line in f:
+            kv = dict(p.split("=", 1) for p in line.split() if "=" in p)
+            key = (kv["cell"], kv["lib"])
+            if kv["cell"] not in order:
+                order.append(kv["cell"])
+            runs[key].append(kv)
+    return runs, order
+
+
+def num(x):
+    if x >= 100_000:
+        return f"{x / 1000:.0f}k"
+    if x >= 10_000:
+        return f"{x / 1000:.1f}k"
+    if x >= 100:
+        return f"{x:.0f}"
+    if x >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}"
+
+
+def stat(rows, field):
+    vals = [float(r[field]) for r in rows if field in r and "failed" not in r]
+    if not vals:
+        return None, ""
+    med = statistics.median(vals)
+    if len(vals) == 1:
+        return med, num(med)
+    return med, f"{num(med)} ({num(min(vals))}–{num(max(vals))})"
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}" if a is not None and b else "–"
+
+
+def main():
+    runs, order = parse(sys.argv[1])
+    print("| cell | metric | wsloop | libwebsockets | raw TCP | wsloop/raw | wsloop/lws "
+          "| CPU % client/server (wsloop; lws; raw) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for cell in order:
+        if cell == "callgrind":
+            continue
+        first = next((runs[(cell, lib)] for lib in LIBS if runs.get((cell, lib))), [])
+        size = int(first[0].get("size", 0)) if first else 0
+        if cell.startswith("setup-"):
+            metrics = [("connect_ms", "setup ms"), ("rss_per_conn_b", "RSS B/conn"),
+                       ("rss_peak_kib", "peak RSS KiB")]
+            title = f"setup of {cell[6:]} conns (+1 echo each)"
+        else:
+            field = "mib_per_s" if size >= 65536 else "msgs_per_s"
+            metrics = [(field, "MiB/s" if size >= 65536 else "msg/s")]
+            title = TITLES.get(cell, cell)
+        for field, label in metrics:
+            meds, texts = {}, {}
+            for lib in LIBS:
+                meds[lib], texts[lib] = stat(runs.get((cell, lib), []), field)
+            cpu = "; ".join(
+                f"{stat(runs.get((cell, lib), []), 'cpu_pct')[1].split(' ')[0] or '–'}/"
+                f"{stat(runs.get((cell, lib), []), 'server_cpu_pct')[1].split(' ')[0] or '–'}"
+                for lib in LIBS
+            ) if field == metrics[0][0] and not cell.startswith("setup-") else ""
+            print(f"| {title} | {label} | {texts['wsloop'] or '–'} | {texts['lws'] or '–'} "
+                  f"| {texts['raw'] or '–'} | {ratio(meds['wsloop'], meds['raw'])} "
+                  f"| {ratio(meds['wsloop'], meds['lws'])} | {cpu} |")
+            title = ""
+        lost = [f"{lib}: {r.get('msgs')}/{r.get('conns')}"
+                for lib in LIBS for r in runs.get((cell, lib), [])
+                if cell.startswith("setup-") and r.get("msgs") != r.get("conns")]
+        if lost:
+            print(f"| | echoes lost | {', '.join(lost)} | | | | | |")
+    ir = {}
+    for lib in LIBS:
+        got = {int(r["n"]): int(r["ir"]) for r in runs.get(("callgrind", lib), []) if r.get("ir")}
+        if 500 in got and 5500 in got:
+            ir[lib] = (got[5500] - got[500]) / 5000
+    if ir:
+        def t(lib):
+            return f"{ir[lib]:,.0f}" if lib in ir else "–"
+        print(f"| callgrind, 1 conn × 1, 1 KiB | instructions/msg | {t('wsloop')} | {t('lws')} "
+              f"| {t('raw')} | {ratio(ir.get('wsloop'), ir.get('raw'))} "
+              f"| {ratio(ir.get('wsloop'), ir.get('lws'))} | |")
+
+
+if __name__ == "__main__":
+    main()

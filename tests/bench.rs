@@ -1,0 +1,134 @@
+//! A smoke run of the benchmark (bench/), so it cannot rot: the programs
+//! build with -Wall -Wextra -Werror, and a tiny cell of each client runs
+//! against the bench echo server with every echo checked. No timings are
+//! asserted. The libwebsockets build is tried only where its header exists.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+struct EchoServer {
+    child: Child,
+    port: u16,
+}
+
+impl EchoServer {
+    fn start(exe: &Path, mode: &str) -> EchoServer {
+        let mut child = Command::new(exe)
+            .args(["--port", "0", "--mode", mode])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("echo server starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("listening ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected echo-server output {line:?}"));
+        EchoServer { child, port }
+    }
+}
+
+impl Drop for EchoServer {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take()); // it exits when stdin closes
+        let _ = self.child.wait();
+    }
+}
+
+fn bench_src(name: &str) -> PathBuf {
+    root().join("bench").join(name)
+}
+
+/// Runs one cell; checks the result line says every echo came back intact.
+fn cell(exe: &Path, port: u16, args: &[&str]) -> String {
+    let port = port.to_string();
+    let mut all = vec!["-p", &port, "-t", "50"];
+    all.extend_from_slice(args);
+    let (code, out, err) = run(exe, &all, LIMIT);
+    assert_eq!(code, 0, "{} {all:?}: {out}{err}", exe.display());
+    assert!(
+        out.contains(" mismatches=0 errors=0"),
+        "{} {all:?}: {out}",
+        exe.display()
+    );
+    out
+}
+
+#[test]
+fn bench_clients_echo_against_the_bench_server() {
+    let server = build_c(&bench_src("echo-server.c"), &[]);
+    let client = build_c(&bench_src("client.c"), &[]);
+    let raw_client = build_c(&bench_src("raw-client.c"), &[]);
+    let ws = EchoServer::start(&server, "ws");
+    let raw = EchoServer::start(&server, "raw");
+
+    let mut lines = Vec::new();
+    // Small and large messages, several in flight, several connections.
+    for args in [
+        ["-c", "3", "-w", "4", "-s", "16", "-n", "200"],
+        ["-c", "2", "-w", "2", "-s", "300000", "-n", "5"],
+    ] {
+        let out = cell(&client, ws.port, &args);
+        assert!(out.starts_with("lib=wsloop "), "{out}");
+        lines.push(out);
+        lines.push(cell(&raw_client, raw.port, &args));
+    }
+    // A timed cell stops by itself.
+    lines.push(cell(&client, ws.port, &["-s", "1024", "-d", "0.2"]));
+
+    // Where libwebsockets is installed, the same source builds against it.
+    if Path::new("/usr/include/libwebsockets.h").exists() {
+        let exe = root().join("target/c-bin/client-lws");
+        let st = Command::new("cc")
+            .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-DUSE_LWS"])
+            .arg(bench_src("client.c"))
+            .args(["-lwebsockets", "-o"])
+            .arg(&exe)
+            .status()
+            .expect("cc runs");
+        assert!(
+            st.success(),
+            "bench/client.c does not build against libwebsockets"
+        );
+        let out = cell(
+            &exe,
+            ws.port,
+            &["-c", "2", "-w", "4", "-s", "1024", "-n", "100"],
+        );
+        assert!(out.starts_with("lib=lws "), "{out}");
+        lines.push(out);
+    } else {
+        println!("bench smoke: libwebsockets-dev is not installed; the lws build is skipped (bench/run installs it)");
+    }
+
+    // The table script reads these lines.
+    let results = root().join("target/c-bin/bench-smoke-results.txt");
+    let text: String = lines
+        .iter()
+        .map(|l| format!("cell=1x1-1k rep=1 {} server_cpu_pct=0\n", l.trim()))
+        .collect();
+    std::fs::write(&results, text).unwrap();
+    let table = Command::new("python3")
+        .arg(bench_src("table.py"))
+        .arg(&results)
+        .output()
+        .expect("python3 runs");
+    let table_out = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.status.success() && table_out.contains("| 1 conn × 1 in flight, 1 KiB | msg/s |"),
+        "{table_out}{}",
+        String::from_utf8_lossy(&table.stderr)
+    );
+}
