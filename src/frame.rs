@@ -679,4 +679,21 @@ mod tests {
         apply_mask(&mut word_wise, [9, 8, 7, 6]);
         assert_eq!(word_wise, byte_wise);
     }
+
+    #[test]
+    fn mask_matches_bytewise_at_every_length_and_alignment() {
+        let buf: Vec<u8> = (0..300u32).map(|i| (i * 7 + 3) as u8).collect();
+        for start in 0..9 {
+            for len in 0..buf.len() - start {
+                let mut fast = buf[start..start + len].to_vec();
+                apply_mask(&mut fast, [0xa1, 0x02, 0x73, 0xf4]);
+                let slow: Vec<u8> = buf[start..start + len]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| b ^ [0xa1, 0x02, 0x73, 0xf4][i % 4])
+                    .collect();
+                assert_eq!(fast, slow, "start {start} len {len}");
+            }
+        }
+    }
 }
