@@ -116,6 +116,8 @@ pub struct Context {
     timers: RefCell<BinaryHeap<Reverse<Deadline>>>,
     timer_seq: Cell<u64>,
     pending: RefCell<VecDeque<ConnId>>,
+    /// The events of one poll, reused so an iteration allocates nothing.
+    ready: RefCell<Vec<(Token, bool, bool)>>,
     rx_buf: RefCell<Vec<u8>>,
     depth: Cell<u32>,
     in_service: Cell<bool>,
@@ -159,6 +161,7 @@ impl Context {
             timers: RefCell::new(BinaryHeap::new()),
             timer_seq: Cell::new(0),
             pending: RefCell::new(VecDeque::new()),
+            ready: RefCell::new(Vec::new()),
             depth: Cell::new(0),
             in_service: Cell::new(false),
             serviced: Cell::new(false),
@@ -324,21 +327,22 @@ impl Context {
     }
 
     fn service_once(&self, wait: Wait) -> Result<(), Unusable> {
-        let now = Instant::now();
-        let next_timer = self.timers.borrow().peek().map(|Reverse((t, ..))| *t);
+        let next_timer = self.next_deadline();
         let mut timeout = match wait {
             Wait::None => Some(Duration::ZERO),
             Wait::Forever => None,
             Wait::Max(d) => Some(d),
         };
         if let Some(t) = next_timer {
-            let until = t.saturating_duration_since(now);
+            let until = t.saturating_duration_since(Instant::now());
             timeout = Some(timeout.map_or(until, |d| d.min(until)));
         }
         if !self.pending.borrow().is_empty() {
             timeout = Some(Duration::ZERO);
         }
-        let ready: Vec<(Token, bool, bool)> = {
+        let mut ready = std::mem::take(&mut *self.ready.borrow_mut());
+        ready.clear();
+        {
             let mut events = self.events.borrow_mut();
             if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
@@ -346,28 +350,41 @@ impl Context {
                     return Err(Unusable);
                 }
             }
-            events
-                .iter()
-                .map(|e| {
-                    let closed = e.is_error() || e.is_read_closed() || e.is_write_closed();
-                    (
-                        e.token(),
-                        e.is_readable() || closed,
-                        e.is_writable() || closed,
-                    )
-                })
-                .collect()
-        };
-        for (token, readable, writable) in ready {
+            ready.extend(events.iter().map(|e| {
+                let closed = e.is_error() || e.is_read_closed() || e.is_write_closed();
+                (
+                    e.token(),
+                    e.is_readable() || closed,
+                    e.is_writable() || closed,
+                )
+            }));
+        }
+        for &(token, readable, writable) in &ready {
             if token == WAKER {
                 self.on_wake();
             } else {
                 self.on_socket(key_conn(token.0 as u64), readable, writable);
             }
         }
+        *self.ready.borrow_mut() = ready;
         self.run_timers();
         self.run_pending();
         Ok(())
+    }
+
+    /// The earliest live deadline. Deadlines that no longer apply (the
+    /// handshake timeout of an established connection, mostly) are dropped
+    /// here, so an idle heap costs no clock reads.
+    fn next_deadline(&self) -> Option<Instant> {
+        let mut timers = self.timers.borrow_mut();
+        while let Some(&Reverse((t, seq, index, gen))) = timers.peek() {
+            let id = ConnId { index, gen };
+            if self.with_conn(id, |c| c.deadline_seq == seq) == Some(true) {
+                return Some(t);
+            }
+            timers.pop();
+        }
+        None
     }
 
     fn on_wake(&self) {
@@ -382,6 +399,9 @@ impl Context {
     }
 
     fn run_timers(&self) {
+        if self.timers.borrow().is_empty() {
+            return;
+        }
         let now = Instant::now();
         loop {
             let due = {
