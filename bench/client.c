@@ -106,6 +106,8 @@ int main(int argc, char **argv)
 
     parse_opts(argc, argv);
     make_pattern();
+    progress_lib = BENCH_LIB;
+    progress_established = &established;
     arm_limit();
     txbuf = malloc(WS_PRE + o.size);
     sessions = calloc((size_t)o.conns, sizeof *sessions);

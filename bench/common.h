@@ -126,11 +126,20 @@ static const unsigned char *expected(long msg, size_t offset)
     return pattern + (msg & 255) + offset;
 }
 
+/* What the time-limit handler reports: the library and connections up so far. */
+static const char *progress_lib = "?";
+static volatile const int *progress_established;
+
 static void on_alarm(int sig)
 {
+    char line[256];
+    int n = snprintf(line, sizeof line,
+                     "lib=%s conns=%d inflight=%d size=%zu established=%d timed_out=%d\n",
+                     progress_lib, o.conns, o.inflight, o.size,
+                     progress_established ? *progress_established : -1, o.limit);
     static const char m[] = "bench: time limit reached, giving up\n";
     (void)sig;
-    if (write(2, m, sizeof m - 1) < 0) {
+    if (write(1, line, (size_t)n) < 0 || write(2, m, sizeof m - 1) < 0) {
         /* nothing more to do */
     }
     _exit(3);

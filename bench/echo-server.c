@@ -9,8 +9,10 @@
  * --mode raw plain TCP echo, for the raw-TCP ceiling.
  *
  * Prints "listening PORT" once ready and exits when its stdin closes.
- * Written to stay out of the way: frames are unmasked eight bytes at a time
- * straight into the output buffer, and it writes as soon as it has data.
+ * Written to stay out of the way: a data frame's header is answered at once
+ * and its payload is unmasked (eight bytes at a time) into the output buffer
+ * as it arrives, so large messages are echoed while they stream in, as the
+ * raw mode does; it writes as soon as it has data.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,6 +36,9 @@ struct conn {
     int upgraded;
     int closing;  /* close once `out` is flushed */
     int events;   /* what epoll watches now */
+    uint64_t fwd_left;       /* payload bytes of the data frame being echoed */
+    unsigned char fwd_mask[4];
+    unsigned fwd_phase;      /* mask offset of the next payload byte */
     unsigned char *in;
     size_t in_len, in_cap;
     unsigned char *out;
@@ -228,11 +233,17 @@ static int handshake(struct conn *c, size_t *used)
     return 0;
 }
 
-static void unmask_copy(unsigned char *dst, const unsigned char *src, size_t len, const unsigned char mask[4])
+static void unmask_copy(unsigned char *dst, const unsigned char *src, size_t len, const unsigned char mask[4],
+                        unsigned phase)
 {
+    unsigned char m[4];
     uint32_t m4;
     uint64_t m8, w;
     size_t i = 0;
+    for (i = 0; i < 4; i++)
+        m[i] = mask[(phase + i) & 3];
+    mask = m;
+    i = 0;
     memcpy(&m4, mask, 4);
     m8 = (uint64_t)m4 << 32 | m4;
     for (; i + 8 <= len; i += 8) {
@@ -244,7 +255,7 @@ static void unmask_copy(unsigned char *dst, const unsigned char *src, size_t len
         dst[i] = src[i] ^ mask[i & 3];
 }
 
-/* Echoes every complete frame in `in`; returns bytes consumed, or -1 to drop. */
+/* Echoes what `in` holds; returns bytes consumed, or -1 to drop. */
 static long frames(struct conn *c)
 {
     size_t pos = 0;
@@ -253,6 +264,17 @@ static long frames(struct conn *c)
         size_t avail = c->in_len - pos, hl = 2, len;
         unsigned char mask[4] = { 0, 0, 0, 0 }, *o;
         int op, masked;
+        if (c->fwd_left) { /* more payload of a data frame already answered */
+            size_t n = avail < c->fwd_left ? avail : (size_t)c->fwd_left;
+            if (!n)
+                break;
+            unmask_copy(out_space(c, n), p, n, c->fwd_mask, c->fwd_phase);
+            c->out_len += n;
+            c->fwd_left -= n;
+            c->fwd_phase = (c->fwd_phase + (unsigned)n) & 3;
+            pos += n;
+            continue;
+        }
         if (avail < 2)
             break;
         op = p[0] & 0x0f;
@@ -277,10 +299,32 @@ static long frames(struct conn *c)
             memcpy(mask, p + hl, 4);
             hl += 4;
         }
-        if (avail - hl < len) {
-            reserve(&c->in, &c->in_cap, pos + hl + len + READ_CHUNK);
-            break;
+        if (op < 8) { /* data: answer the header now, stream the payload */
+            o = out_space(c, 10);
+            o[0] = p[0];
+            if (len < 126) {
+                o[1] = (unsigned char)len;
+                c->out_len += 2;
+            } else if (len < 65536) {
+                o[1] = 126;
+                o[2] = (unsigned char)(len >> 8);
+                o[3] = (unsigned char)len;
+                c->out_len += 4;
+            } else {
+                int i;
+                o[1] = 127;
+                for (i = 0; i < 8; i++)
+                    o[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+                c->out_len += 10;
+            }
+            memcpy(c->fwd_mask, mask, 4);
+            c->fwd_left = len;
+            c->fwd_phase = 0;
+            pos += hl;
+            continue;
         }
+        if (avail - hl < len) /* control frames are small: wait for all of it */
+            break;
         if (op == 0xA) { /* Pong: nothing to do */
             pos += hl + len;
             continue;
@@ -302,7 +346,7 @@ static long frames(struct conn *c)
                 o[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
             o += 10;
         }
-        unmask_copy(o, p + hl, len, mask);
+        unmask_copy(o, p + hl, len, mask, 0);
         c->out_len = (size_t)(o + len - c->out);
         pos += hl + len;
         if (op == 0x8)

@@ -100,6 +100,8 @@ int main(int argc, char **argv)
 
     parse_opts(argc, argv);
     make_pattern();
+    progress_lib = "raw";
+    progress_established = &established;
     arm_limit();
     conns = calloc((size_t)o.conns, sizeof *conns);
     ep = epoll_create1(0);

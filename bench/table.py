@@ -91,11 +91,22 @@ def main():
                   f"| {texts['raw'] or '–'} | {ratio(meds['wsloop'], meds['raw'])} "
                   f"| {ratio(meds['wsloop'], meds['lws'])} | {cpu} |")
             title = ""
-        lost = [f"{lib}: {r.get('msgs')}/{r.get('conns')}"
-                for lib in LIBS for r in runs.get((cell, lib), [])
-                if cell.startswith("setup-") and r.get("msgs") != r.get("conns")]
-        if lost:
-            print(f"| | echoes lost | {', '.join(lost)} | | | | | |")
+        down = {}
+        for lib in LIBS:
+            for r in runs.get((cell, lib), []):
+                if "timed_out" in r:
+                    down.setdefault(lib, []).append(
+                        f"{r.get('established')}/{r.get('conns')} up, stalled (gave up after {r['timed_out']} s)")
+                elif "failed" in r and "established" in r:
+                    down.setdefault(lib, []).append(
+                        f"{r['established']}/{r['conns']} up, {r.get('errors')} connect errors")
+                elif "failed" in r:
+                    down.setdefault(lib, []).append("failed")
+                elif cell.startswith("setup-") and r.get("msgs") != r.get("conns"):
+                    down.setdefault(lib, []).append(f"echoes {r.get('msgs')}/{r.get('conns')}")
+        if down:
+            texts = {lib: "; ".join(sorted(set(down.get(lib, [])))) or "" for lib in LIBS}
+            print(f"| | runs that did not finish | {texts['wsloop']} | {texts['lws']} | {texts['raw']} | | | |")
     ir = {}
     for lib in LIBS:
         got = {int(r["n"]): int(r["ir"]) for r in runs.get(("callgrind", lib), []) if r.get("ir")}
