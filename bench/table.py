@@ -18,6 +18,12 @@ TITLES = {
     "100x1-1k": "100 conns × 1, 1 KiB",
     "1000x1-16": "1000 conns × 1, 16 B",
     "1000x1-1k": "1000 conns × 1, 1 KiB",
+    "idle1000-1k": "1 active conn + 1000 idle, 1 KiB",
+    "idle10000-1k": "1 active conn + 10,000 idle, 1 KiB",
+}
+CALLGRIND = {
+    "callgrind": "callgrind, 1 conn × 1, 1 KiB",
+    "callgrind-idle": "callgrind, 1 active + 10,000 idle, 1 KiB",
 }
 
 
@@ -66,7 +72,7 @@ def main():
           "| CPU % client/server (wsloop; lws; raw) |")
     print("|---|---|---|---|---|---|---|---|")
     for cell in order:
-        if cell == "callgrind":
+        if cell in CALLGRIND:
             continue
         first = next((runs[(cell, lib)] for lib in LIBS if runs.get((cell, lib))), [])
         size = int(first[0].get("size", 0)) if first else 0
@@ -107,15 +113,18 @@ def main():
         if down:
             texts = {lib: "; ".join(sorted(set(down.get(lib, [])))) or "" for lib in LIBS}
             print(f"| | runs that did not finish | {texts['wsloop']} | {texts['lws']} | {texts['raw']} | | | |")
-    ir = {}
-    for lib in LIBS:
-        got = {int(r["n"]): int(r["ir"]) for r in runs.get(("callgrind", lib), []) if r.get("ir")}
-        if 500 in got and 5500 in got:
-            ir[lib] = (got[5500] - got[500]) / 5000
-    if ir:
+    for cell, title in CALLGRIND.items():
+        ir = {}
+        for lib in LIBS:
+            got = {int(r["n"]): int(r["ir"]) for r in runs.get((cell, lib), []) if r.get("ir")}
+            if 500 in got and 5500 in got:
+                ir[lib] = (got[5500] - got[500]) / 5000
+        if not ir:
+            continue
+
         def t(lib):
             return f"{ir[lib]:,.0f}" if lib in ir else "–"
-        print(f"| callgrind, 1 conn × 1, 1 KiB | instructions/msg | {t('wsloop')} | {t('lws')} "
+        print(f"| {title} | instructions/msg | {t('wsloop')} | {t('lws')} "
               f"| {t('raw')} | {ratio(ir.get('wsloop'), ir.get('raw'))} "
               f"| {ratio(ir.get('wsloop'), ir.get('lws'))} | |")
 

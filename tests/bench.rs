@@ -85,6 +85,12 @@ fn bench_clients_echo_against_the_bench_server() {
         lines.push(out);
         lines.push(cell(&raw_client, raw.port, &args));
     }
+    // Idle connections beside an active one.
+    for (exe, port) in [(&client, ws.port), (&raw_client, raw.port)] {
+        let out = cell(exe, port, &["-c", "5", "-i", "4", "-s", "100", "-n", "50"]);
+        assert!(out.contains(" msgs=50 "), "{out}");
+        lines.push(out);
+    }
     // A timed cell stops by itself.
     lines.push(cell(&client, ws.port, &["-s", "1024", "-d", "0.2"]));
 
