@@ -6,7 +6,7 @@
 //! close). So a step borrows the connection only between callbacks, never
 //! across one; a callback sees the connection as the step left it.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -15,10 +15,11 @@ use mio::Interest;
 
 use crate::callbacks::{CbIn, ConnId, Opaque, Reason};
 use crate::context::{ConnectRequest, Context, RX_HEADROOM};
-use crate::error::ConnectError;
+use crate::error::{ConnectError, TlsFailure};
 use crate::frame::{self, Decoder, Event, OpCode};
 use crate::handshake::{self, RequestParams, Response};
 use crate::log;
+use crate::stream::{self, Stream};
 
 /// How long a closing connection waits for the peer's Close or TCP close.
 pub(crate) const CLOSE_WAIT: Duration = Duration::from_secs(5);
@@ -31,6 +32,8 @@ pub enum Phase {
     New,
     Resolving,
     Connecting,
+    /// TCP is up; the TLS handshake is under way.
+    Tls,
     Handshake,
     Established,
     /// A Close frame was sent; waiting for the peer's Close or TCP close.
@@ -73,7 +76,7 @@ pub struct Conn {
     pub req: ConnectRequest,
     pub phase: Phase,
     pub established: bool,
-    pub sock: Option<TcpStream>,
+    pub sock: Option<Stream>,
     addrs: Vec<SocketAddr>,
     addr_next: usize,
     last_connect_error: Option<ConnectError>,
@@ -157,11 +160,18 @@ impl Conn {
         self.out.len() - self.out_pos
     }
 
+    /// Something written is still waiting for the socket: queued frames, or
+    /// TLS records rustls holds.
+    pub fn backlogged(&self) -> bool {
+        self.buffered() > 0 || self.sock.as_ref().is_some_and(Stream::backlogged)
+    }
+
     /// Writes queued bytes until the socket refuses. Err means the connection is dead.
     pub fn flush(&mut self) -> io::Result<()> {
         let Some(sock) = self.sock.as_mut() else {
             return Ok(());
         };
+        sock.flush()?;
         while self.out_pos < self.out.len() {
             match sock.write(&self.out[self.out_pos..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -283,8 +293,8 @@ impl Context {
     fn connect_next(&self, id: ConnId) {
         let registry_token = crate::context::conn_token(id);
         let failed = self.with_conn(id, |c| loop {
-            if let Some(old) = c.sock.take() {
-                let _ = self.poll.borrow().registry().deregister(&mut { old });
+            if let Some(mut old) = c.sock.take() {
+                let _ = self.poll.borrow().registry().deregister(&mut old.tcp);
             }
             let Some(addr) = c.addrs.get(c.addr_next).copied() else {
                 if c.failure.is_none() {
@@ -313,7 +323,7 @@ impl Context {
                         });
                         continue;
                     }
-                    c.sock = Some(s);
+                    c.sock = Some(Stream::plain(s));
                     return false;
                 }
                 Err(e) => c.last_connect_error = Some(connect_error(addr, &e)),
@@ -336,15 +346,15 @@ impl Context {
                 return Next::Wait;
             };
             let addr = c.addrs.get(c.addr_next.wrapping_sub(1)).copied();
-            if let Ok(Some(e)) | Err(e) = sock.take_error() {
+            if let Ok(Some(e)) | Err(e) = sock.tcp.take_error() {
                 if let Some(a) = addr {
                     c.last_connect_error = Some(connect_error(a, &e));
                 }
                 return Next::Retry;
             }
-            match sock.peer_addr() {
+            match sock.tcp.peer_addr() {
                 Ok(_) => {
-                    let _ = sock.set_nodelay(true);
+                    let _ = sock.tcp.set_nodelay(true);
                     Next::Connected
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => Next::Wait,
@@ -358,7 +368,54 @@ impl Context {
         });
         match next {
             Some(Next::Retry) => self.connect_next(id),
-            Some(Next::Connected) => self.send_upgrade(id),
+            Some(Next::Connected) => match self.with_conn(id, |c| c.req.tls.is_some()) {
+                Some(true) => self.start_tls(id),
+                Some(false) => self.send_upgrade(id),
+                None => {}
+            },
+            _ => {}
+        }
+    }
+
+    /// TCP is up on a wss:// connection: start the TLS handshake.
+    fn start_tls(&self, id: ConnId) {
+        let secs = self.cfg.timeout_secs;
+        let r = self.with_conn(id, |c| {
+            let req = c.req.tls.as_ref().expect("a TLS connection");
+            let session = self.tls.connect(req)?;
+            if let Some(sock) = c.sock.as_mut() {
+                sock.start_tls(session);
+            }
+            c.phase = Phase::Tls;
+            self.set_deadline(c, Duration::from_secs(secs.into()));
+            Ok(())
+        });
+        match r {
+            Some(Ok(())) => self.tls_io(id),
+            Some(Err(failure)) => {
+                let target = self.with_conn(id, |c| c.peer.clone()).unwrap_or_default();
+                self.fail(id, ConnectError::Tls { target, failure })
+            }
+            None => {}
+        }
+    }
+
+    /// Moves the TLS handshake along; sends the upgrade request once it is done.
+    fn tls_io(&self, id: ConnId) {
+        let r = self.with_conn(id, |c| match c.sock.as_mut() {
+            Some(sock) => sock.handshake().map_err(|e| tls_failed(&c.peer, &e, true)),
+            None => Ok(false),
+        });
+        match r {
+            Some(Ok(true)) => {
+                wlog!(
+                    log::INFO,
+                    "TLS up with {}",
+                    self.with_conn(id, |c| c.peer.clone()).unwrap_or_default()
+                );
+                self.send_upgrade(id)
+            }
+            Some(Err(e)) => self.fail(id, e),
             _ => {}
         }
     }
@@ -573,6 +630,7 @@ impl Context {
         };
         match phase {
             Phase::Connecting => self.on_connect_event(id),
+            Phase::Tls => self.tls_io(id),
             Phase::Handshake => self.handshake_io(id, writable, readable),
             Phase::Established | Phase::Closing => {
                 if readable {
@@ -593,27 +651,28 @@ impl Context {
         let cap = buf.len() - RX_HEADROOM - 1;
         loop {
             let r = self.with_conn(id, |c| match c.sock.as_mut() {
-                Some(s) if c.phase != Phase::Done => {
-                    Some(s.read(&mut buf[RX_HEADROOM..RX_HEADROOM + cap]))
-                }
+                Some(s) if c.phase != Phase::Done => Some((
+                    s.read(&mut buf[RX_HEADROOM..RX_HEADROOM + cap]),
+                    s.short_read_drains(),
+                )),
                 _ => None,
             });
             match r.flatten() {
                 None => break,
-                Some(Ok(0)) => {
+                Some((Ok(0), _)) => {
                     self.peer_gone(id, None);
                     break;
                 }
-                Some(Ok(n)) => {
+                Some((Ok(n), drains)) => {
                     self.process_rx(id, &mut buf, RX_HEADROOM, RX_HEADROOM + n);
                     // A short read drained the socket; new data brings a new event.
-                    if n < cap {
+                    if n < cap && drains {
                         break;
                     }
                 }
-                Some(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Some(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Some(Err(e)) => {
+                Some((Err(e), _)) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Some((Err(e), _)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Some((Err(e), _)) => {
                     self.peer_gone(id, Some(e));
                     break;
                 }
@@ -773,6 +832,10 @@ impl Context {
     fn peer_gone(&self, id: ConnId, err: Option<io::Error>) {
         self.with_conn(id, |c| {
             match (&err, c.close_sent) {
+                // A TLS peer that drops TCP without close_notify may have lost data.
+                (Some(e), true) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    wlog!(log::NOTICE, "{}: {e}", c.target())
+                }
                 (_, true) => {}
                 (None, false) => wlog!(
                     log::NOTICE,
@@ -820,7 +883,7 @@ impl Context {
 
     pub(crate) fn deliver_writeable(&self, id: ConnId) {
         let due = self.with_conn(id, |c| {
-            let due = c.want_writeable && c.phase == Phase::Established && c.buffered() == 0;
+            let due = c.want_writeable && c.phase == Phase::Established && !c.backlogged();
             if due {
                 c.want_writeable = false;
             }
@@ -864,6 +927,16 @@ impl Context {
                     },
                 )
             }
+            Phase::Tls => {
+                let target = self.with_conn(id, |c| c.peer.clone()).unwrap_or_default();
+                self.fail(
+                    id,
+                    ConnectError::TlsTimeout {
+                        target,
+                        secs: timeout,
+                    },
+                )
+            }
             Phase::Handshake => {
                 let target = self.with_conn(id, |c| c.target()).unwrap_or_default();
                 self.fail(
@@ -904,6 +977,9 @@ fn connect_error(addr: SocketAddr, e: &io::Error) -> ConnectError {
 }
 
 fn read_failed(target: &str, e: &io::Error, received: usize) -> ConnectError {
+    if stream::tls_error(e).is_some() {
+        return tls_failed(target, e, false);
+    }
     match e.kind() {
         io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => ConnectError::HungUp {
             target: target.to_string(),
@@ -913,6 +989,23 @@ fn read_failed(target: &str, e: &io::Error, received: usize) -> ConnectError {
             target: target.to_string(),
             detail: e.to_string(),
         },
+    }
+}
+
+/// A TLS failure: a rustls error, or the socket failing under it.
+fn tls_failed(target: &str, e: &io::Error, handshaking: bool) -> ConnectError {
+    let failure = match stream::tls_error(e) {
+        Some(t) => crate::tls::classify(t, handshaking),
+        None if e.kind() == io::ErrorKind::UnexpectedEof
+            || e.kind() == io::ErrorKind::ConnectionReset =>
+        {
+            TlsFailure::ClosedInHandshake
+        }
+        None => TlsFailure::Other(e.to_string()),
+    };
+    ConnectError::Tls {
+        target: target.to_string(),
+        failure,
     }
 }
 

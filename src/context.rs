@@ -50,6 +50,7 @@ pub struct Config {
     pub timeout_secs: u32,
     pub connect_timeout_secs: u32,
     pub max_message_size: u64,
+    pub tls: crate::tls::TlsSettings,
 }
 
 /// A connection to make.
@@ -70,6 +71,8 @@ pub struct ConnectRequest {
     /// Where the application keeps the handle; cleared on failure.
     pub pwsi: Opaque,
     pub require_subprotocol: bool,
+    /// Set for wss://.
+    pub tls: Option<crate::tls::TlsRequest>,
 }
 
 /// How long `service` may wait for events.
@@ -111,6 +114,7 @@ pub struct Context {
     waker: Arc<Waker>,
     cancelled: Arc<AtomicBool>,
     pub(crate) resolver: Resolver,
+    pub(crate) tls: crate::tls::Tls,
     slots: RefCell<Vec<Slot>>,
     free: RefCell<Vec<u32>>,
     timers: RefCell<BinaryHeap<Reverse<Deadline>>>,
@@ -146,6 +150,7 @@ impl Context {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         Ok(Context {
+            tls: crate::tls::Tls::new(cfg.tls.clone()),
             resolver: Resolver::new(Arc::clone(&waker)),
             rx_buf: RefCell::new(vec![0; RX_HEADROOM + READ_SIZE + 1]),
             cfg,
@@ -484,7 +489,8 @@ impl Context {
         };
         if let Some(mut c) = conn {
             if let Some(mut s) = c.sock.take() {
-                let _ = self.poll.borrow().registry().deregister(&mut s);
+                s.close_notify();
+                let _ = self.poll.borrow().registry().deregister(&mut s.tcp);
             }
             self.free.borrow_mut().push(id.index);
         }
@@ -569,7 +575,7 @@ impl Context {
                     "{op:?} payload of {len} bytes refused: control frames carry at most 125 bytes"
                 )));
             }
-            if c.buffered() > 0 || (in_callback && len < DIRECT_WRITE_MIN) {
+            if c.backlogged() || (in_callback && len < DIRECT_WRITE_MIN) {
                 c.queue_frame(op, fin, &buf[head..], mask);
                 return Ok(true);
             }
@@ -581,11 +587,7 @@ impl Context {
             buf[start..head].copy_from_slice(&hdr[..hlen]);
             frame::apply_mask(&mut buf[head..], mask);
             let frame_bytes = &buf[start..];
-            let sent = match c
-                .sock
-                .as_mut()
-                .map(|s| std::io::Write::write(s, frame_bytes))
-            {
+            let sent = match c.sock.as_mut().map(|s| s.write(frame_bytes)) {
                 Some(Ok(n)) => n,
                 Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
                 Some(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => 0,
@@ -661,9 +663,9 @@ impl Context {
         self.with_conn(id, |c| c.protocol)
     }
 
-    /// Bytes accepted by `write` and not yet taken by the socket.
-    pub fn buffered(&self, id: ConnId) -> Option<usize> {
-        self.with_conn(id, |c| c.buffered())
+    /// Part of what `write` accepted is still waiting for the socket.
+    pub fn backlogged(&self, id: ConnId) -> Option<bool> {
+        self.with_conn(id, |c| c.backlogged())
     }
 
     pub fn http_status(&self, id: ConnId) -> Option<u16> {

@@ -19,4 +19,6 @@ pub mod ffi;
 pub mod frame;
 pub mod handshake;
 pub mod resolve;
+pub mod stream;
+pub mod tls;
 pub mod utf8;

@@ -247,7 +247,7 @@ pub unsafe extern "C" fn ws_remaining_packet_payload(wsi: *mut ws) -> usize {
 pub unsafe extern "C" fn ws_send_pipe_choked(wsi: *mut ws) -> c_int {
     guard!("ws_send_pipe_choked", 1, {
         match live(wsi, "ws_send_pipe_choked") {
-            Ok((s, id)) => (s.core.buffered(id).unwrap_or(1) > 0) as c_int,
+            Ok((s, id)) => (s.core.backlogged(id).unwrap_or(true)) as c_int,
             Err(()) => 1,
         }
     })
@@ -258,7 +258,7 @@ pub unsafe extern "C" fn ws_send_pipe_choked(wsi: *mut ws) -> c_int {
 pub unsafe extern "C" fn ws_partial_buffered(wsi: *mut ws) -> c_int {
     guard!("ws_partial_buffered", 0, {
         match live(wsi, "ws_partial_buffered") {
-            Ok((s, id)) => (s.core.buffered(id).unwrap_or(0) > 0) as c_int,
+            Ok((s, id)) => (s.core.backlogged(id).unwrap_or(false)) as c_int,
             Err(()) => 0,
         }
     })

@@ -17,6 +17,7 @@ mod conn_api;
 mod context_api;
 mod handles;
 mod log_api;
+mod tls_options;
 
 pub use conn_api::*;
 pub use context_api::*;

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use wsloop::ffi::*;
 
+pub mod tls;
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -355,6 +357,11 @@ pub const PROTO: &str = "test-proto";
 
 impl Ctx {
     pub fn new(o: CtxOpts) -> Ctx {
+        Ctx::with_info(o, |_| {}).expect("ws_create_context failed")
+    }
+
+    /// A context whose creation info `f` adjusts; None when creation fails.
+    pub fn with_info(o: CtxOpts, f: impl FnOnce(&mut ws_context_creation_info)) -> Option<Ctx> {
         let rec = Box::new(RefCell::new(Recorder::default()));
         let n1 = CString::new(PROTO).unwrap();
         let n2 = CString::new(o.second_protocol.unwrap_or("second")).unwrap();
@@ -373,14 +380,17 @@ impl Ctx {
         info.protocols = protocols.as_ptr();
         info.user = &*rec as *const RefCell<Recorder> as *mut c_void;
         info.timeout_secs = o.timeout_secs;
+        f(&mut info);
         let ctx = unsafe { ws_create_context(&info) };
-        assert!(!ctx.is_null());
-        Ctx {
+        if ctx.is_null() {
+            return None;
+        }
+        Some(Ctx {
             ctx,
             rec,
             _names: vec![n1, n2],
             _protocols: protocols,
-        }
+        })
     }
 
     pub fn hook(&self, h: impl FnMut(*mut ws, i32, *mut c_void, usize) -> Option<c_int> + 'static) {
