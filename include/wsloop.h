@@ -480,6 +480,9 @@ typedef struct ws_context_creation_info {
   const char *ssl_private_key_password;
   const char *ssl_cert_filepath;
   const char *ssl_private_key_filepath;
+  /*
+   Used as `client_ssl_ca_filepath` when that is NULL (lws' legacy name).
+   */
   const char *ssl_ca_filepath;
   const char *ssl_cipher_list;
   const char *http_proxy_address;
@@ -502,7 +505,8 @@ typedef struct ws_context_creation_info {
   unsigned int count_threads;
   unsigned int fd_limit_per_thread;
   /*
-   Seconds allowed for the upgrade exchange once TCP is up; 0 means 15.
+   Seconds allowed for the TLS handshake, and again for the upgrade
+   exchange; 0 means 15.
    */
   unsigned int timeout_secs;
   const char *vhost_name;
@@ -517,17 +521,48 @@ typedef struct ws_context_creation_info {
   unsigned int pt_serv_buf_size;
   long ssl_options_set;
   long ssl_options_clear;
+  /*
+   Encrypted keys are not supported: non-NULL is refused.
+   */
   const char *client_ssl_private_key_password;
+  /*
+   Client certificate chain (PEM, leaf first), presented when a server
+   asks; needs `client_ssl_private_key_filepath` (or `_key_mem`).
+   */
   const char *client_ssl_cert_filepath;
+  /*
+   Client certificate chain in memory (PEM, or one DER certificate).
+   */
   const void *client_ssl_cert_mem;
   unsigned int client_ssl_cert_mem_len;
+  /*
+   Client private key (PEM: PKCS#8, PKCS#1 or SEC1; unencrypted).
+   */
   const char *client_ssl_private_key_filepath;
+  /*
+   Client private key in memory (PEM or DER).
+   */
   const void *client_ssl_key_mem;
   unsigned int client_ssl_key_mem_len;
+  /*
+   CA certificates to trust (PEM, several allowed), besides the
+   system's unless `WS_SERVER_OPTION_DISABLE_OS_CA_CERTS`. An unreadable
+   or non-PEM file makes `ws_create_context` fail with a log line.
+   */
   const char *client_ssl_ca_filepath;
+  /*
+   CA certificates in memory (PEM text, several allowed; a trailing NUL
+   counted in the length is ignored).
+   */
   const void *client_ssl_ca_mem;
   unsigned int client_ssl_ca_mem_len;
+  /*
+   Not applied (a warning says so): rustls' safe default suites are used.
+   */
   const char *client_ssl_cipher_list;
+  /*
+   Not applied, as `client_ssl_cipher_list`.
+   */
   const char *client_tls_1_3_plus_cipher_list;
   /*
    Foreign event loops are not supported: non-NULL is refused.
@@ -560,7 +595,10 @@ typedef struct ws_client_connect_info {
    */
   int port;
   /*
-   `WS_LCCSCF_*` bits.
+   `WS_LCCSCF_*` bits: `WS_LCCSCF_USE_SSL` for wss://, and the
+   `ALLOW_SELFSIGNED`, `ALLOW_INSECURE` (untrusted issuer), `ALLOW_EXPIRED`
+   and `SKIP_SERVER_CERT_HOSTNAME_CHECK` relaxations, each accepting only
+   its own case, with a warning in the log when it does.
    */
   int ssl_connection;
   /*
@@ -569,6 +607,8 @@ typedef struct ws_client_connect_info {
   const char *path;
   /*
    Host header; NULL means `address` (with `:port` when not the default).
+   Over TLS its name part is also the SNI and the name the server's
+   certificate must cover.
    */
   const char *host;
   /*
@@ -604,6 +644,9 @@ typedef struct ws_client_connect_info {
    `protocol`, else `protocols[0]`.
    */
   const char *local_protocol_name;
+  /*
+   TLS ALPN offer, a comma list; NULL means "http/1.1". "h2" is dropped.
+   */
   const char *alpn;
   void *seq;
   void *opaque_user_data;
@@ -762,9 +805,14 @@ unsigned int ws_http_client_http_response(struct ws *wsi);
  context's life). Delivers `WS_CALLBACK_PROTOCOL_INIT` to every protocol
  before returning.
 
- Returns NULL, with a log line naming the cause, when `info` is NULL or
+ Returns NULL, with a log line naming the cause, when `info` is NULL,
  asks for something wsloop does not do (a listening port, a foreign event
- loop, a proxy).
+ loop, a proxy), or names a CA, certificate or key that cannot be read or
+ used.
+
+ TLS needs no global initialisation (`WS_SERVER_OPTION_DO_SSL_GLOBAL_INIT`
+ is accepted and changes nothing); the system's CA certificates are read
+ when the first wss:// connection starts.
 
  Nothing happens on the network until the application calls
  `ws_service()` in a loop on this context.

@@ -19,9 +19,14 @@ const DEFAULT_MAX_MESSAGE: u64 = 64 << 20;
 /// context's life). Delivers `WS_CALLBACK_PROTOCOL_INIT` to every protocol
 /// before returning.
 ///
-/// Returns NULL, with a log line naming the cause, when `info` is NULL or
+/// Returns NULL, with a log line naming the cause, when `info` is NULL,
 /// asks for something wsloop does not do (a listening port, a foreign event
-/// loop, a proxy).
+/// loop, a proxy), or names a CA, certificate or key that cannot be read or
+/// used.
+///
+/// TLS needs no global initialisation (`WS_SERVER_OPTION_DO_SSL_GLOBAL_INIT`
+/// is accepted and changes nothing); the system's CA certificates are read
+/// when the first wss:// connection starts.
 ///
 /// Nothing happens on the network until the application calls
 /// `ws_service()` in a loop on this context.

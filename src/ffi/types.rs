@@ -116,6 +116,7 @@ pub struct ws_context_creation_info {
     pub ssl_private_key_password: *const c_char,
     pub ssl_cert_filepath: *const c_char,
     pub ssl_private_key_filepath: *const c_char,
+    /// Used as `client_ssl_ca_filepath` when that is NULL (lws' legacy name).
     pub ssl_ca_filepath: *const c_char,
     pub ssl_cipher_list: *const c_char,
     pub http_proxy_address: *const c_char,
@@ -133,7 +134,8 @@ pub struct ws_context_creation_info {
     pub max_http_header_pool: c_ushort,
     pub count_threads: c_uint,
     pub fd_limit_per_thread: c_uint,
-    /// Seconds allowed for the upgrade exchange once TCP is up; 0 means 15.
+    /// Seconds allowed for the TLS handshake, and again for the upgrade
+    /// exchange; 0 means 15.
     pub timeout_secs: c_uint,
     pub vhost_name: *const c_char,
     /// Options per protocol name, passed to PROTOCOL_INIT.
@@ -143,17 +145,30 @@ pub struct ws_context_creation_info {
     pub pt_serv_buf_size: c_uint,
     pub ssl_options_set: c_long,
     pub ssl_options_clear: c_long,
+    /// Encrypted keys are not supported: non-NULL is refused.
     pub client_ssl_private_key_password: *const c_char,
+    /// Client certificate chain (PEM, leaf first), presented when a server
+    /// asks; needs `client_ssl_private_key_filepath` (or `_key_mem`).
     pub client_ssl_cert_filepath: *const c_char,
+    /// Client certificate chain in memory (PEM, or one DER certificate).
     pub client_ssl_cert_mem: *const c_void,
     pub client_ssl_cert_mem_len: c_uint,
+    /// Client private key (PEM: PKCS#8, PKCS#1 or SEC1; unencrypted).
     pub client_ssl_private_key_filepath: *const c_char,
+    /// Client private key in memory (PEM or DER).
     pub client_ssl_key_mem: *const c_void,
     pub client_ssl_key_mem_len: c_uint,
+    /// CA certificates to trust (PEM, several allowed), besides the
+    /// system's unless `WS_SERVER_OPTION_DISABLE_OS_CA_CERTS`. An unreadable
+    /// or non-PEM file makes `ws_create_context` fail with a log line.
     pub client_ssl_ca_filepath: *const c_char,
+    /// CA certificates in memory (PEM text, several allowed; a trailing NUL
+    /// counted in the length is ignored).
     pub client_ssl_ca_mem: *const c_void,
     pub client_ssl_ca_mem_len: c_uint,
+    /// Not applied (a warning says so): rustls' safe default suites are used.
     pub client_ssl_cipher_list: *const c_char,
+    /// Not applied, as `client_ssl_cipher_list`.
     pub client_tls_1_3_plus_cipher_list: *const c_char,
     /// Foreign event loops are not supported: non-NULL is refused.
     pub foreign_loops: *mut *mut c_void,
@@ -174,11 +189,16 @@ pub struct ws_client_connect_info {
     pub address: *const c_char,
     /// 0 means 80 (443 with `WS_LCCSCF_USE_SSL`).
     pub port: c_int,
-    /// `WS_LCCSCF_*` bits.
+    /// `WS_LCCSCF_*` bits: `WS_LCCSCF_USE_SSL` for wss://, and the
+    /// `ALLOW_SELFSIGNED`, `ALLOW_INSECURE` (untrusted issuer), `ALLOW_EXPIRED`
+    /// and `SKIP_SERVER_CERT_HOSTNAME_CHECK` relaxations, each accepting only
+    /// its own case, with a warning in the log when it does.
     pub ssl_connection: c_int,
     /// Request path; NULL means "/".
     pub path: *const c_char,
     /// Host header; NULL means `address` (with `:port` when not the default).
+    /// Over TLS its name part is also the SNI and the name the server's
+    /// certificate must cover.
     pub host: *const c_char,
     /// Origin header; NULL sends none.
     pub origin: *const c_char,
@@ -201,6 +221,7 @@ pub struct ws_client_connect_info {
     /// Protocol table entry to bind to; NULL means the entry named by
     /// `protocol`, else `protocols[0]`.
     pub local_protocol_name: *const c_char,
+    /// TLS ALPN offer, a comma list; NULL means "http/1.1". "h2" is dropped.
     pub alpn: *const c_char,
     pub seq: *mut c_void,
     pub opaque_user_data: *mut c_void,

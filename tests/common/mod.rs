@@ -71,7 +71,25 @@ pub fn build_c(source: &Path, extra: &[&str]) -> PathBuf {
 
 /// Runs a program with a time limit; returns (exit code, stdout, stderr).
 pub fn run(exe: &Path, args: &[&str], limit: Duration) -> (i32, String, String) {
-    let mut child = Command::new(exe)
+    run_env(exe, args, &[], limit)
+}
+
+/// `run` with environment variables set (an empty value removes one).
+pub fn run_env(
+    exe: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> (i32, String, String) {
+    let mut cmd = Command::new(exe);
+    for (k, v) in env {
+        if v.is_empty() {
+            cmd.env_remove(k);
+        } else {
+            cmd.env(k, v);
+        }
+    }
+    let mut child = cmd
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
