@@ -46,6 +46,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+struct ws_sorted_usec_list;
+
+
 /*
  Bytes of headroom `ws_write` needs before the payload, and that received
  payload has before it (libwebsockets' `LWS_PRE`).
@@ -173,6 +176,48 @@
 #define WS_SERVER_OPTION_SDEVENT 137438953472
 
 #define WS_SERVER_OPTION_ULOOP 274877906944
+
+/*
+ `ws_set_timeout` with this many seconds closes at the next service.
+ */
+#define WS_TO_KILL_ASYNC -1
+
+/*
+ As `WS_TO_KILL_ASYNC` (wsloop closes from the loop either way).
+ */
+#define WS_TO_KILL_SYNC -2
+
+/*
+ `ws_set_timeout` reasons (libwebsockets' `enum pending_timeout`); any
+ value works, it is only logged.
+ */
+#define WS_NO_PENDING_TIMEOUT 0
+
+#define WS_PENDING_TIMEOUT_USER_OK 32
+
+#define WS_PENDING_TIMEOUT_USER_REASON_BASE 1000
+
+/*
+ `retry_ms_table` never runs out of retries with this `conceal_count`.
+ */
+#define WS_RETRY_CONCEAL_ALWAYS 65535
+
+#define WS_RXFLOW_REASON_USER_BOOL 1
+
+#define WS_RXFLOW_REASON_APPLIES (1 << 14)
+
+#define WS_RXFLOW_REASON_APPLIES_ENABLE_BIT (1 << 13)
+
+#define WS_RXFLOW_REASON_APPLIES_ENABLE (WS_RXFLOW_REASON_APPLIES | WS_RXFLOW_REASON_APPLIES_ENABLE_BIT)
+
+#define WS_RXFLOW_REASON_APPLIES_DISABLE WS_RXFLOW_REASON_APPLIES
+
+/*
+ `LWS_RETRY_CONCEAL_ALWAYS`: never give up.
+ */
+#define CONCEAL_ALWAYS 65535
+
+#define KINDS 4
 
 /*
  Why a callback is called. The numbers are libwebsockets' own.
@@ -374,6 +419,11 @@ typedef struct ws ws;
  A context: the protocol table, the connections and the poll loop.
  */
 typedef struct ws_context ws_context;
+
+/*
+ A ring buffer of fixed-size elements (libwebsockets' `struct lws_ring`).
+ */
+typedef struct ws_ring ws_ring;
 
 /*
  A virtual host. wsloop has one per context; this type exists so that
@@ -673,6 +723,61 @@ typedef struct ws_client_connect_info {
  */
 typedef void (*ws_log_emit_t)(int level, const char *line);
 
+/*
+ Called for each element a ring gives up (consumed past the oldest
+ tail, or left at destroy).
+ */
+typedef void (*ws_ring_destroy_element)(void *element);
+
+/*
+ Microseconds (libwebsockets' `lws_usec_t`).
+ */
+typedef int64_t ws_usec_t;
+
+/*
+ List links of a scheduled callback. Owned by wsloop while the callback
+ is scheduled; `owner` is non-NULL exactly then.
+ */
+typedef struct ws_dll2 {
+  struct ws_dll2 *prev;
+  struct ws_dll2 *next;
+  void *owner;
+} ws_dll2;
+
+/*
+ Called on the loop thread when a scheduled callback is due.
+ */
+typedef void (*ws_sul_cb_t)(struct ws_sorted_usec_list *sul);
+
+/*
+ A scheduled callback, embedded by the application in its own struct
+ (reach the struct from the callback with `ws_container_of`). Same layout
+ as libwebsockets' `lws_sorted_usec_list_t` (48 bytes on 64-bit systems).
+ Scheduling never allocates. Cancel it (`ws_sul_cancel`) before freeing
+ the memory that holds it.
+ */
+typedef struct ws_sorted_usec_list {
+  struct ws_dll2 list;
+  /*
+   When it is due, in `ws_now_usecs()` time; set by `ws_sul_schedule`.
+   */
+  ws_usec_t us;
+  ws_sul_cb_t cb;
+  /*
+   Not used by wsloop (kept for layout).
+   */
+  uint32_t latency_us;
+} ws_sorted_usec_list;
+
+typedef struct ws_sorted_usec_list ws_sorted_usec_list_t;
+
+#define WS_NS_PER_US 1000
+
+/*
+ As `us` for `ws_sul_schedule` / `ws_set_timer_usecs`: cancel instead.
+ */
+#define WS_SET_TIMER_USEC_CANCEL -1
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -729,6 +834,27 @@ void *ws_wsi_user(struct ws *wsi);
  The `opaque_user_data` given at connect.
  */
 void *ws_get_opaque_user_data(const struct ws *wsi);
+
+/*
+ Sets the pointer `ws_get_opaque_user_data` returns.
+ */
+void ws_set_opaque_user_data(struct ws *wsi, void *data);
+
+/*
+ Replaces the `user` pointer the connection's callbacks receive (and
+ `ws_wsi_user` returns). Per-session memory wsloop allocated stays valid
+ until `WS_CALLBACK_WSI_DESTROY`.
+ */
+void ws_set_wsi_user(struct ws *wsi, void *user);
+
+/*
+ Pauses (`enable` 0) or resumes (1) receiving: while paused, no
+ `CLIENT_RECEIVE` is delivered and the socket is not read (the server is
+ slowed by TCP flow control); data already read is kept and delivered on
+ resume. Also takes libwebsockets' `WS_RXFLOW_REASON_APPLIES_ENABLE` /
+ `_DISABLE` forms. Returns 0, or -1 for a dead connection.
+ */
+int ws_rx_flow_control(struct ws *wsi, int enable);
 
 /*
  The protocol table entry (wsloop's copy) the connection is bound to.
@@ -891,6 +1017,203 @@ int ws_log_level_enabled(int level);
  */
 void ws_log_line(int level, const char *line);
 
+/*
+ Logs `len` bytes at `buf` as a hex dump, 16 bytes a line, at `level`
+ (used by the `wsl_hexdump_*` macros).
+ */
+void ws_hexdump_level(int level, const void *buf, size_t len);
+
+/*
+ A ring of `count` elements of `element_len` bytes (it holds `count - 1`),
+ or NULL for sizes of zero (or a count below 2).
+ */
+struct ws_ring *ws_ring_create(size_t element_len,
+                               size_t count,
+                               ws_ring_destroy_element destroy_element);
+
+/*
+ Frees the ring, passing every element still in it to `destroy_element`.
+ */
+void ws_ring_destroy(struct ws_ring *r);
+
+/*
+ How many more elements fit.
+ */
+size_t ws_ring_get_count_free_elements(struct ws_ring *r);
+
+/*
+ How many elements wait at `*tail` (NULL: at the oldest tail).
+ */
+size_t ws_ring_get_count_waiting_elements(struct ws_ring *r, uint32_t *tail);
+
+/*
+ Copies up to `max_count` elements from `src`; returns how many fit.
+ */
+size_t ws_ring_insert(struct ws_ring *r, const void *src, size_t max_count);
+
+/*
+ Takes up to `max_count` elements at `*tail` (NULL: the oldest tail,
+ which then moves), copying them to `dest` when it is not NULL. Returns
+ how many were taken.
+ */
+size_t ws_ring_consume(struct ws_ring *r, uint32_t *tail, void *dest, size_t max_count);
+
+/*
+ The element at `*tail` (NULL: the oldest tail) without taking it, or
+ NULL when none waits.
+ */
+const void *ws_ring_get_element(struct ws_ring *r, uint32_t *tail);
+
+/*
+ Moves the oldest tail (the one writers wait for) to `tail`, passing the
+ elements given up to `destroy_element`.
+ */
+void ws_ring_update_oldest_tail(struct ws_ring *r, uint32_t tail);
+
+/*
+ The oldest tail: where a new reader starts.
+ */
+uint32_t ws_ring_get_oldest_tail(struct ws_ring *r);
+
+/*
+ Microseconds on a monotonic clock (the time base of
+ `ws_sorted_usec_list_t.us`).
+ */
+ws_usec_t ws_now_usecs(void);
+
+/*
+ Schedules `cb(sul)` to run on the loop thread `us` microseconds from now;
+ scheduling an already scheduled `sul` moves it, and `us ==
+ WS_SET_TIMER_USEC_CANCEL` cancels it. `tsi` must be 0 (one loop per
+ context). Never allocates per call. `sul` must stay valid until the
+ callback runs or is cancelled.
+ */
+void ws_sul_schedule(struct ws_context *context,
+                     int tsi,
+                     ws_sorted_usec_list_t *sul,
+                     ws_sul_cb_t cb,
+                     ws_usec_t us);
+
+/*
+ Cancels a scheduled callback; nothing happens if it is not scheduled.
+ */
+void ws_sul_cancel(ws_sorted_usec_list_t *sul);
+
+/*
+ Delivers `WS_CALLBACK_TIMER` to the connection once, `us` microseconds
+ from now; calling again re-arms it, `WS_SET_TIMER_USEC_CANCEL` cancels.
+ */
+void ws_set_timer_usecs(struct ws *wsi, ws_usec_t us);
+
+/*
+ Closes the connection after `secs` seconds, as a callback returning
+ non-zero would (a Close frame when established, else
+ `CLIENT_CONNECTION_ERROR`). `WS_TO_KILL_ASYNC` (or `WS_TO_KILL_SYNC`)
+ closes at the next service; 0 cancels. `reason` (a
+ `WS_PENDING_TIMEOUT_*` value or your own) is only logged.
+ */
+void ws_set_timeout(struct ws *wsi, int reason, int secs);
+
+/*
+ The next backoff delay in ms from `retry` for try count `*ctry` (which
+ is then incremented); `*conceal` (if not NULL) is set to 1 while retries
+ remain (`conceal_count`), else 0. libwebsockets' semantics: the table
+ entry (its last one once the count passes its end; 3000 with no table)
+ plus up to `jitter_percent` (30 if 0) of it at random.
+ */
+unsigned int ws_retry_get_delay_ms(struct ws_context *context,
+                                   const ws_retry_bo_t *retry,
+                                   uint16_t *ctry,
+                                   char *conceal);
+
+/*
+ Schedules `cb(sul)` after the next backoff delay of `retry` and returns
+ 0; returns 1 and schedules nothing once the retries are used up.
+ */
+int ws_retry_sul_schedule(struct ws_context *context,
+                          int tid,
+                          ws_sorted_usec_list_t *sul,
+                          const ws_retry_bo_t *retry,
+                          ws_sul_cb_t cb,
+                          uint16_t *ctry);
+
+/*
+ As `ws_retry_sul_schedule`, with the connection's policy (its
+ `retry_and_idle_policy`, else the context's, else the default) and its
+ context. Use it from `CLIENT_CONNECTION_ERROR` or `CLIENT_CLOSED`.
+ */
+int ws_retry_sul_schedule_retry_wsi(struct ws *wsi,
+                                    ws_sorted_usec_list_t *sul,
+                                    ws_sul_cb_t cb,
+                                    uint16_t *ctry);
+
+/*
+ Fills `buf` with `len` random bytes (a generator seeded from the
+ operating system). Returns `len`, or 0 for a dead context.
+ */
+size_t ws_get_random(struct ws_context *context, void *buf, size_t len);
+
+/*
+ libwebsockets' command-line helper: searches `argv` from the end for an
+ argument starting with `val`. Returns the next argument when the match
+ is exact (`-p 7681`), the text after `=` (`--port=7681`), the rest of the
+ argument otherwise (`-p7681`), or NULL when there is no match.
+ */
+const char *ws_cmdline_option(int argc, const char *const *argv, const char *val);
+
+/*
+ Applies the standard options libwebsockets examples accept: `-d <level>`
+ sets the log level mask (the emitter is kept).
+ */
+void ws_cmdline_option_handle_builtin(int argc,
+                                      const char *const *argv,
+                                      struct ws_context_creation_info *info);
+
+/*
+ Stands in for libwebsockets' permessage-deflate extension callback so
+ extension tables that name it link. Compression is not supported yet:
+ a context given extensions logs a warning and offers none, and this
+ callback is never called by wsloop (it declines, returning -1).
+ */
+int ws_extension_callback_pm_deflate(struct ws_context *context,
+                                     const struct ws_extension *ext,
+                                     struct ws *wsi,
+                                     int reason,
+                                     void *user,
+                                     void *in_,
+                                     size_t len);
+
+/*
+ The vhost of a connection, or of a protocol's `wsi` in PROTOCOL_INIT. A
+ context has exactly one vhost.
+ */
+struct ws_vhost *ws_get_vhost(struct ws *wsi);
+
+/*
+ The context a vhost belongs to.
+ */
+struct ws_context *ws_get_vhost_context(struct ws_vhost *vhost);
+
+/*
+ Allocates `size` zeroed bytes (16-byte aligned) of storage for protocol
+ `prot` on this vhost, freed when the context is destroyed. `prot` is an
+ entry of the protocol table (yours or `ws_get_protocol`'s). Allocating
+ again gives fresh memory; the old block stays valid until destroy.
+ */
+void *ws_protocol_vh_priv_zalloc(struct ws_vhost *vhost, const struct ws_protocols *prot, int size);
+
+/*
+ The storage `ws_protocol_vh_priv_zalloc` last gave protocol `prot`, or NULL.
+ */
+void *ws_protocol_vh_priv_get(struct ws_vhost *vhost, const struct ws_protocols *prot);
+
+/*
+ The entry named `name` in a list of protocol options (the `options`
+ chain PROTOCOL_INIT receives in `in`), or NULL.
+ */
+const struct ws_protocol_vhost_options *ws_pvo_search(const struct ws_protocol_vhost_options *pvo,
+                                                      const char *name);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
@@ -920,6 +1243,53 @@ static inline void _ws_log(int filter, const char *format, ...)
 #define wsl_info(...) _ws_log(WS_LLL_INFO, __VA_ARGS__)
 #define wsl_debug(...) _ws_log(WS_LLL_DEBUG, __VA_ARGS__)
 #define wsl_user(...) _ws_log(WS_LLL_USER, __VA_ARGS__)
+
+#define wsl_hexdump_err(p, l) ws_hexdump_level(WS_LLL_ERR, p, l)
+#define wsl_hexdump_warn(p, l) ws_hexdump_level(WS_LLL_WARN, p, l)
+#define wsl_hexdump_notice(p, l) ws_hexdump_level(WS_LLL_NOTICE, p, l)
+#define wsl_hexdump_info(p, l) ws_hexdump_level(WS_LLL_INFO, p, l)
+#define wsl_hexdump_debug(p, l) ws_hexdump_level(WS_LLL_DEBUG, p, l)
+
+/* lws_snprintf: returns what was written (at most size - 1), never more. */
+static inline int ws_snprintf(char *str, size_t size, const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static inline int ws_snprintf(char *str, size_t size, const char *format, ...)
+{
+    va_list ap;
+    int n;
+    if (!size)
+        return 0;
+    va_start(ap, format);
+    n = vsnprintf(str, size, format, ap);
+    va_end(ap);
+    if (n < 0)
+        return 0;
+    return n >= (int)size ? (int)size - 1 : n;
+}
+/* lws_strncpy: copies at most size - 1 bytes and always terminates. */
+static inline char *ws_strncpy(char *dest, const char *src, size_t size)
+{
+    size_t n = 0;
+    if (!size)
+        return dest;
+    while (n + 1 < size && src[n]) {
+        dest[n] = src[n];
+        n++;
+    }
+    dest[n] = '\0';
+    return dest;
+}
+/* lws_strnncpy: copies at most size1 bytes of src, within destsize. */
+#define ws_strnncpy(dest, src, size1, destsize) \
+    ws_strncpy(dest, src, (size_t)(size1) + 1 < (size_t)(destsize) ? (size_t)(size1) + 1 : (size_t)(destsize))
+#define ws_ptr_diff(head, tail) ((int)((char *)(head) - (char *)(tail)))
+#define ws_ptr_diff_size_t(head, tail) ((size_t)((char *)(head) - (char *)(tail)))
+/* Consumes from a tail and moves the oldest tail with it (one reader). */
+#define ws_ring_consume_single_tail(_ring, _tail, _count) \
+    { ws_ring_consume(_ring, _tail, NULL, _count); ws_ring_update_oldest_tail(_ring, *(_tail)); }
 
 #define WS_ARRAY_SIZE(_x) (sizeof(_x) / sizeof((_x)[0]))
 #define ws_container_of(P, T, M) ((T *)((char *)(P) - offsetof(T, M)))

@@ -8,7 +8,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::Interest;
@@ -19,7 +19,9 @@ use crate::error::{ConnectError, TlsFailure};
 use crate::frame::{self, Decoder, Event, OpCode};
 use crate::handshake::{self, RequestParams, Response};
 use crate::log;
+use crate::retry::RetryPolicy;
 use crate::stream::{self, Stream};
+use crate::timers::{Kind, KINDS};
 
 /// How long a closing connection waits for the peer's Close or TCP close.
 pub(crate) const CLOSE_WAIT: Duration = Duration::from_secs(5);
@@ -48,6 +50,10 @@ pub mod pend {
     pub(crate) const WRITEABLE: u8 = 2;
     pub(crate) const FLUSH: u8 = 4;
     pub(crate) const REAP: u8 = 8;
+    /// `ws_set_timeout` asked for an immediate close.
+    pub(crate) const KILL: u8 = 16;
+    /// Receiving was resumed: deliver what was held back, then read.
+    pub(crate) const READ: u8 = 32;
 }
 
 /// Receive state the application reads during `CLIENT_RECEIVE`.
@@ -90,7 +96,19 @@ pub struct Conn {
     pub close_reason: Option<(u16, Vec<u8>)>,
     pub close_sent: bool,
     tx_message_open: bool,
-    pub deadline_seq: u64,
+    /// The live heap entry of each kind of timer (0: none).
+    pub timer_seq: [u64; KINDS],
+    /// The `ws_set_timeout` reason, for the log.
+    pub kill_reason: i32,
+    /// `ws_rx_flow_control(wsi, 0)`: nothing is read or delivered.
+    pub rx_paused: bool,
+    /// Bytes read but not yet decoded when receiving was paused.
+    pub rx_stash: Vec<u8>,
+    pub policy: RetryPolicy,
+    /// When data last arrived (keepalive's proof of life).
+    pub last_rx: Instant,
+    /// A keepalive PING is out, sent then.
+    pub ping_sent: Option<Instant>,
     pub pend: u8,
     pub failure: Option<ConnectError>,
     pub http_status: u16,
@@ -104,6 +122,7 @@ impl Conn {
         pss_size: usize,
         req: ConnectRequest,
         max_message: u64,
+        policy: RetryPolicy,
     ) -> Conn {
         let pss = if req.userdata.is_null() && pss_size > 0 {
             vec![0u128; pss_size.div_ceil(16)]
@@ -133,7 +152,13 @@ impl Conn {
             close_reason: None,
             close_sent: false,
             tx_message_open: false,
-            deadline_seq: 0,
+            timer_seq: [0; KINDS],
+            kill_reason: 0,
+            rx_paused: false,
+            rx_stash: Vec::new(),
+            policy,
+            last_rx: Instant::now(),
+            ping_sent: None,
             pend: 0,
             failure: None,
             http_status: 0,
@@ -595,8 +620,9 @@ impl Context {
             c.phase = Phase::Established;
             c.established = true;
             c.response = None;
-            c.deadline_seq = 0;
+            c.timer_seq[Kind::Deadline as usize] = 0;
         });
+        self.start_keepalive(id);
         wlog!(
             log::INFO,
             "established {}",
@@ -651,10 +677,13 @@ impl Context {
         let cap = buf.len() - RX_HEADROOM - 1;
         loop {
             let r = self.with_conn(id, |c| match c.sock.as_mut() {
-                Some(s) if c.phase != Phase::Done => Some((
-                    s.read(&mut buf[RX_HEADROOM..RX_HEADROOM + cap]),
-                    s.short_read_drains(),
-                )),
+                Some(s) if c.phase != Phase::Done && !c.rx_paused => {
+                    let r = s.read(&mut buf[RX_HEADROOM..RX_HEADROOM + cap]);
+                    if matches!(r, Ok(n) if n > 0) {
+                        c.last_rx = self.loop_time();
+                    }
+                    Some((r, s.short_read_drains()))
+                }
                 _ => None,
             });
             match r.flatten() {
@@ -732,6 +761,11 @@ impl Context {
                         self.dispatch(id, Reason::ClientReceive, CbIn::Data { buf, start: s, len });
                     buf[s + len] = saved;
                     self.after_callback(id, r);
+                    // ws_rx_flow_control(wsi, 0) in the callback: keep the rest for later.
+                    if self.with_conn(id, |c| c.rx_paused) == Some(true) {
+                        self.with_conn(id, |c| c.rx_stash.extend_from_slice(&buf[pos..end]));
+                        return;
+                    }
                 }
                 Event::Ping => {
                     if !closing {
@@ -897,6 +931,53 @@ impl Context {
                 self.finish_later(id);
             }
         }
+    }
+
+    /// `ws_set_timeout` expired: close as if a callback had returned non-zero.
+    pub(crate) fn kill(&self, id: ConnId) {
+        let Some((established, reason, target)) =
+            self.with_conn(id, |c| (c.established, c.kill_reason, c.target()))
+        else {
+            return;
+        };
+        wlog!(
+            log::INFO,
+            "{target}: closing: ws_set_timeout (reason {reason}) expired"
+        );
+        if established {
+            self.begin_close(id);
+        } else {
+            self.fail(id, ConnectError::TimeoutKilled { reason });
+        }
+    }
+
+    /// Receiving resumed: decode what was held back, then read the socket.
+    pub(crate) fn resume_rx(&self, id: ConnId) {
+        let Some(stash) = self.with_conn(id, |c| {
+            if c.rx_paused {
+                None
+            } else {
+                Some(std::mem::take(&mut c.rx_stash))
+            }
+        }) else {
+            return;
+        };
+        let Some(stash) = stash else { return };
+        if !stash.is_empty() {
+            let mut buf = self.take_rx_buf();
+            let end = RX_HEADROOM + stash.len();
+            if buf.len() < end + 1 {
+                buf.resize(end + 1, 0);
+            }
+            buf[RX_HEADROOM..end].copy_from_slice(&stash);
+            self.process_rx(id, &mut buf, RX_HEADROOM, end);
+            self.put_rx_buf(buf);
+        }
+        let phase = self.with_conn(id, |c| c.phase);
+        if matches!(phase, Some(Phase::Established | Phase::Closing)) {
+            self.read_frames(id);
+        }
+        self.after_io(id);
     }
 
     /// A connection that has not been established fails with `e`.

@@ -6,8 +6,7 @@
 //! removed only by the loop itself, never while a callback is running.
 
 use std::cell::{Cell, RefCell};
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +21,8 @@ use crate::error::ConnectError;
 use crate::frame;
 use crate::log;
 use crate::resolve::Resolver;
+use crate::retry::RetryPolicy;
+use crate::timers::{Key, Kind, Timers};
 
 /// Bytes kept free before received payload (libwebsockets' LWS_PRE).
 pub(crate) const RX_HEADROOM: usize = 16;
@@ -51,6 +52,8 @@ pub struct Config {
     pub connect_timeout_secs: u32,
     pub max_message_size: u64,
     pub tls: crate::tls::TlsSettings,
+    /// Retry and keepalive policy for connections that bring none.
+    pub retry: RetryPolicy,
 }
 
 /// A connection to make.
@@ -73,6 +76,8 @@ pub struct ConnectRequest {
     pub require_subprotocol: bool,
     /// Set for wss://.
     pub tls: Option<crate::tls::TlsRequest>,
+    /// Overrides the context's retry and keepalive policy.
+    pub retry: Option<RetryPolicy>,
 }
 
 /// How long `service` may wait for events.
@@ -94,9 +99,6 @@ pub enum WriteError {
     Invalid(String),
 }
 
-/// A connection deadline: when, its sequence number, slot index, generation.
-type Deadline = (Instant, u64, u32, u32);
-
 /// The context can no longer be used (its poll loop failed, or it was destroyed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unusable;
@@ -117,8 +119,9 @@ pub struct Context {
     pub(crate) tls: crate::tls::Tls,
     slots: RefCell<Vec<Slot>>,
     free: RefCell<Vec<u32>>,
-    timers: RefCell<BinaryHeap<Reverse<Deadline>>>,
-    timer_seq: Cell<u64>,
+    timers: RefCell<Timers>,
+    /// When the current loop iteration's events arrived.
+    now: Cell<Instant>,
     pending: RefCell<VecDeque<ConnId>>,
     rx_buf: RefCell<Vec<u8>>,
     depth: Cell<u32>,
@@ -161,8 +164,8 @@ impl Context {
             cancelled: Arc::new(AtomicBool::new(false)),
             slots: RefCell::new(Vec::new()),
             free: RefCell::new(Vec::new()),
-            timers: RefCell::new(BinaryHeap::new()),
-            timer_seq: Cell::new(0),
+            timers: RefCell::new(Timers::default()),
+            now: Cell::new(Instant::now()),
             pending: RefCell::new(VecDeque::new()),
             depth: Cell::new(0),
             in_service: Cell::new(false),
@@ -248,12 +251,22 @@ impl Context {
     }
 
     pub(crate) fn set_deadline(&self, c: &mut Conn, after: Duration) {
-        let seq = self.timer_seq.get() + 1;
-        self.timer_seq.set(seq);
-        c.deadline_seq = seq;
-        self.timers
-            .borrow_mut()
-            .push(Reverse((Instant::now() + after, seq, c.id.index, c.id.gen)));
+        self.arm(c, Kind::Deadline, after);
+    }
+
+    /// Sets the connection's timer of `kind` to fire after `after`, replacing any earlier one.
+    pub(crate) fn arm(&self, c: &mut Conn, kind: Kind, after: Duration) {
+        let key = Key::Conn {
+            index: c.id.index,
+            gen: c.id.gen,
+            kind,
+        };
+        c.timer_seq[kind as usize] = self.timers.borrow_mut().push(Instant::now() + after, key);
+    }
+
+    /// The time the current loop iteration started handling events.
+    pub(crate) fn loop_time(&self) -> Instant {
+        self.now.get()
     }
 
     /// Queues deferred work for a connection.
@@ -302,7 +315,8 @@ impl Context {
                 index,
                 gen: slot.gen,
             };
-            slot.conn = Some(Box::new(Conn::new(id, protocol, pss, req, max)));
+            let policy = req.retry.clone().unwrap_or_else(|| self.cfg.retry.clone());
+            slot.conn = Some(Box::new(Conn::new(id, protocol, pss, req, max, policy)));
             id
         };
         self.pend(id, pend::START);
@@ -330,7 +344,7 @@ impl Context {
 
     fn service_once(&self, wait: Wait) -> Result<(), Unusable> {
         let now = Instant::now();
-        let next_timer = self.timers.borrow().peek().map(|Reverse((t, ..))| *t);
+        let next_timer = self.timers.borrow().next_due();
         let mut timeout = match wait {
             Wait::None => Some(Duration::ZERO),
             Wait::Forever => None,
@@ -363,6 +377,7 @@ impl Context {
                 })
                 .collect()
         };
+        self.now.set(Instant::now());
         for (token, readable, writable) in ready {
             if token == WAKER {
                 self.on_wake();
@@ -386,24 +401,132 @@ impl Context {
         }
     }
 
+    /// Fires what is due now (not what callbacks schedule for "now" meanwhile).
     fn run_timers(&self) {
         let now = Instant::now();
         loop {
-            let due = {
-                let mut timers = self.timers.borrow_mut();
-                match timers.peek() {
-                    Some(Reverse((t, ..))) if *t <= now => timers.pop().map(|Reverse(e)| e),
-                    _ => None,
-                }
-            };
-            let Some((_, seq, index, gen)) = due else {
+            let due = self.timers.borrow_mut().pop_due(now);
+            let Some((seq, key)) = due else {
                 break;
             };
-            let id = ConnId { index, gen };
-            if self.with_conn(id, |c| c.deadline_seq == seq) == Some(true) {
-                self.on_deadline(id);
+            match key {
+                Key::Conn { index, gen, kind } => {
+                    let id = ConnId { index, gen };
+                    let live = self.with_conn(id, |c| {
+                        let live = c.timer_seq[kind as usize] == seq;
+                        if live {
+                            c.timer_seq[kind as usize] = 0;
+                        }
+                        live
+                    });
+                    if live != Some(true) {
+                        continue;
+                    }
+                    match kind {
+                        Kind::Deadline => self.on_deadline(id),
+                        Kind::User => {
+                            let r = self.dispatch(id, Reason::Timer, CbIn::None);
+                            self.after_callback(id, r);
+                            self.after_io(id);
+                        }
+                        Kind::Kill => self.kill(id),
+                        Kind::Keepalive => self.on_keepalive(id),
+                    }
+                }
+                Key::Sul(k) => {
+                    if self.timers.borrow_mut().fire_sul(k, seq) {
+                        self.depth.set(self.depth.get() + 1);
+                        self.callbacks.sul(k);
+                        self.depth.set(self.depth.get() - 1);
+                    }
+                }
             }
         }
+    }
+
+    // ---- scheduled callbacks and timers, for the application ----
+
+    /// Schedules (or moves) the callback behind `key` to run after `after`.
+    pub fn sul_schedule(&self, key: usize, after: Duration) {
+        self.timers
+            .borrow_mut()
+            .schedule_sul(key, Instant::now() + after);
+    }
+
+    /// Unschedules it; false when it was not scheduled.
+    pub fn sul_cancel(&self, key: usize) -> bool {
+        self.timers.borrow_mut().cancel_sul(key)
+    }
+
+    /// `CALLBACK_TIMER` for the connection after `after`; None cancels.
+    pub fn set_timer(&self, id: ConnId, after: Option<Duration>) -> bool {
+        self.with_conn(id, |c| match after {
+            Some(d) => self.arm(c, Kind::User, d),
+            None => c.timer_seq[Kind::User as usize] = 0,
+        })
+        .is_some()
+    }
+
+    /// Closes the connection after `after` (None cancels; zero closes at
+    /// the next service). `reason` is the application's, for the log.
+    pub fn set_timeout(&self, id: ConnId, reason: i32, after: Option<Duration>) -> bool {
+        let r = self.with_conn(id, |c| {
+            c.kill_reason = reason;
+            match after {
+                None => {
+                    c.timer_seq[Kind::Kill as usize] = 0;
+                    false
+                }
+                Some(d) if d.is_zero() => true,
+                Some(d) => {
+                    self.arm(c, Kind::Kill, d);
+                    false
+                }
+            }
+        });
+        match r {
+            Some(now) => {
+                if now {
+                    self.pend(id, pend::KILL);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Pauses (false) or resumes (true) receiving on the connection.
+    pub fn rx_flow(&self, id: ConnId, enable: bool) -> bool {
+        let resume = self.with_conn(id, |c| {
+            let was = c.rx_paused;
+            c.rx_paused = !enable;
+            was && enable
+        });
+        match resume {
+            Some(true) => {
+                self.pend(id, pend::READ);
+                true
+            }
+            Some(false) => true,
+            None => false,
+        }
+    }
+
+    /// Fills `buf` from the context's random generator (seeded by the OS).
+    pub fn random(&self, buf: &mut [u8]) {
+        self.rng.borrow_mut().fill_bytes(buf);
+    }
+
+    /// The connection's retry and keepalive policy.
+    pub fn retry_policy(&self, id: ConnId) -> Option<RetryPolicy> {
+        self.with_conn(id, |c| c.policy.clone())
+    }
+
+    /// The next backoff delay under `policy` (lws_retry_get_delay_ms).
+    pub fn retry_delay(&self, policy: &RetryPolicy, ctry: &mut u16) -> (u32, bool) {
+        let mut r = [0u8; 2];
+        self.random(&mut r);
+        policy.next_delay(ctry, u16::from_ne_bytes(r))
     }
 
     fn run_pending(&self) {
@@ -421,6 +544,12 @@ impl Context {
             }
             if what & pend::START != 0 {
                 self.start(id);
+            }
+            if what & pend::KILL != 0 {
+                self.kill(id);
+            }
+            if what & pend::READ != 0 {
+                self.resume_rx(id);
             }
             if what & (pend::FLUSH | pend::WRITEABLE) != 0 {
                 self.after_io(id);
@@ -684,5 +813,15 @@ impl Context {
 
     pub fn opaque_user_data(&self, id: ConnId) -> Option<Opaque> {
         self.with_conn(id, |c| c.opaque_user_data)
+    }
+
+    pub fn set_opaque_user_data(&self, id: ConnId, data: Opaque) -> bool {
+        self.with_conn(id, |c| c.opaque_user_data = data).is_some()
+    }
+
+    /// Replaces the `user` pointer callbacks receive. Per-session memory the
+    /// library allocated stays allocated until the connection is destroyed.
+    pub fn set_user(&self, id: ConnId, user: Opaque) -> bool {
+        self.with_conn(id, |c| c.user = user).is_some()
     }
 }

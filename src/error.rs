@@ -94,6 +94,10 @@ pub enum ConnectError {
     ContextDestroyed,
     /// The application closed the connection before it was established.
     ClosedByApplication,
+    /// A `ws_set_timeout` expired before the connection was established.
+    TimeoutKilled {
+        reason: i32,
+    },
 }
 
 /// Why TLS failed, in the terms the application can act on.
@@ -234,6 +238,10 @@ impl fmt::Display for ConnectError {
             ClosedByApplication => {
                 f.write_str("Closed before conn: closed by the application before it was established")
             }
+            TimeoutKilled { reason } => write!(
+                f,
+                "Closed before conn: ws_set_timeout (reason {reason}) expired before the connection was established"
+            ),
         }
     }
 }

@@ -176,6 +176,49 @@ pub unsafe extern "C" fn ws_get_opaque_user_data(wsi: *const ws) -> *mut c_void 
     })
 }
 
+/// Sets the pointer `ws_get_opaque_user_data` returns.
+#[no_mangle]
+pub unsafe extern "C" fn ws_set_opaque_user_data(wsi: *mut ws, data: *mut c_void) {
+    guard!("ws_set_opaque_user_data", (), {
+        if let Ok((s, id)) = live(wsi, "ws_set_opaque_user_data") {
+            s.core
+                .set_opaque_user_data(id, crate::callbacks::Opaque(data));
+        }
+    })
+}
+
+/// Replaces the `user` pointer the connection's callbacks receive (and
+/// `ws_wsi_user` returns). Per-session memory wsloop allocated stays valid
+/// until `WS_CALLBACK_WSI_DESTROY`.
+#[no_mangle]
+pub unsafe extern "C" fn ws_set_wsi_user(wsi: *mut ws, user: *mut c_void) {
+    guard!("ws_set_wsi_user", (), {
+        if let Ok((s, id)) = live(wsi, "ws_set_wsi_user") {
+            s.core.set_user(id, crate::callbacks::Opaque(user));
+        }
+    })
+}
+
+/// Pauses (`enable` 0) or resumes (1) receiving: while paused, no
+/// `CLIENT_RECEIVE` is delivered and the socket is not read (the server is
+/// slowed by TCP flow control); data already read is kept and delivered on
+/// resume. Also takes libwebsockets' `WS_RXFLOW_REASON_APPLIES_ENABLE` /
+/// `_DISABLE` forms. Returns 0, or -1 for a dead connection.
+#[no_mangle]
+pub unsafe extern "C" fn ws_rx_flow_control(wsi: *mut ws, enable: c_int) -> c_int {
+    guard!("ws_rx_flow_control", -1, {
+        let on = if enable & WS_RXFLOW_REASON_APPLIES != 0 {
+            enable & WS_RXFLOW_REASON_APPLIES_ENABLE_BIT != 0
+        } else {
+            enable != 0
+        };
+        match live(wsi, "ws_rx_flow_control") {
+            Ok((s, id)) if s.core.rx_flow(id, on) => 0,
+            _ => -1,
+        }
+    })
+}
+
 /// The protocol table entry (wsloop's copy) the connection is bound to.
 #[no_mangle]
 pub unsafe extern "C" fn ws_get_protocol(wsi: *mut ws) -> *const ws_protocols {

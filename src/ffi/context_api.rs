@@ -111,6 +111,8 @@ unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, Str
             n => n,
         },
         tls: super::tls_options::settings(info)?,
+        retry: super::timer_api::policy(info.retry_and_idle_policy, "retry_and_idle_policy")?
+            .unwrap_or_default(),
     };
     let (slot, gen) = handles::reserve().ok_or("too many contexts")?;
     let callbacks = CCallbacks {
@@ -124,7 +126,9 @@ unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, Str
         gen,
         core,
         protocols: table.into_boxed_slice(),
+        app_protocols: info.protocols,
         user: info.user,
+        vh_privs: Default::default(),
     }));
     if let Some(s) = handles::shell(handle) {
         s.core.init_protocols();
@@ -279,9 +283,6 @@ unsafe fn connect(i: &ws_client_connect_info) -> Result<*mut ws, String> {
     if let Some((_, what)) = unsupported.iter().find(|(set, _)| *set) {
         return Err(format!("{what} is not supported"));
     }
-    if !i.retry_and_idle_policy.is_null() {
-        wlog!(log::WARN, "ws_client_connect_via_info: retry_and_idle_policy is not applied yet (no keepalive pings)");
-    }
     let use_ssl = i.ssl_connection & WS_LCCSCF_USE_SSL != 0;
     let default_port = if use_ssl { 443 } else { 80 };
     let port = match i.port {
@@ -336,6 +337,7 @@ unsafe fn connect(i: &ws_client_connect_info) -> Result<*mut ws, String> {
         pwsi: Opaque(i.pwsi.cast()),
         require_subprotocol: i.wsloop_flags & WS_CONNECT_REQUIRE_SUBPROTOCOL != 0,
         tls,
+        retry: super::timer_api::policy(i.retry_and_idle_policy, "retry_and_idle_policy")?,
     };
     let id = s.core.connect(req)?;
     let wsi = handles::wsi_handle(s.slot, id.index, id.gen);

@@ -528,3 +528,67 @@ pub enum ws_callback_reasons {
     WS_CALLBACK_CLIENT_ESTABLISHED_EARLY = 219,
     WS_CALLBACK_USER = 1000,
 }
+
+// ---- timers, scheduled callbacks, timeouts ----
+
+/// Microseconds (libwebsockets' `lws_usec_t`).
+pub type ws_usec_t = i64;
+
+pub const WS_NS_PER_US: ws_usec_t = 1000;
+/// As `us` for `ws_sul_schedule` / `ws_set_timer_usecs`: cancel instead.
+pub const WS_SET_TIMER_USEC_CANCEL: ws_usec_t = -1;
+
+/// List links of a scheduled callback. Owned by wsloop while the callback
+/// is scheduled; `owner` is non-NULL exactly then.
+#[repr(C)]
+pub struct ws_dll2 {
+    pub prev: *mut ws_dll2,
+    pub next: *mut ws_dll2,
+    pub owner: *mut c_void,
+}
+
+/// Called on the loop thread when a scheduled callback is due.
+pub type ws_sul_cb_t = Option<unsafe extern "C" fn(sul: *mut ws_sorted_usec_list)>;
+
+/// A scheduled callback, embedded by the application in its own struct
+/// (reach the struct from the callback with `ws_container_of`). Same layout
+/// as libwebsockets' `lws_sorted_usec_list_t` (48 bytes on 64-bit systems).
+/// Scheduling never allocates. Cancel it (`ws_sul_cancel`) before freeing
+/// the memory that holds it.
+#[repr(C)]
+pub struct ws_sorted_usec_list {
+    pub list: ws_dll2,
+    /// When it is due, in `ws_now_usecs()` time; set by `ws_sul_schedule`.
+    pub us: ws_usec_t,
+    pub cb: ws_sul_cb_t,
+    /// Not used by wsloop (kept for layout).
+    pub latency_us: u32,
+}
+
+pub type ws_sorted_usec_list_t = ws_sorted_usec_list;
+
+/// `ws_set_timeout` with this many seconds closes at the next service.
+pub const WS_TO_KILL_ASYNC: c_int = -1;
+/// As `WS_TO_KILL_ASYNC` (wsloop closes from the loop either way).
+pub const WS_TO_KILL_SYNC: c_int = -2;
+/// `ws_set_timeout` reasons (libwebsockets' `enum pending_timeout`); any
+/// value works, it is only logged.
+pub const WS_NO_PENDING_TIMEOUT: c_int = 0;
+pub const WS_PENDING_TIMEOUT_USER_OK: c_int = 32;
+pub const WS_PENDING_TIMEOUT_USER_REASON_BASE: c_int = 1000;
+
+/// `retry_ms_table` never runs out of retries with this `conceal_count`.
+pub const WS_RETRY_CONCEAL_ALWAYS: u16 = 0xffff;
+
+// ws_rx_flow_control: a plain 0/1, or these bits (libwebsockets' LWS_RXFLOW_REASON_*).
+pub const WS_RXFLOW_REASON_USER_BOOL: c_int = 1;
+pub const WS_RXFLOW_REASON_APPLIES: c_int = 1 << 14;
+pub const WS_RXFLOW_REASON_APPLIES_ENABLE_BIT: c_int = 1 << 13;
+pub const WS_RXFLOW_REASON_APPLIES_ENABLE: c_int =
+    WS_RXFLOW_REASON_APPLIES | WS_RXFLOW_REASON_APPLIES_ENABLE_BIT;
+pub const WS_RXFLOW_REASON_APPLIES_DISABLE: c_int = WS_RXFLOW_REASON_APPLIES;
+
+/// A ring buffer of fixed-size elements (libwebsockets' `struct lws_ring`).
+pub struct ws_ring {
+    _opaque: [u8; 0],
+}
