@@ -1220,6 +1220,8 @@ const struct ws_protocol_vhost_options *ws_pvo_search(const struct ws_protocol_v
 
 #endif  /* WSLOOP_H */
 
+#ifndef WSLOOP_H_INLINE
+#define WSLOOP_H_INLINE
 /* Log macros (lws' lwsl_*): printf-style, one line each. */
 static inline void _ws_log(int filter, const char *format, ...)
 #if defined(__GNUC__)
@@ -1300,3 +1302,4 @@ static inline char *ws_strncpy(char *dest, const char *src, size_t size)
 #define WSLOOP_VERSION_MINOR 1
 #define WSLOOP_VERSION_PATCH 0
 #define WSLOOP_VERSION "0.1.0"
+#endif /* WSLOOP_H_INLINE */

@@ -450,3 +450,69 @@ fn cmdline_option_matches_lws() {
     );
     assert!(r.iter().any(|&b| b != 0));
 }
+
+/// The soft limit on open files, from /proc.
+fn open_files_limit() -> usize {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(1024)
+}
+
+#[test]
+fn timers_stay_accurate_with_1000_busy_connections() {
+    FIRED.with(|f| f.borrow_mut().clear());
+    let conns = 1000.min(open_files_limit().saturating_sub(100));
+    if conns < 1000 {
+        eprintln!("open files limited: {conns} connections instead of 1000");
+    }
+    let srv = Server::node("echo");
+    let c = Ctx::new(CtxOpts::default());
+    // Every connection keeps one message in flight.
+    c.hook(|wsi, r, _, _| {
+        if is(r, WS_CALLBACK_CLIENT_ESTABLISHED) || is(r, WS_CALLBACK_CLIENT_RECEIVE) {
+            send(wsi, TEXT, b"0123456789abcdef0123456789abcdef");
+        }
+        None
+    });
+    for _ in 0..conns {
+        c.connect("127.0.0.1", srv.port, None, |_| {});
+    }
+    c.service_until(Duration::from_secs(30), |e| {
+        e.iter()
+            .filter(|e| is(e.reason, WS_CALLBACK_CLIENT_ESTABLISHED))
+            .count()
+            == conns
+    });
+    let mut jobs: Vec<Box<Job>> = (0..40).map(Job::new).collect();
+    for (i, j) in jobs.iter_mut().enumerate() {
+        // Out of order on purpose: 40 timers between 20 ms and 1 s.
+        schedule(&c, j, ((i * 7919) % 40) as i64 * 25_000 + 20_000);
+    }
+    let start = Instant::now();
+    while FIRED.with(|f| f.borrow().len()) < jobs.len() {
+        assert!(start.elapsed() < Duration::from_secs(10));
+        unsafe { ws_service(c.ctx, 0) };
+    }
+    let fired = FIRED.with(|f| f.borrow().clone());
+    let echoes = c.events(WS_CALLBACK_CLIENT_RECEIVE).len();
+    let mut late: Vec<Duration> = Vec::new();
+    for w in fired.windows(2) {
+        assert!(w[0].1 <= w[1].1, "timers fired out of order");
+    }
+    for (id, due, at) in &fired {
+        assert!(at >= due, "timer {id} fired early");
+        late.push(*at - *due);
+    }
+    late.sort();
+    let p50 = late[late.len() / 2];
+    let max = *late.last().unwrap();
+    eprintln!("{conns} busy connections, {echoes} echoes meanwhile: timer lateness median {p50:?}, max {max:?}");
+    assert!(echoes > conns, "the connections were busy");
+    assert!(p50 < Duration::from_millis(10), "median lateness {p50:?}");
+    assert!(max < Duration::from_millis(50), "max lateness {max:?}");
+}

@@ -45,18 +45,26 @@ pub fn static_lib() -> PathBuf {
 /// Compiles a C source against include/ and the static library with
 /// -Wall -Wextra -Werror; returns the program.
 pub fn build_c(source: &Path, extra: &[&str]) -> PathBuf {
-    let lib = static_lib();
+    let name = source.file_stem().unwrap().to_string_lossy().into_owned();
+    let mut flags = vec!["-std=c99".to_string(), "-I".into()];
+    flags.push(root().join("include").to_string_lossy().into_owned());
+    flags.extend(extra.iter().map(|s| s.to_string()));
+    let lib = static_lib().to_string_lossy().into_owned();
+    compile(source, &name, &flags, &[&lib, "-lpthread", "-ldl", "-lm"])
+}
+
+/// Compiles `source` into target/c-bin/`name` with -Wall -Wextra -Werror,
+/// `flags` before the source and `libs` after it.
+pub fn compile(source: &Path, name: &str, flags: &[String], libs: &[&str]) -> PathBuf {
     let out_dir = target_dir().join("c-bin");
     std::fs::create_dir_all(&out_dir).unwrap();
-    let exe = out_dir.join(source.file_stem().unwrap());
+    let exe = out_dir.join(name);
     let out = Command::new("cc")
-        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-g"])
-        .arg("-I")
-        .arg(root().join("include"))
-        .args(extra)
+        .args(["-Wall", "-Wextra", "-Werror", "-g"])
+        .args(flags)
         .arg(source)
-        .arg(&lib)
-        .args(["-lpthread", "-ldl", "-lm", "-o"])
+        .args(libs)
+        .arg("-o")
         .arg(&exe)
         .output()
         .expect("cc runs");
