@@ -857,6 +857,12 @@ void ws_set_wsi_user(struct ws *wsi, void *user);
 int ws_rx_flow_control(struct ws *wsi, int enable);
 
 /*
+ Tells keepalive the connection is alive (as if data had arrived), for
+ proof of life the application sees itself.
+ */
+void ws_validity_confirmed(struct ws *wsi);
+
+/*
  The protocol table entry (wsloop's copy) the connection is bound to.
  */
 const struct ws_protocols *ws_get_protocol(struct ws *wsi);
@@ -1182,6 +1188,15 @@ int ws_extension_callback_pm_deflate(struct ws_context *context,
                                      void *user,
                                      void *in_,
                                      size_t len);
+
+/*
+ libwebsockets' minimal JSON lookup: finds `name` (give the whole
+ pattern, e.g. `"\"price\":"`) in `buf[..len]` and returns its value: the
+ text inside the quotes when quoted (escapes skipped over, not decoded),
+ else up to the next `,`, `]` or `}`; `*alen` gets the value's length.
+ NULL when `name` is absent. For anything more, use a JSON parser.
+ */
+const char *ws_json_simple_find(const char *buf, size_t len, const char *name, size_t *alen);
 
 /*
  The vhost of a connection, or of a protocol's `wsi` in PROTOCOL_INIT. A

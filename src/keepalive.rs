@@ -34,6 +34,11 @@ impl Context {
         });
     }
 
+    /// The application vouches for the connection (`ws_validity_confirmed`).
+    pub fn validity_confirmed(&self, id: ConnId) -> bool {
+        self.with_conn(id, |c| c.last_rx = Instant::now()).is_some()
+    }
+
     /// The keepalive timer fired: ping, wait longer, or give up.
     pub(crate) fn on_keepalive(&self, id: ConnId) {
         let mask = self.mask();

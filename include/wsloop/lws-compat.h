@@ -305,6 +305,7 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
 #define lws_http_client_http_response ws_http_client_http_response
 #define lws_is_final_fragment ws_is_final_fragment
 #define lws_is_first_fragment ws_is_first_fragment
+#define lws_json_simple_find ws_json_simple_find
 #define lws_log_emit_t ws_log_emit_t
 #define lws_log_level_enabled ws_log_level_enabled
 #define lws_log_line ws_log_line
@@ -353,6 +354,7 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
 #define lws_sul_schedule ws_sul_schedule
 #define lws_token_indexes ws_token_indexes
 #define lws_usec_t ws_usec_t
+#define lws_validity_confirmed ws_validity_confirmed
 #define lws_vhost ws_vhost
 #define lws_write ws_write
 #define lws_write_protocol ws_write_protocol

@@ -219,6 +219,17 @@ pub unsafe extern "C" fn ws_rx_flow_control(wsi: *mut ws, enable: c_int) -> c_in
     })
 }
 
+/// Tells keepalive the connection is alive (as if data had arrived), for
+/// proof of life the application sees itself.
+#[no_mangle]
+pub unsafe extern "C" fn ws_validity_confirmed(wsi: *mut ws) {
+    guard!("ws_validity_confirmed", (), {
+        if let Ok((s, id)) = live(wsi, "ws_validity_confirmed") {
+            s.core.validity_confirmed(id);
+        }
+    })
+}
+
 /// The protocol table entry (wsloop's copy) the connection is bound to.
 #[no_mangle]
 pub unsafe extern "C" fn ws_get_protocol(wsi: *mut ws) -> *const ws_protocols {

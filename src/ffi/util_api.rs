@@ -107,3 +107,31 @@ pub unsafe extern "C" fn ws_extension_callback_pm_deflate(
     let _ = (context, ext, wsi, reason, user, in_, len);
     -1
 }
+
+/// libwebsockets' minimal JSON lookup: finds `name` (give the whole
+/// pattern, e.g. `"\"price\":"`) in `buf[..len]` and returns its value: the
+/// text inside the quotes when quoted (escapes skipped over, not decoded),
+/// else up to the next `,`, `]` or `}`; `*alen` gets the value's length.
+/// NULL when `name` is absent. For anything more, use a JSON parser.
+#[no_mangle]
+pub unsafe extern "C" fn ws_json_simple_find(
+    buf: *const c_char,
+    len: usize,
+    name: *const c_char,
+    alen: *mut usize,
+) -> *const c_char {
+    guard!("ws_json_simple_find", std::ptr::null(), {
+        if buf.is_null() || name.is_null() || alen.is_null() {
+            refuse!(std::ptr::null(), "ws_json_simple_find: NULL argument");
+        }
+        let text = std::slice::from_raw_parts(buf.cast::<u8>(), len);
+        let pat = CStr::from_ptr(name).to_bytes();
+        match crate::json::simple_find(text, pat) {
+            Some((start, n)) => {
+                *alen = n;
+                buf.add(start)
+            }
+            None => std::ptr::null(),
+        }
+    })
+}
