@@ -1229,6 +1229,14 @@ void *ws_protocol_vh_priv_get(struct ws_vhost *vhost, const struct ws_protocols 
 const struct ws_protocol_vhost_options *ws_pvo_search(const struct ws_protocol_vhost_options *pvo,
                                                       const char *name);
 
+/*
+ Asks for `WS_CALLBACK_CLIENT_WRITEABLE` on every connection bound to
+ protocol `prot` (an entry of the protocol table). Returns 0, or -1 for a
+ dead context or unknown protocol.
+ */
+int ws_callback_on_writable_all_protocol(const struct ws_context *context,
+                                         const struct ws_protocols *prot);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

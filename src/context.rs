@@ -752,6 +752,22 @@ impl Context {
         }
     }
 
+    /// The live connections bound to protocol `index`.
+    pub fn connections_of(&self, index: usize) -> Vec<ConnId> {
+        self.slots
+            .borrow()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match &s.conn {
+                Some(c) if c.protocol == index => Some(ConnId {
+                    index: i as u32,
+                    gen: s.gen,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Asks for one CLIENT_WRITEABLE. 1 when requested, 0 when the connection
     /// cannot write any more, -1 when it is gone.
     pub fn callback_on_writable(&self, id: ConnId) -> i32 {

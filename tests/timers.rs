@@ -516,3 +516,68 @@ fn timers_stay_accurate_with_1000_busy_connections() {
     assert!(p50 < Duration::from_millis(10), "median lateness {p50:?}");
     assert!(max < Duration::from_millis(50), "max lateness {max:?}");
 }
+
+#[test]
+fn vhost_storage_protocol_options_and_writable_for_all() {
+    let srv = Server::node("echo");
+    let c = Ctx::new(CtxOpts::default());
+    let priv_ptr = std::rc::Rc::new(RefCell::new(std::ptr::null_mut::<c_void>()));
+    let p2 = priv_ptr.clone();
+    c.hook(move |wsi, r, _, _| {
+        if is(r, WS_CALLBACK_CLIENT_ESTABLISHED) {
+            let vh = unsafe { ws_get_vhost(wsi) };
+            let prot = unsafe { ws_get_protocol(wsi) };
+            let mut p = p2.borrow_mut();
+            if p.is_null() {
+                *p = unsafe { ws_protocol_vh_priv_zalloc(vh, prot, 64) };
+                assert!(!p.is_null());
+                assert!(unsafe { std::slice::from_raw_parts(*p as *const u8, 64) }
+                    .iter()
+                    .all(|&b| b == 0));
+            }
+            assert_eq!(unsafe { ws_protocol_vh_priv_get(vh, prot) }, *p);
+        }
+        if is(r, WS_CALLBACK_CLIENT_WRITEABLE) {
+            send(wsi, TEXT, b"all");
+        }
+        None
+    });
+    for _ in 0..3 {
+        c.connect("127.0.0.1", srv.port, None, |_| {});
+    }
+    c.service_until(SECS5, |e| {
+        e.iter()
+            .filter(|e| is(e.reason, WS_CALLBACK_CLIENT_ESTABLISHED))
+            .count()
+            == 3
+    });
+    let prot = unsafe { ws_get_protocol(c.connect("127.0.0.1", 1, None, |_| {})) };
+    assert_eq!(
+        unsafe { ws_callback_on_writable_all_protocol(c.ctx, prot) },
+        0
+    );
+    c.service_until(SECS5, |e| {
+        e.iter()
+            .filter(|e| is(e.reason, WS_CALLBACK_CLIENT_RECEIVE))
+            .count()
+            == 3
+    });
+
+    // Protocol options: a chain searched by name.
+    let (n1, v1, n2, v2) = (c"alpha", c"1", c"beta", c"2");
+    let second = ws_protocol_vhost_options {
+        next: std::ptr::null(),
+        options: std::ptr::null(),
+        name: n2.as_ptr(),
+        value: v2.as_ptr(),
+    };
+    let first = ws_protocol_vhost_options {
+        next: &second,
+        options: std::ptr::null(),
+        name: n1.as_ptr(),
+        value: v1.as_ptr(),
+    };
+    let found = unsafe { ws_pvo_search(&first, c"beta".as_ptr()) };
+    assert_eq!(found, &second as *const _);
+    assert!(unsafe { ws_pvo_search(&first, c"gamma".as_ptr()) }.is_null());
+}

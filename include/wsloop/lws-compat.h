@@ -275,6 +275,7 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
 #define lws_add_http_header_by_name ws_add_http_header_by_name
 #define lws_callback_http_dummy ws_callback_http_dummy
 #define lws_callback_on_writable ws_callback_on_writable
+#define lws_callback_on_writable_all_protocol ws_callback_on_writable_all_protocol
 #define lws_callback_reasons ws_callback_reasons
 #define lws_cancel_service ws_cancel_service
 #define lws_client_connect_info ws_client_connect_info

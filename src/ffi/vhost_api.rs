@@ -128,3 +128,31 @@ pub unsafe extern "C" fn ws_pvo_search(
         std::ptr::null()
     })
 }
+
+/// Asks for `WS_CALLBACK_CLIENT_WRITEABLE` on every connection bound to
+/// protocol `prot` (an entry of the protocol table). Returns 0, or -1 for a
+/// dead context or unknown protocol.
+#[no_mangle]
+pub unsafe extern "C" fn ws_callback_on_writable_all_protocol(
+    context: *const ws_context,
+    prot: *const ws_protocols,
+) -> std::ffi::c_int {
+    guard!("ws_callback_on_writable_all_protocol", -1, {
+        let Some(s) = handles::shell(context) else {
+            refuse!(
+                -1,
+                "ws_callback_on_writable_all_protocol: not a live context"
+            )
+        };
+        let Some(i) = s.protocol_index(prot) else {
+            refuse!(
+                -1,
+                "ws_callback_on_writable_all_protocol: prot is not an entry of this context's protocol table"
+            )
+        };
+        for id in s.core.connections_of(i) {
+            s.core.callback_on_writable(id);
+        }
+        0
+    })
+}
