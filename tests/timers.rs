@@ -14,19 +14,6 @@ use wsloop::ffi::*;
 
 const TEXT: c_int = ws_write_protocol::WS_WRITE_TEXT as c_int;
 
-static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-unsafe extern "C" fn emit(_level: c_int, line: *const c_char) {
-    LINES
-        .lock()
-        .unwrap()
-        .push(CStr::from_ptr(line).to_string_lossy().to_string());
-}
-
-fn logged(needle: &str) -> bool {
-    LINES.lock().unwrap().iter().any(|l| l.contains(needle))
-}
-
 fn is(r: i32, reason: ws_callback_reasons) -> bool {
     r == reason as i32
 }
@@ -207,7 +194,7 @@ fn policy(ping: u16, hangup: u16) -> Box<ws_retry_bo_t> {
 
 #[test]
 fn keepalive_pings_an_idle_connection_and_drops_a_silent_one() {
-    unsafe { ws_set_log_level(WS_LLL_ERR | WS_LLL_WARN | WS_LLL_NOTICE, Some(emit)) };
+    capture_log(WS_LLL_ERR | WS_LLL_WARN | WS_LLL_NOTICE);
     // A live server answers the PING: the connection stays up.
     let srv = Server::node("echo");
     let c = Ctx::new(CtxOpts::default());

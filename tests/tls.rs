@@ -4,8 +4,7 @@
 
 mod common;
 
-use std::ffi::{c_char, c_int, c_void, CStr, CString};
-use std::sync::Mutex;
+use std::ffi::{c_int, c_void, CString};
 use std::time::Duration;
 
 use common::tls::*;
@@ -16,26 +15,8 @@ use wsloop::ffi::*;
 const TEXT: c_int = ws_write_protocol::WS_WRITE_TEXT as c_int;
 const BINARY: c_int = ws_write_protocol::WS_WRITE_BINARY as c_int;
 
-static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-unsafe extern "C" fn emit(_level: c_int, line: *const c_char) {
-    LINES
-        .lock()
-        .unwrap()
-        .push(CStr::from_ptr(line).to_string_lossy().to_string());
-}
-
-fn capture_log() {
-    unsafe {
-        ws_set_log_level(
-            WS_LLL_ERR | WS_LLL_WARN | WS_LLL_NOTICE | WS_LLL_USER,
-            Some(emit),
-        )
-    };
-}
-
-fn logged(needle: &str) -> bool {
-    LINES.lock().unwrap().iter().any(|l| l.contains(needle))
+fn capture() {
+    capture_log(WS_LLL_ERR | WS_LLL_WARN | WS_LLL_NOTICE | WS_LLL_USER);
 }
 
 /// A context trusting only `ca_pem` (or nothing), plus what `f` sets.
@@ -185,7 +166,7 @@ fn self_signed_is_named_and_allow_selfsigned_accepts_only_that() {
         "{m}"
     );
     assert!(m.contains("LCCSCF_ALLOW_SELFSIGNED"), "{m}");
-    capture_log();
+    capture();
     assert_eq!(
         outcome(&pki.self_signed, "localhost", WS_LCCSCF_ALLOW_SELFSIGNED),
         "ok"
@@ -232,7 +213,7 @@ fn hostname_mismatch_names_both_sides_and_only_its_flag_skips_it() {
     );
     assert!(m.contains("is for 'localhost', '127.0.0.1'"), "{m}");
     assert!(m.contains("LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK"), "{m}");
-    capture_log();
+    capture();
     assert_eq!(
         outcome(
             &pki.good,
@@ -445,7 +426,7 @@ fn large_and_many_messages_arrive_intact_over_tls() {
 
 #[test]
 fn a_peer_dropping_tcp_without_close_notify_is_logged() {
-    capture_log();
+    capture();
     let pki = pki();
     let mut o = TlsOpts::new(&pki.good);
     o.close_notify = false;
@@ -471,7 +452,7 @@ fn a_peer_dropping_tcp_without_close_notify_is_logged() {
 
 #[test]
 fn bad_trust_files_fail_context_creation_naming_the_file() {
-    capture_log();
+    capture();
     let pki = pki();
     let missing = CString::new(pki.dir.join("no-such-ca.pem").to_string_lossy().as_ref()).unwrap();
     assert!(

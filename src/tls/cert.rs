@@ -16,41 +16,18 @@ pub struct Facts {
 
 /// Reads `der` as a Certificate and returns its facts.
 pub fn facts(der: &[u8]) -> Option<Facts> {
-    let (tag, cert, _) = tlv(der)?;
-    if tag != SEQUENCE {
-        return None;
-    }
-    let (tag, tbs, _) = tlv(cert)?;
-    if tag != SEQUENCE {
-        return None;
-    }
-    let mut rest = tbs;
-    let (mut tag, mut field, mut after) = tlv(rest)?;
-    if tag == VERSION {
-        rest = after;
-        (tag, field, after) = tlv(rest)?;
-    }
+    let (cert, _) = take(der, SEQUENCE)?;
+    let (tbs, _) = take(cert, SEQUENCE)?;
+    let rest = match take(tbs, VERSION) {
+        Some((_, after)) => after,
+        None => tbs,
+    };
     // serialNumber, signature, issuer, validity, subject
-    if tag != INTEGER {
-        return None;
-    }
-    let _ = field;
-    let (tag, _, after) = tlv(after)?;
-    if tag != SEQUENCE {
-        return None;
-    }
-    let (tag, issuer, after) = tlv(after)?;
-    if tag != SEQUENCE {
-        return None;
-    }
-    let (tag, validity, after) = tlv(after)?;
-    if tag != SEQUENCE {
-        return None;
-    }
-    let (tag, subject, _) = tlv(after)?;
-    if tag != SEQUENCE {
-        return None;
-    }
+    let (_, rest) = take(rest, INTEGER)?;
+    let (_, rest) = take(rest, SEQUENCE)?;
+    let (issuer, rest) = take(rest, SEQUENCE)?;
+    let (validity, rest) = take(rest, SEQUENCE)?;
+    let (subject, _) = take(rest, SEQUENCE)?;
     let (t1, nb, rest) = tlv(validity)?;
     let (t2, na, _) = tlv(rest)?;
     Some(Facts {
@@ -58,6 +35,12 @@ pub fn facts(der: &[u8]) -> Option<Facts> {
         not_after: time(t2, na)?,
         self_issued: issuer == subject,
     })
+}
+
+/// The value of the first element of `b` when its tag is `tag`, and the rest.
+fn take(b: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+    let (t, value, rest) = tlv(b)?;
+    (t == tag).then_some((value, rest))
 }
 
 const INTEGER: u8 = 0x02;

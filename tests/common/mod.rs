@@ -15,6 +15,27 @@ use wsloop::ffi::*;
 
 pub mod tls;
 
+// ---- log lines ----
+
+static LINES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+unsafe extern "C" fn emit(_level: c_int, line: *const std::ffi::c_char) {
+    LINES
+        .lock()
+        .unwrap()
+        .push(CStr::from_ptr(line).to_string_lossy().to_string());
+}
+
+/// Sends the library's log lines of `mask` to a list `logged` searches.
+pub fn capture_log(mask: c_int) {
+    unsafe { ws_set_log_level(mask, Some(emit)) };
+}
+
+/// A captured log line contains `needle`.
+pub fn logged(needle: &str) -> bool {
+    LINES.lock().unwrap().iter().any(|l| l.contains(needle))
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
