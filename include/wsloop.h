@@ -1205,9 +1205,14 @@ const char *ws_json_simple_find(const char *buf, size_t len, const char *name, s
 struct ws_vhost *ws_get_vhost(struct ws *wsi);
 
 /*
- The context a vhost belongs to.
+ The vhost's name: a context's one vhost is "default", as in libwebsockets.
  */
-struct ws_context *ws_get_vhost_context(struct ws_vhost *vhost);
+const char *ws_get_vhost_name(struct ws_vhost *vhost);
+
+/*
+ The vhost named `name` ("default" is the only one), or NULL.
+ */
+struct ws_vhost *ws_get_vhost_by_name(struct ws_context *context, const char *name);
 
 /*
  Allocates `size` zeroed bytes (16-byte aligned) of storage for protocol

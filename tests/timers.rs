@@ -523,6 +523,14 @@ fn vhost_storage_protocol_options_and_writable_for_all() {
                     .all(|&b| b == 0));
             }
             assert_eq!(unsafe { ws_protocol_vh_priv_get(vh, prot) }, *p);
+            let ctx = unsafe { ws_get_context(wsi) };
+            assert_eq!(
+                unsafe { ws_get_vhost_by_name(ctx, c"default".as_ptr()) },
+                vh
+            );
+            assert!(unsafe { ws_get_vhost_by_name(ctx, c"other".as_ptr()) }.is_null());
+            let name = unsafe { CStr::from_ptr(ws_get_vhost_name(vh)) };
+            assert_eq!(name, c"default");
         }
         if is(r, WS_CALLBACK_CLIENT_WRITEABLE) {
             send(wsi, TEXT, b"all");

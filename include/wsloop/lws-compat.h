@@ -299,7 +299,8 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
 #define lws_get_protocol ws_get_protocol
 #define lws_get_random ws_get_random
 #define lws_get_vhost ws_get_vhost
-#define lws_get_vhost_context ws_get_vhost_context
+#define lws_get_vhost_by_name ws_get_vhost_by_name
+#define lws_get_vhost_name ws_get_vhost_name
 #define lws_hdr_copy ws_hdr_copy
 #define lws_hdr_custom_copy ws_hdr_custom_copy
 #define lwsl_hexdump_level ws_hexdump_level

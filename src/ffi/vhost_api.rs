@@ -25,17 +25,34 @@ pub unsafe extern "C" fn ws_get_vhost(wsi: *mut ws) -> *mut ws_vhost {
     })
 }
 
-/// The context a vhost belongs to.
+/// The vhost's name: a context's one vhost is "default", as in libwebsockets.
 #[no_mangle]
-pub unsafe extern "C" fn ws_get_vhost_context(vhost: *mut ws_vhost) -> *mut ws_context {
-    guard!("ws_get_vhost_context", std::ptr::null_mut(), {
+pub unsafe extern "C" fn ws_get_vhost_name(vhost: *mut ws_vhost) -> *const c_char {
+    guard!("ws_get_vhost_name", std::ptr::null(), {
         match handles::vhost_shell(vhost) {
-            Some(s) => handles::ctx_handle(s.slot, s.gen),
-            None => refuse!(
-                std::ptr::null_mut(),
-                "ws_get_vhost_context: not a live vhost"
-            ),
+            Some(_) => c"default".as_ptr(),
+            None => refuse!(std::ptr::null(), "ws_get_vhost_name: not a live vhost"),
         }
+    })
+}
+
+/// The vhost named `name` ("default" is the only one), or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn ws_get_vhost_by_name(
+    context: *mut ws_context,
+    name: *const c_char,
+) -> *mut ws_vhost {
+    guard!("ws_get_vhost_by_name", std::ptr::null_mut(), {
+        if handles::shell(context).is_none() {
+            refuse!(
+                std::ptr::null_mut(),
+                "ws_get_vhost_by_name: not a live context"
+            );
+        }
+        if name.is_null() || CStr::from_ptr(name) != c"default" {
+            return std::ptr::null_mut();
+        }
+        handles::vhost_handle(context)
     })
 }
 
