@@ -469,7 +469,16 @@ impl Context {
         });
         match next {
             Some(Next::Fail(e)) => self.fail(id, e),
-            Some(Next::Head(resp, rest, key)) => self.on_response(id, resp, rest, &key),
+            Some(Next::Head(resp, rest, key)) => {
+                self.on_response(id, resp, rest, &key);
+                // Readiness is edge-triggered: whatever came after the head
+                // in the same burst (frames, the peer's FIN) brings no new
+                // event, so read on until the socket is drained.
+                if self.with_conn(id, |c| c.phase == Phase::Established) == Some(true) {
+                    self.read_frames(id);
+                    self.after_io(id);
+                }
+            }
             _ => {}
         }
     }
@@ -604,13 +613,10 @@ impl Context {
                     self.peer_gone(id, None);
                     break;
                 }
-                Some(Ok(n)) => {
-                    self.process_rx(id, &mut buf, RX_HEADROOM, RX_HEADROOM + n);
-                    // A short read drained the socket; new data brings a new event.
-                    if n < cap {
-                        break;
-                    }
-                }
+                // A short read does not mean the socket is drained: the
+                // peer's FIN may be queued behind the data, and with
+                // edge-triggered readiness it brings no new event.
+                Some(Ok(n)) => self.process_rx(id, &mut buf, RX_HEADROOM, RX_HEADROOM + n),
                 Some(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Some(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Some(Err(e)) => {
