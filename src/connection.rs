@@ -707,6 +707,9 @@ impl Context {
                     wlog!(log::ERR, "closing {target} with {}: {}", v.code, v.what);
                     let reason = truncate_utf8(&v.what, 123).as_bytes().to_vec();
                     self.with_conn(id, |c| c.close_reason = Some((v.code, reason)));
+                    // Answers to the messages before the violation go out
+                    // before the Close: a CLIENT_WRITEABLE asked for is kept.
+                    self.deliver_writeable(id);
                     self.begin_close(id);
                     return;
                 }
