@@ -612,7 +612,9 @@ impl Context {
             }
             Ok(false)
         });
-        if self.with_conn(id, |c| c.phase == Phase::Done) == Some(true) {
+        // Lost during this write (not already closed before it: that was refused above).
+        if matches!(r, Some(Ok(_))) && self.with_conn(id, |c| c.phase == Phase::Done) == Some(true)
+        {
             self.finish_later(id);
             return Err(WriteError::NotOpen("the connection was lost"));
         }
