@@ -14,6 +14,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -95,9 +96,11 @@ fn run_sections(name: &str, sections: &[u32]) -> Verdicts {
     }
     let server = Server::start(cmd);
 
-    let driver = build_c(&root().join("c-examples/autobahn-client.c"), &[]);
+    // Built once: both tests run it at the same time.
+    static DRIVER: OnceLock<PathBuf> = OnceLock::new();
+    let driver = DRIVER.get_or_init(|| build_c(&root().join("c-examples/autobahn-client.c"), &[]));
     let (code, out, err) = run(
-        &driver,
+        driver,
         &["-p", &server.port.to_string()],
         Duration::from_secs(300),
     );
