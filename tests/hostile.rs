@@ -1,9 +1,9 @@
 //! Servers that misbehave on purpose, one scenario per test. Each asserts
 //! what the application sees (callbacks, the logged reason, the close code
 //! on the wire) and that a healthy connection in the same context, to a
-//! real echo server, is unaffected. Handshake failures and the frame
-//! violations with a fixed close code are in connection_errors.rs and
-//! session.rs.
+//! real echo server, is unaffected. The other handshake failures (refused
+//! port, DNS, 404/401, bad upgrade headers, silent server, hang-up) are in
+//! connection_errors.rs.
 
 mod common;
 
@@ -526,4 +526,85 @@ fn answers_queued_before_a_violation_go_out_before_the_close() {
     assert_eq!(received(&c, wsi).len(), 1);
     closed_once(&c, wsi);
     b.check(&c);
+}
+
+/// A frame the client must refuse: the Close code it answers with, the log
+/// line naming the violation, nothing delivered, the bystander unharmed.
+fn refused_frame(bytes: Vec<u8>, code: u16, what: &str) {
+    let (port, rx) = sends(bytes);
+    let (c, wsi, b) = against(port, CtxOpts::default());
+    assert_eq!(close_code(rx.recv_timeout(SECS5).unwrap()), code);
+    logged(port, &format!("127.0.0.1:{port}/ with {code}: {what}"));
+    assert!(received(&c, wsi).is_empty(), "nothing invalid is delivered");
+    closed_once(&c, wsi);
+    b.check(&c);
+}
+
+#[test]
+fn masked_server_frame() {
+    refused_frame(
+        vec![0x81, 0x81, 1, 2, 3, 4, b'x' ^ 1],
+        1002,
+        "the server sent a masked frame (RFC 6455 5.1: a client must fail the connection)",
+    );
+}
+
+#[test]
+fn reserved_bits_without_an_extension() {
+    refused_frame(
+        server_frame(0xC1, b"x"),
+        1002,
+        "reserved bits 0x4 set in a frame but no extension was negotiated",
+    );
+}
+
+#[test]
+fn unknown_opcode() {
+    refused_frame(server_frame(0x83, b"x"), 1002, "unknown opcode 0x3");
+}
+
+#[test]
+fn fragmented_ping() {
+    refused_frame(
+        server_frame(0x09, b"p"),
+        1002,
+        "fragmented control frame (Ping)",
+    );
+}
+
+#[test]
+fn ping_of_126_bytes() {
+    refused_frame(
+        server_frame(0x89, &[0u8; 126]),
+        1002,
+        "Ping frame with 126 bytes of payload (control frames carry at most 125)",
+    );
+}
+
+#[test]
+fn close_code_999() {
+    refused_frame(
+        server_frame(0x88, &999u16.to_be_bytes()),
+        1002,
+        "close code 999 is not allowed on the wire",
+    );
+}
+
+#[test]
+fn invalid_utf8_in_a_whole_text_message() {
+    refused_frame(
+        server_frame(0x81, b"ok \xc3\x28"),
+        1007,
+        "invalid UTF-8 in a text message (at byte 3 of the message)",
+    );
+}
+
+#[test]
+fn two_gib_announced_against_the_default_maximum() {
+    // Only the header: the client refuses before any payload arrives.
+    refused_frame(
+        vec![0x82, 127, 0, 0, 0, 0, 0x80, 0, 0, 0],
+        1009,
+        "message of at least 2147483648 bytes exceeds the limit of 67108864 bytes (max_message_size)",
+    );
 }
