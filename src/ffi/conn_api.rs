@@ -129,6 +129,12 @@ pub unsafe extern "C" fn ws_close_reason(wsi: *mut ws, status: c_int, buf: *mut 
             }
         };
         let reason: &[u8] = if buf.is_null() || len == 0 {
+            if buf.is_null() && len > 0 {
+                wlog!(
+                    log::ERR,
+                    "ws_close_reason: buf is NULL but len is {len}; sending the code without a reason"
+                );
+            }
             &[]
         } else {
             std::slice::from_raw_parts(buf, len.min(123))
