@@ -793,7 +793,8 @@ extern "C" {
  what the socket does not take is sent before the next
  `WS_CALLBACK_CLIENT_WRITEABLE`), or -1 with a log line when the
  connection is not open or the request is invalid (PING/PONG over 125
- bytes, a CONTINUATION with no message started, ...).
+ bytes, a CONTINUATION with no message started, more than 16 MiB already
+ queued because the peer is not reading, ...).
  */
 int ws_write(struct ws *wsi, uint8_t *buf, size_t len, int protocol);
 

@@ -551,7 +551,16 @@ impl Context {
         });
         match next {
             Some(Next::Fail(e)) => self.fail(id, e),
-            Some(Next::Head(resp, rest, key)) => self.on_response(id, resp, rest, &key),
+            Some(Next::Head(resp, rest, key)) => {
+                self.on_response(id, resp, rest, &key);
+                // Readiness is edge-triggered: whatever came after the head
+                // in the same burst (frames, the peer's FIN) brings no new
+                // event, so read on until the socket is drained.
+                if self.with_conn(id, |c| c.phase == Phase::Established) == Some(true) {
+                    self.read_frames(id);
+                    self.after_io(id);
+                }
+            }
             _ => {}
         }
     }
@@ -682,26 +691,23 @@ impl Context {
                     if matches!(r, Ok(n) if n > 0) {
                         c.last_rx = self.loop_time();
                     }
-                    Some((r, s.short_read_drains()))
+                    Some(r)
                 }
                 _ => None,
             });
             match r.flatten() {
                 None => break,
-                Some((Ok(0), _)) => {
+                Some(Ok(0)) => {
                     self.peer_gone(id, None);
                     break;
                 }
-                Some((Ok(n), drains)) => {
-                    self.process_rx(id, &mut buf, RX_HEADROOM, RX_HEADROOM + n);
-                    // A short read drained the socket; new data brings a new event.
-                    if n < cap && drains {
-                        break;
-                    }
-                }
-                Some((Err(e), _)) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Some((Err(e), _)) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Some((Err(e), _)) => {
+                // A short read does not mean the socket is drained: the
+                // peer's FIN may be queued behind the data, and with
+                // edge-triggered readiness it brings no new event.
+                Some(Ok(n)) => self.process_rx(id, &mut buf, RX_HEADROOM, RX_HEADROOM + n),
+                Some(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Some(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Some(Err(e)) => {
                     self.peer_gone(id, Some(e));
                     break;
                 }
@@ -794,6 +800,9 @@ impl Context {
                     wlog!(log::ERR, "closing {target} with {}: {}", v.code, v.what);
                     let reason = truncate_utf8(&v.what, 123).as_bytes().to_vec();
                     self.with_conn(id, |c| c.close_reason = Some((v.code, reason)));
+                    // Answers to the messages before the violation go out
+                    // before the Close: a CLIENT_WRITEABLE asked for is kept.
+                    self.deliver_writeable(id);
                     self.begin_close(id);
                     return;
                 }

@@ -32,6 +32,10 @@ const WAKER: Token = Token(usize::MAX);
 /// Writes smaller than this, made inside a callback, are queued and sent
 /// together after the callback; larger ones go straight to the socket.
 const DIRECT_WRITE_MIN: usize = 16 * 1024;
+/// Bytes a connection's send queue may hold before `ws_write` refuses more:
+/// a peer that stops reading must not make the queue grow without end.
+/// A write into an empty queue is always taken, whatever its size.
+pub(crate) const SEND_QUEUE_LIMIT: usize = 16 * 1024 * 1024;
 
 /// One entry of the protocol table.
 #[derive(Clone, Debug)]
@@ -696,6 +700,13 @@ impl Context {
                     ))
                 }
             }
+            let queued = c.buffered();
+            if queued > 0 && queued + len > SEND_QUEUE_LIMIT {
+                return Err(WriteError::Invalid(format!(
+                    "{len} bytes refused for {}: {queued} bytes are still queued (limit {SEND_QUEUE_LIMIT}), the peer is not reading; write from CLIENT_WRITEABLE, or check ws_send_pipe_choked() first",
+                    c.target()
+                )));
+            }
             let (op, fin) = c.tx_frame_kind(kind).map_err(WriteError::Invalid)?;
             if matches!(op, frame::OpCode::Ping | frame::OpCode::Pong)
                 && len > frame::MAX_CONTROL_PAYLOAD
@@ -732,7 +743,9 @@ impl Context {
             }
             Ok(false)
         });
-        if self.with_conn(id, |c| c.phase == Phase::Done) == Some(true) {
+        // Lost during this write (not already closed before it: that was refused above).
+        if matches!(r, Some(Ok(_))) && self.with_conn(id, |c| c.phase == Phase::Done) == Some(true)
+        {
             self.finish_later(id);
             return Err(WriteError::NotOpen("the connection was lost"));
         }

@@ -29,12 +29,6 @@ impl Stream {
         self.tls.is_some()
     }
 
-    /// A short read means the socket is drained (not so under TLS, where
-    /// one socket read can hold less or more than one record).
-    pub fn short_read_drains(&self) -> bool {
-        self.tls.is_none()
-    }
-
     /// Moves the TLS handshake along. Ok(true) once it is complete.
     pub fn handshake(&mut self) -> io::Result<bool> {
         let Some(tls) = self.tls.as_mut() else {

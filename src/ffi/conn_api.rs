@@ -43,7 +43,8 @@ fn live<'a>(wsi: *const ws, func: &str) -> Result<(&'a Shell, ConnId), ()> {
 /// what the socket does not take is sent before the next
 /// `WS_CALLBACK_CLIENT_WRITEABLE`), or -1 with a log line when the
 /// connection is not open or the request is invalid (PING/PONG over 125
-/// bytes, a CONTINUATION with no message started, ...).
+/// bytes, a CONTINUATION with no message started, more than 16 MiB already
+/// queued because the peer is not reading, ...).
 #[no_mangle]
 pub unsafe extern "C" fn ws_write(
     wsi: *mut ws,
@@ -128,6 +129,12 @@ pub unsafe extern "C" fn ws_close_reason(wsi: *mut ws, status: c_int, buf: *mut 
             }
         };
         let reason: &[u8] = if buf.is_null() || len == 0 {
+            if buf.is_null() && len > 0 {
+                wlog!(
+                    log::ERR,
+                    "ws_close_reason: buf is NULL but len is {len}; sending the code without a reason"
+                );
+            }
             &[]
         } else {
             std::slice::from_raw_parts(buf, len.min(123))

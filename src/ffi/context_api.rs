@@ -119,8 +119,10 @@ unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, Str
         slot,
         protocols: table.clone(),
     };
-    let core = Context::new(cfg, Box::new(callbacks))
-        .map_err(|e| format!("cannot create the poll loop: {e}"))?;
+    let core = Context::new(cfg, Box::new(callbacks)).map_err(|e| {
+        handles::release(slot);
+        format!("cannot create the poll loop: {e}")
+    })?;
     let handle = handles::publish(Box::new(Shell {
         slot,
         gen,

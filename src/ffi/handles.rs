@@ -161,7 +161,15 @@ pub fn reserve() -> Option<(usize, u32)> {
     let slot = (0..MAX_CONTEXTS)
         .find(|&i| wakers[i].is_none() && SLOTS[i].load(Ordering::Acquire).is_null())?;
     let gen = NEXT_GEN.fetch_add(1, Ordering::Relaxed) & 0x3ffff | 1;
+    // Taken now, under the lock: a context created at the same time on
+    // another thread must not get the same slot.
+    wakers[slot] = Some(WakeEntry { gen, waker: None });
     Some((slot, gen))
+}
+
+/// Gives back a slot from [`reserve`] that was never published.
+pub fn release(slot: usize) {
+    WAKERS.lock().unwrap_or_else(|e| e.into_inner())[slot] = None;
 }
 
 pub fn publish(shell: Box<Shell>) -> *mut ws_context {

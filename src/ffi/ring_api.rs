@@ -17,8 +17,13 @@ struct CRing {
     destroy: ws_ring_destroy_element,
 }
 
-unsafe fn ring<'a>(r: *mut ws_ring) -> Option<&'a mut CRing> {
-    r.cast::<CRing>().as_mut()
+/// The ring behind `r`; NULL is refused with a log line naming `func`.
+unsafe fn ring<'a>(r: *mut ws_ring, func: &str) -> Option<&'a mut CRing> {
+    let ring = r.cast::<CRing>().as_mut();
+    if ring.is_none() {
+        wlog!(crate::log::ERR, "{func}: ring is NULL");
+    }
+    ring
 }
 
 fn destroy_each(d: ws_ring_destroy_element) -> impl FnMut(&mut [u8]) {
@@ -58,7 +63,7 @@ pub extern "C" fn ws_ring_create(
 pub unsafe extern "C" fn ws_ring_destroy(r: *mut ws_ring) {
     guard!("ws_ring_destroy", (), {
         if r.is_null() {
-            return;
+            refuse!((), "ws_ring_destroy: ring is NULL");
         }
         let mut b = Box::from_raw(r.cast::<CRing>());
         let d = b.destroy;
@@ -70,7 +75,7 @@ pub unsafe extern "C" fn ws_ring_destroy(r: *mut ws_ring) {
 #[no_mangle]
 pub unsafe extern "C" fn ws_ring_get_count_free_elements(r: *mut ws_ring) -> usize {
     guard!("ws_ring_get_count_free_elements", 0, {
-        ring(r).map_or(0, |r| r.ring.free())
+        ring(r, "ws_ring_get_count_free_elements").map_or(0, |r| r.ring.free())
     })
 }
 
@@ -81,7 +86,9 @@ pub unsafe extern "C" fn ws_ring_get_count_waiting_elements(
     tail: *mut u32,
 ) -> usize {
     guard!("ws_ring_get_count_waiting_elements", 0, {
-        let Some(r) = ring(r) else { return 0 };
+        let Some(r) = ring(r, "ws_ring_get_count_waiting_elements") else {
+            return 0;
+        };
         let t = tail.as_ref().map_or(r.ring.oldest_tail(), |t| *t as usize);
         r.ring.waiting(t)
     })
@@ -95,9 +102,11 @@ pub unsafe extern "C" fn ws_ring_insert(
     max_count: usize,
 ) -> usize {
     guard!("ws_ring_insert", 0, {
-        let Some(r) = ring(r) else { return 0 };
-        if src.is_null() {
+        let Some(r) = ring(r, "ws_ring_insert") else {
             return 0;
+        };
+        if src.is_null() {
+            refuse!(0, "ws_ring_insert: src is NULL");
         }
         let n = max_count.min(r.ring.free());
         let elem = r.ring_elem();
@@ -117,7 +126,9 @@ pub unsafe extern "C" fn ws_ring_consume(
     max_count: usize,
 ) -> usize {
     guard!("ws_ring_consume", 0, {
-        let Some(r) = ring(r) else { return 0 };
+        let Some(r) = ring(r, "ws_ring_consume") else {
+            return 0;
+        };
         let elem = r.ring_elem();
         let copy = |i: usize, e: &mut [u8]| {
             if !dest.is_null() {
@@ -151,7 +162,7 @@ pub unsafe extern "C" fn ws_ring_consume(
 #[no_mangle]
 pub unsafe extern "C" fn ws_ring_get_element(r: *mut ws_ring, tail: *mut u32) -> *const c_void {
     guard!("ws_ring_get_element", std::ptr::null(), {
-        let Some(r) = ring(r) else {
+        let Some(r) = ring(r, "ws_ring_get_element") else {
             return std::ptr::null();
         };
         let t = tail.as_ref().map_or(r.ring.oldest_tail(), |t| *t as usize);
@@ -166,7 +177,7 @@ pub unsafe extern "C" fn ws_ring_get_element(r: *mut ws_ring, tail: *mut u32) ->
 #[no_mangle]
 pub unsafe extern "C" fn ws_ring_update_oldest_tail(r: *mut ws_ring, tail: u32) {
     guard!("ws_ring_update_oldest_tail", (), {
-        if let Some(r) = ring(r) {
+        if let Some(r) = ring(r, "ws_ring_update_oldest_tail") {
             let d = r.destroy;
             r.ring.update_oldest_tail(tail as usize, destroy_each(d));
         }
@@ -177,7 +188,7 @@ pub unsafe extern "C" fn ws_ring_update_oldest_tail(r: *mut ws_ring, tail: u32) 
 #[no_mangle]
 pub unsafe extern "C" fn ws_ring_get_oldest_tail(r: *mut ws_ring) -> u32 {
     guard!("ws_ring_get_oldest_tail", 0, {
-        ring(r).map_or(0, |r| r.ring.oldest_tail() as u32)
+        ring(r, "ws_ring_get_oldest_tail").map_or(0, |r| r.ring.oldest_tail() as u32)
     })
 }
 

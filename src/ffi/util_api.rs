@@ -40,7 +40,7 @@ pub unsafe extern "C" fn ws_cmdline_option(
 ) -> *const c_char {
     guard!("ws_cmdline_option", std::ptr::null(), {
         if argv.is_null() || val.is_null() {
-            return std::ptr::null();
+            refuse!(std::ptr::null(), "ws_cmdline_option: argv or val is NULL");
         }
         let want = CStr::from_ptr(val).to_bytes();
         let n = want.len();
@@ -81,6 +81,9 @@ pub unsafe extern "C" fn ws_cmdline_option_handle_builtin(
 ) {
     guard!("ws_cmdline_option_handle_builtin", (), {
         let _ = info;
+        if argv.is_null() {
+            refuse!((), "ws_cmdline_option_handle_builtin: argv is NULL");
+        }
         let d = ws_cmdline_option(argc, argv, c"-d".as_ptr());
         if !d.is_null() {
             if let Ok(level) = CStr::from_ptr(d).to_string_lossy().trim().parse::<u32>() {

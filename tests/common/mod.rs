@@ -40,7 +40,7 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"))
@@ -154,7 +154,7 @@ pub struct Server {
 }
 
 impl Server {
-    fn start(mut cmd: Command) -> Server {
+    pub fn start(mut cmd: Command) -> Server {
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -387,6 +387,7 @@ pub struct CtxOpts {
     pub pss: usize,
     pub timeout_secs: u32,
     pub second_protocol: Option<&'static str>,
+    pub max_message_size: u64,
 }
 
 impl Default for CtxOpts {
@@ -396,6 +397,7 @@ impl Default for CtxOpts {
             pss: 64,
             timeout_secs: 0,
             second_protocol: None,
+            max_message_size: 0,
         }
     }
 }
@@ -427,6 +429,7 @@ impl Ctx {
         info.protocols = protocols.as_ptr();
         info.user = &*rec as *const RefCell<Recorder> as *mut c_void;
         info.timeout_secs = o.timeout_secs;
+        info.max_message_size = o.max_message_size;
         f(&mut info);
         let ctx = unsafe { ws_create_context(&info) };
         if ctx.is_null() {
