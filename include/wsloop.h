@@ -46,6 +46,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+struct ws_sorted_usec_list;
+
+
 /*
  Bytes of headroom `ws_write` needs before the payload, and that received
  payload has before it (libwebsockets' `LWS_PRE`).
@@ -173,6 +176,48 @@
 #define WS_SERVER_OPTION_SDEVENT 137438953472
 
 #define WS_SERVER_OPTION_ULOOP 274877906944
+
+/*
+ `ws_set_timeout` with this many seconds closes at the next service.
+ */
+#define WS_TO_KILL_ASYNC -1
+
+/*
+ As `WS_TO_KILL_ASYNC` (wsloop closes from the loop either way).
+ */
+#define WS_TO_KILL_SYNC -2
+
+/*
+ `ws_set_timeout` reasons (libwebsockets' `enum pending_timeout`); any
+ value works, it is only logged.
+ */
+#define WS_NO_PENDING_TIMEOUT 0
+
+#define WS_PENDING_TIMEOUT_USER_OK 32
+
+#define WS_PENDING_TIMEOUT_USER_REASON_BASE 1000
+
+/*
+ `retry_ms_table` never runs out of retries with this `conceal_count`.
+ */
+#define WS_RETRY_CONCEAL_ALWAYS 65535
+
+#define WS_RXFLOW_REASON_USER_BOOL 1
+
+#define WS_RXFLOW_REASON_APPLIES (1 << 14)
+
+#define WS_RXFLOW_REASON_APPLIES_ENABLE_BIT (1 << 13)
+
+#define WS_RXFLOW_REASON_APPLIES_ENABLE (WS_RXFLOW_REASON_APPLIES | WS_RXFLOW_REASON_APPLIES_ENABLE_BIT)
+
+#define WS_RXFLOW_REASON_APPLIES_DISABLE WS_RXFLOW_REASON_APPLIES
+
+/*
+ `LWS_RETRY_CONCEAL_ALWAYS`: never give up.
+ */
+#define CONCEAL_ALWAYS 65535
+
+#define KINDS 4
 
 /*
  Why a callback is called. The numbers are libwebsockets' own.
@@ -376,6 +421,11 @@ typedef struct ws ws;
 typedef struct ws_context ws_context;
 
 /*
+ A ring buffer of fixed-size elements (libwebsockets' `struct lws_ring`).
+ */
+typedef struct ws_ring ws_ring;
+
+/*
  A virtual host. wsloop has one per context; this type exists so that
  lws code that names it compiles.
  */
@@ -480,6 +530,9 @@ typedef struct ws_context_creation_info {
   const char *ssl_private_key_password;
   const char *ssl_cert_filepath;
   const char *ssl_private_key_filepath;
+  /*
+   Used as `client_ssl_ca_filepath` when that is NULL (lws' legacy name).
+   */
   const char *ssl_ca_filepath;
   const char *ssl_cipher_list;
   const char *http_proxy_address;
@@ -502,7 +555,8 @@ typedef struct ws_context_creation_info {
   unsigned int count_threads;
   unsigned int fd_limit_per_thread;
   /*
-   Seconds allowed for the upgrade exchange once TCP is up; 0 means 15.
+   Seconds allowed for the TLS handshake, and again for the upgrade
+   exchange; 0 means 15.
    */
   unsigned int timeout_secs;
   const char *vhost_name;
@@ -517,17 +571,48 @@ typedef struct ws_context_creation_info {
   unsigned int pt_serv_buf_size;
   long ssl_options_set;
   long ssl_options_clear;
+  /*
+   Encrypted keys are not supported: non-NULL is refused.
+   */
   const char *client_ssl_private_key_password;
+  /*
+   Client certificate chain (PEM, leaf first), presented when a server
+   asks; needs `client_ssl_private_key_filepath` (or `_key_mem`).
+   */
   const char *client_ssl_cert_filepath;
+  /*
+   Client certificate chain in memory (PEM, or one DER certificate).
+   */
   const void *client_ssl_cert_mem;
   unsigned int client_ssl_cert_mem_len;
+  /*
+   Client private key (PEM: PKCS#8, PKCS#1 or SEC1; unencrypted).
+   */
   const char *client_ssl_private_key_filepath;
+  /*
+   Client private key in memory (PEM or DER).
+   */
   const void *client_ssl_key_mem;
   unsigned int client_ssl_key_mem_len;
+  /*
+   CA certificates to trust (PEM, several allowed), besides the
+   system's unless `WS_SERVER_OPTION_DISABLE_OS_CA_CERTS`. An unreadable
+   or non-PEM file makes `ws_create_context` fail with a log line.
+   */
   const char *client_ssl_ca_filepath;
+  /*
+   CA certificates in memory (PEM text, several allowed; a trailing NUL
+   counted in the length is ignored).
+   */
   const void *client_ssl_ca_mem;
   unsigned int client_ssl_ca_mem_len;
+  /*
+   Not applied (a warning says so): rustls' safe default suites are used.
+   */
   const char *client_ssl_cipher_list;
+  /*
+   Not applied, as `client_ssl_cipher_list`.
+   */
   const char *client_tls_1_3_plus_cipher_list;
   /*
    Foreign event loops are not supported: non-NULL is refused.
@@ -560,7 +645,10 @@ typedef struct ws_client_connect_info {
    */
   int port;
   /*
-   `WS_LCCSCF_*` bits.
+   `WS_LCCSCF_*` bits: `WS_LCCSCF_USE_SSL` for wss://, and the
+   `ALLOW_SELFSIGNED`, `ALLOW_INSECURE` (untrusted issuer), `ALLOW_EXPIRED`
+   and `SKIP_SERVER_CERT_HOSTNAME_CHECK` relaxations, each accepting only
+   its own case, with a warning in the log when it does.
    */
   int ssl_connection;
   /*
@@ -569,6 +657,8 @@ typedef struct ws_client_connect_info {
   const char *path;
   /*
    Host header; NULL means `address` (with `:port` when not the default).
+   Over TLS its name part is also the SNI and the name the server's
+   certificate must cover.
    */
   const char *host;
   /*
@@ -604,6 +694,9 @@ typedef struct ws_client_connect_info {
    `protocol`, else `protocols[0]`.
    */
   const char *local_protocol_name;
+  /*
+   TLS ALPN offer, a comma list; NULL means "http/1.1". "h2" is dropped.
+   */
   const char *alpn;
   void *seq;
   void *opaque_user_data;
@@ -630,6 +723,61 @@ typedef struct ws_client_connect_info {
  */
 typedef void (*ws_log_emit_t)(int level, const char *line);
 
+/*
+ Called for each element a ring gives up (consumed past the oldest
+ tail, or left at destroy).
+ */
+typedef void (*ws_ring_destroy_element)(void *element);
+
+/*
+ Microseconds (libwebsockets' `lws_usec_t`).
+ */
+typedef int64_t ws_usec_t;
+
+/*
+ List links of a scheduled callback. Owned by wsloop while the callback
+ is scheduled; `owner` is non-NULL exactly then.
+ */
+typedef struct ws_dll2 {
+  struct ws_dll2 *prev;
+  struct ws_dll2 *next;
+  void *owner;
+} ws_dll2;
+
+/*
+ Called on the loop thread when a scheduled callback is due.
+ */
+typedef void (*ws_sul_cb_t)(struct ws_sorted_usec_list *sul);
+
+/*
+ A scheduled callback, embedded by the application in its own struct
+ (reach the struct from the callback with `ws_container_of`). Same layout
+ as libwebsockets' `lws_sorted_usec_list_t` (48 bytes on 64-bit systems).
+ Scheduling never allocates. Cancel it (`ws_sul_cancel`) before freeing
+ the memory that holds it.
+ */
+typedef struct ws_sorted_usec_list {
+  struct ws_dll2 list;
+  /*
+   When it is due, in `ws_now_usecs()` time; set by `ws_sul_schedule`.
+   */
+  ws_usec_t us;
+  ws_sul_cb_t cb;
+  /*
+   Not used by wsloop (kept for layout).
+   */
+  uint32_t latency_us;
+} ws_sorted_usec_list;
+
+typedef struct ws_sorted_usec_list ws_sorted_usec_list_t;
+
+#define WS_NS_PER_US 1000
+
+/*
+ As `us` for `ws_sul_schedule` / `ws_set_timer_usecs`: cancel instead.
+ */
+#define WS_SET_TIMER_USEC_CANCEL -1
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -645,7 +793,8 @@ extern "C" {
  what the socket does not take is sent before the next
  `WS_CALLBACK_CLIENT_WRITEABLE`), or -1 with a log line when the
  connection is not open or the request is invalid (PING/PONG over 125
- bytes, a CONTINUATION with no message started, ...).
+ bytes, a CONTINUATION with no message started, more than 16 MiB already
+ queued because the peer is not reading, ...).
  */
 int ws_write(struct ws *wsi, uint8_t *buf, size_t len, int protocol);
 
@@ -686,6 +835,33 @@ void *ws_wsi_user(struct ws *wsi);
  The `opaque_user_data` given at connect.
  */
 void *ws_get_opaque_user_data(const struct ws *wsi);
+
+/*
+ Sets the pointer `ws_get_opaque_user_data` returns.
+ */
+void ws_set_opaque_user_data(struct ws *wsi, void *data);
+
+/*
+ Replaces the `user` pointer the connection's callbacks receive (and
+ `ws_wsi_user` returns). Per-session memory wsloop allocated stays valid
+ until `WS_CALLBACK_WSI_DESTROY`.
+ */
+void ws_set_wsi_user(struct ws *wsi, void *user);
+
+/*
+ Pauses (`enable` 0) or resumes (1) receiving: while paused, no
+ `CLIENT_RECEIVE` is delivered and the socket is not read (the server is
+ slowed by TCP flow control); data already read is kept and delivered on
+ resume. Also takes libwebsockets' `WS_RXFLOW_REASON_APPLIES_ENABLE` /
+ `_DISABLE` forms. Returns 0, or -1 for a dead connection.
+ */
+int ws_rx_flow_control(struct ws *wsi, int enable);
+
+/*
+ Tells keepalive the connection is alive (as if data had arrived), for
+ proof of life the application sees itself.
+ */
+void ws_validity_confirmed(struct ws *wsi);
 
 /*
  The protocol table entry (wsloop's copy) the connection is bound to.
@@ -762,9 +938,14 @@ unsigned int ws_http_client_http_response(struct ws *wsi);
  context's life). Delivers `WS_CALLBACK_PROTOCOL_INIT` to every protocol
  before returning.
 
- Returns NULL, with a log line naming the cause, when `info` is NULL or
+ Returns NULL, with a log line naming the cause, when `info` is NULL,
  asks for something wsloop does not do (a listening port, a foreign event
- loop, a proxy).
+ loop, a proxy), or names a CA, certificate or key that cannot be read or
+ used.
+
+ TLS needs no global initialisation (`WS_SERVER_OPTION_DO_SSL_GLOBAL_INIT`
+ is accepted and changes nothing); the system's CA certificates are read
+ when the first wss:// connection starts.
 
  Nothing happens on the network until the application calls
  `ws_service()` in a loop on this context.
@@ -843,12 +1024,233 @@ int ws_log_level_enabled(int level);
  */
 void ws_log_line(int level, const char *line);
 
+/*
+ Logs `len` bytes at `buf` as a hex dump, 16 bytes a line, at `level`
+ (used by the `wsl_hexdump_*` macros).
+ */
+void ws_hexdump_level(int level, const void *buf, size_t len);
+
+/*
+ A ring of `count` elements of `element_len` bytes (it holds `count - 1`),
+ or NULL for sizes of zero (or a count below 2).
+ */
+struct ws_ring *ws_ring_create(size_t element_len,
+                               size_t count,
+                               ws_ring_destroy_element destroy_element);
+
+/*
+ Frees the ring, passing every element still in it to `destroy_element`.
+ */
+void ws_ring_destroy(struct ws_ring *r);
+
+/*
+ How many more elements fit.
+ */
+size_t ws_ring_get_count_free_elements(struct ws_ring *r);
+
+/*
+ How many elements wait at `*tail` (NULL: at the oldest tail).
+ */
+size_t ws_ring_get_count_waiting_elements(struct ws_ring *r, uint32_t *tail);
+
+/*
+ Copies up to `max_count` elements from `src`; returns how many fit.
+ */
+size_t ws_ring_insert(struct ws_ring *r, const void *src, size_t max_count);
+
+/*
+ Takes up to `max_count` elements at `*tail` (NULL: the oldest tail,
+ which then moves), copying them to `dest` when it is not NULL. Returns
+ how many were taken.
+ */
+size_t ws_ring_consume(struct ws_ring *r, uint32_t *tail, void *dest, size_t max_count);
+
+/*
+ The element at `*tail` (NULL: the oldest tail) without taking it, or
+ NULL when none waits.
+ */
+const void *ws_ring_get_element(struct ws_ring *r, uint32_t *tail);
+
+/*
+ Moves the oldest tail (the one writers wait for) to `tail`, passing the
+ elements given up to `destroy_element`.
+ */
+void ws_ring_update_oldest_tail(struct ws_ring *r, uint32_t tail);
+
+/*
+ The oldest tail: where a new reader starts.
+ */
+uint32_t ws_ring_get_oldest_tail(struct ws_ring *r);
+
+/*
+ Microseconds on a monotonic clock (the time base of
+ `ws_sorted_usec_list_t.us`).
+ */
+ws_usec_t ws_now_usecs(void);
+
+/*
+ Schedules `cb(sul)` to run on the loop thread `us` microseconds from now;
+ scheduling an already scheduled `sul` moves it, and `us ==
+ WS_SET_TIMER_USEC_CANCEL` cancels it. `tsi` must be 0 (one loop per
+ context). Never allocates per call. `sul` must stay valid until the
+ callback runs or is cancelled.
+ */
+void ws_sul_schedule(struct ws_context *context,
+                     int tsi,
+                     ws_sorted_usec_list_t *sul,
+                     ws_sul_cb_t cb,
+                     ws_usec_t us);
+
+/*
+ Cancels a scheduled callback; nothing happens if it is not scheduled.
+ */
+void ws_sul_cancel(ws_sorted_usec_list_t *sul);
+
+/*
+ Delivers `WS_CALLBACK_TIMER` to the connection once, `us` microseconds
+ from now; calling again re-arms it, `WS_SET_TIMER_USEC_CANCEL` cancels.
+ */
+void ws_set_timer_usecs(struct ws *wsi, ws_usec_t us);
+
+/*
+ Closes the connection after `secs` seconds, as a callback returning
+ non-zero would (a Close frame when established, else
+ `CLIENT_CONNECTION_ERROR`). `WS_TO_KILL_ASYNC` (or `WS_TO_KILL_SYNC`)
+ closes at the next service; 0 cancels. `reason` (a
+ `WS_PENDING_TIMEOUT_*` value or your own) is only logged.
+ */
+void ws_set_timeout(struct ws *wsi, int reason, int secs);
+
+/*
+ The next backoff delay in ms from `retry` for try count `*ctry` (which
+ is then incremented); `*conceal` (if not NULL) is set to 1 while retries
+ remain (`conceal_count`), else 0. libwebsockets' semantics: the table
+ entry (its last one once the count passes its end; 3000 with no table)
+ plus up to `jitter_percent` (30 if 0) of it at random.
+ */
+unsigned int ws_retry_get_delay_ms(struct ws_context *context,
+                                   const ws_retry_bo_t *retry,
+                                   uint16_t *ctry,
+                                   char *conceal);
+
+/*
+ Schedules `cb(sul)` after the next backoff delay of `retry` and returns
+ 0; returns 1 and schedules nothing once the retries are used up.
+ */
+int ws_retry_sul_schedule(struct ws_context *context,
+                          int tid,
+                          ws_sorted_usec_list_t *sul,
+                          const ws_retry_bo_t *retry,
+                          ws_sul_cb_t cb,
+                          uint16_t *ctry);
+
+/*
+ As `ws_retry_sul_schedule`, with the connection's policy (its
+ `retry_and_idle_policy`, else the context's, else the default) and its
+ context. Use it from `CLIENT_CONNECTION_ERROR` or `CLIENT_CLOSED`.
+ */
+int ws_retry_sul_schedule_retry_wsi(struct ws *wsi,
+                                    ws_sorted_usec_list_t *sul,
+                                    ws_sul_cb_t cb,
+                                    uint16_t *ctry);
+
+/*
+ Fills `buf` with `len` random bytes (a generator seeded from the
+ operating system). Returns `len`, or 0 for a dead context.
+ */
+size_t ws_get_random(struct ws_context *context, void *buf, size_t len);
+
+/*
+ libwebsockets' command-line helper: searches `argv` from the end for an
+ argument starting with `val`. Returns the next argument when the match
+ is exact (`-p 7681`), the text after `=` (`--port=7681`), the rest of the
+ argument otherwise (`-p7681`), or NULL when there is no match.
+ */
+const char *ws_cmdline_option(int argc, const char *const *argv, const char *val);
+
+/*
+ Applies the standard options libwebsockets examples accept: `-d <level>`
+ sets the log level mask (the emitter is kept).
+ */
+void ws_cmdline_option_handle_builtin(int argc,
+                                      const char *const *argv,
+                                      struct ws_context_creation_info *info);
+
+/*
+ Stands in for libwebsockets' permessage-deflate extension callback so
+ extension tables that name it link. Compression is not supported yet:
+ a context given extensions logs a warning and offers none, and this
+ callback is never called by wsloop (it declines, returning -1).
+ */
+int ws_extension_callback_pm_deflate(struct ws_context *context,
+                                     const struct ws_extension *ext,
+                                     struct ws *wsi,
+                                     int reason,
+                                     void *user,
+                                     void *in_,
+                                     size_t len);
+
+/*
+ libwebsockets' minimal JSON lookup: finds `name` (give the whole
+ pattern, e.g. `"\"price\":"`) in `buf[..len]` and returns its value: the
+ text inside the quotes when quoted (escapes skipped over, not decoded),
+ else up to the next `,`, `]` or `}`; `*alen` gets the value's length.
+ NULL when `name` is absent. For anything more, use a JSON parser.
+ */
+const char *ws_json_simple_find(const char *buf, size_t len, const char *name, size_t *alen);
+
+/*
+ The vhost of a connection, or of a protocol's `wsi` in PROTOCOL_INIT. A
+ context has exactly one vhost.
+ */
+struct ws_vhost *ws_get_vhost(struct ws *wsi);
+
+/*
+ The vhost's name: a context's one vhost is "default", as in libwebsockets.
+ */
+const char *ws_get_vhost_name(struct ws_vhost *vhost);
+
+/*
+ The vhost named `name` ("default" is the only one), or NULL.
+ */
+struct ws_vhost *ws_get_vhost_by_name(struct ws_context *context, const char *name);
+
+/*
+ Allocates `size` zeroed bytes (16-byte aligned) of storage for protocol
+ `prot` on this vhost, freed when the context is destroyed. `prot` is an
+ entry of the protocol table (yours or `ws_get_protocol`'s). Allocating
+ again gives fresh memory; the old block stays valid until destroy.
+ */
+void *ws_protocol_vh_priv_zalloc(struct ws_vhost *vhost, const struct ws_protocols *prot, int size);
+
+/*
+ The storage `ws_protocol_vh_priv_zalloc` last gave protocol `prot`, or NULL.
+ */
+void *ws_protocol_vh_priv_get(struct ws_vhost *vhost, const struct ws_protocols *prot);
+
+/*
+ The entry named `name` in a list of protocol options (the `options`
+ chain PROTOCOL_INIT receives in `in`), or NULL.
+ */
+const struct ws_protocol_vhost_options *ws_pvo_search(const struct ws_protocol_vhost_options *pvo,
+                                                      const char *name);
+
+/*
+ Asks for `WS_CALLBACK_CLIENT_WRITEABLE` on every connection bound to
+ protocol `prot` (an entry of the protocol table). Returns 0, or -1 for a
+ dead context or unknown protocol.
+ */
+int ws_callback_on_writable_all_protocol(const struct ws_context *context,
+                                         const struct ws_protocols *prot);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
 
 #endif  /* WSLOOP_H */
 
+#ifndef WSLOOP_H_INLINE
+#define WSLOOP_H_INLINE
 /* Log macros (lws' lwsl_*): printf-style, one line each. */
 static inline void _ws_log(int filter, const char *format, ...)
 #if defined(__GNUC__)
@@ -873,6 +1275,53 @@ static inline void _ws_log(int filter, const char *format, ...)
 #define wsl_debug(...) _ws_log(WS_LLL_DEBUG, __VA_ARGS__)
 #define wsl_user(...) _ws_log(WS_LLL_USER, __VA_ARGS__)
 
+#define wsl_hexdump_err(p, l) ws_hexdump_level(WS_LLL_ERR, p, l)
+#define wsl_hexdump_warn(p, l) ws_hexdump_level(WS_LLL_WARN, p, l)
+#define wsl_hexdump_notice(p, l) ws_hexdump_level(WS_LLL_NOTICE, p, l)
+#define wsl_hexdump_info(p, l) ws_hexdump_level(WS_LLL_INFO, p, l)
+#define wsl_hexdump_debug(p, l) ws_hexdump_level(WS_LLL_DEBUG, p, l)
+
+/* lws_snprintf: returns what was written (at most size - 1), never more. */
+static inline int ws_snprintf(char *str, size_t size, const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static inline int ws_snprintf(char *str, size_t size, const char *format, ...)
+{
+    va_list ap;
+    int n;
+    if (!size)
+        return 0;
+    va_start(ap, format);
+    n = vsnprintf(str, size, format, ap);
+    va_end(ap);
+    if (n < 0)
+        return 0;
+    return n >= (int)size ? (int)size - 1 : n;
+}
+/* lws_strncpy: copies at most size - 1 bytes and always terminates. */
+static inline char *ws_strncpy(char *dest, const char *src, size_t size)
+{
+    size_t n = 0;
+    if (!size)
+        return dest;
+    while (n + 1 < size && src[n]) {
+        dest[n] = src[n];
+        n++;
+    }
+    dest[n] = '\0';
+    return dest;
+}
+/* lws_strnncpy: copies at most size1 bytes of src, within destsize. */
+#define ws_strnncpy(dest, src, size1, destsize) \
+    ws_strncpy(dest, src, (size_t)(size1) + 1 < (size_t)(destsize) ? (size_t)(size1) + 1 : (size_t)(destsize))
+#define ws_ptr_diff(head, tail) ((int)((char *)(head) - (char *)(tail)))
+#define ws_ptr_diff_size_t(head, tail) ((size_t)((char *)(head) - (char *)(tail)))
+/* Consumes from a tail and moves the oldest tail with it (one reader). */
+#define ws_ring_consume_single_tail(_ring, _tail, _count) \
+    { ws_ring_consume(_ring, _tail, NULL, _count); ws_ring_update_oldest_tail(_ring, *(_tail)); }
+
 #define WS_ARRAY_SIZE(_x) (sizeof(_x) / sizeof((_x)[0]))
 #define ws_container_of(P, T, M) ((T *)((char *)(P) - offsetof(T, M)))
 /* lws' terminator for the protocol table. */
@@ -882,3 +1331,4 @@ static inline void _ws_log(int filter, const char *format, ...)
 #define WSLOOP_VERSION_MINOR 1
 #define WSLOOP_VERSION_PATCH 0
 #define WSLOOP_VERSION "0.1.0"
+#endif /* WSLOOP_H_INLINE */

@@ -49,6 +49,7 @@ pub enum Reason {
     WsiDestroy = 30,
     WsPeerInitiatedClose = 38,
     EventWaitCancelled = 71,
+    Timer = 73,
     ClientClosed = 75,
 }
 
@@ -83,4 +84,7 @@ pub trait Callbacks {
     ) -> i32;
     /// The connection behind `pwsi` failed: forget the handle stored there.
     fn clear_handle(&self, pwsi: Opaque);
+    /// Runs the scheduled callback `key` (the address of the application's
+    /// `ws_sorted_usec_list_t`), now unscheduled.
+    fn sul(&self, key: usize);
 }

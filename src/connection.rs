@@ -6,19 +6,22 @@
 //! close). So a step borrows the connection only between callbacks, never
 //! across one; a callback sees the connection as the step left it.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::Interest;
 
 use crate::callbacks::{CbIn, ConnId, Opaque, Reason};
 use crate::context::{ConnectRequest, Context, RX_HEADROOM};
-use crate::error::ConnectError;
+use crate::error::{ConnectError, TlsFailure};
 use crate::frame::{self, Decoder, Event, OpCode};
 use crate::handshake::{self, RequestParams, Response};
 use crate::log;
+use crate::retry::RetryPolicy;
+use crate::stream::{self, Stream};
+use crate::timers::{Kind, KINDS};
 
 /// How long a closing connection waits for the peer's Close or TCP close.
 pub(crate) const CLOSE_WAIT: Duration = Duration::from_secs(5);
@@ -31,6 +34,8 @@ pub enum Phase {
     New,
     Resolving,
     Connecting,
+    /// TCP is up; the TLS handshake is under way.
+    Tls,
     Handshake,
     Established,
     /// A Close frame was sent; waiting for the peer's Close or TCP close.
@@ -45,6 +50,10 @@ pub mod pend {
     pub(crate) const WRITEABLE: u8 = 2;
     pub(crate) const FLUSH: u8 = 4;
     pub(crate) const REAP: u8 = 8;
+    /// `ws_set_timeout` asked for an immediate close.
+    pub(crate) const KILL: u8 = 16;
+    /// Receiving was resumed: deliver what was held back, then read.
+    pub(crate) const READ: u8 = 32;
 }
 
 /// Receive state the application reads during `CLIENT_RECEIVE`.
@@ -73,7 +82,7 @@ pub struct Conn {
     pub req: ConnectRequest,
     pub phase: Phase,
     pub established: bool,
-    pub sock: Option<TcpStream>,
+    pub sock: Option<Stream>,
     addrs: Vec<SocketAddr>,
     addr_next: usize,
     last_connect_error: Option<ConnectError>,
@@ -87,7 +96,19 @@ pub struct Conn {
     pub close_reason: Option<(u16, Vec<u8>)>,
     pub close_sent: bool,
     tx_message_open: bool,
-    pub deadline_seq: u64,
+    /// The live heap entry of each kind of timer (0: none).
+    pub timer_seq: [u64; KINDS],
+    /// The `ws_set_timeout` reason, for the log.
+    pub kill_reason: i32,
+    /// `ws_rx_flow_control(wsi, 0)`: nothing is read or delivered.
+    pub rx_paused: bool,
+    /// Bytes read but not yet decoded when receiving was paused.
+    pub rx_stash: Vec<u8>,
+    pub policy: RetryPolicy,
+    /// When data last arrived (keepalive's proof of life).
+    pub last_rx: Instant,
+    /// A keepalive PING is out, sent then.
+    pub ping_sent: Option<Instant>,
     pub pend: u8,
     pub failure: Option<ConnectError>,
     pub http_status: u16,
@@ -101,6 +122,7 @@ impl Conn {
         pss_size: usize,
         req: ConnectRequest,
         max_message: u64,
+        policy: RetryPolicy,
     ) -> Conn {
         let pss = if req.userdata.is_null() && pss_size > 0 {
             vec![0u128; pss_size.div_ceil(16)]
@@ -130,7 +152,13 @@ impl Conn {
             close_reason: None,
             close_sent: false,
             tx_message_open: false,
-            deadline_seq: 0,
+            timer_seq: [0; KINDS],
+            kill_reason: 0,
+            rx_paused: false,
+            rx_stash: Vec::new(),
+            policy,
+            last_rx: Instant::now(),
+            ping_sent: None,
             pend: 0,
             failure: None,
             http_status: 0,
@@ -157,11 +185,18 @@ impl Conn {
         self.out.len() - self.out_pos
     }
 
+    /// Something written is still waiting for the socket: queued frames, or
+    /// TLS records rustls holds.
+    pub fn backlogged(&self) -> bool {
+        self.buffered() > 0 || self.sock.as_ref().is_some_and(Stream::backlogged)
+    }
+
     /// Writes queued bytes until the socket refuses. Err means the connection is dead.
     pub fn flush(&mut self) -> io::Result<()> {
         let Some(sock) = self.sock.as_mut() else {
             return Ok(());
         };
+        sock.flush()?;
         while self.out_pos < self.out.len() {
             match sock.write(&self.out[self.out_pos..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -283,8 +318,8 @@ impl Context {
     fn connect_next(&self, id: ConnId) {
         let registry_token = crate::context::conn_token(id);
         let failed = self.with_conn(id, |c| loop {
-            if let Some(old) = c.sock.take() {
-                let _ = self.poll.borrow().registry().deregister(&mut { old });
+            if let Some(mut old) = c.sock.take() {
+                let _ = self.poll.borrow().registry().deregister(&mut old.tcp);
             }
             let Some(addr) = c.addrs.get(c.addr_next).copied() else {
                 if c.failure.is_none() {
@@ -313,7 +348,7 @@ impl Context {
                         });
                         continue;
                     }
-                    c.sock = Some(s);
+                    c.sock = Some(Stream::plain(s));
                     return false;
                 }
                 Err(e) => c.last_connect_error = Some(connect_error(addr, &e)),
@@ -336,15 +371,15 @@ impl Context {
                 return Next::Wait;
             };
             let addr = c.addrs.get(c.addr_next.wrapping_sub(1)).copied();
-            if let Ok(Some(e)) | Err(e) = sock.take_error() {
+            if let Ok(Some(e)) | Err(e) = sock.tcp.take_error() {
                 if let Some(a) = addr {
                     c.last_connect_error = Some(connect_error(a, &e));
                 }
                 return Next::Retry;
             }
-            match sock.peer_addr() {
+            match sock.tcp.peer_addr() {
                 Ok(_) => {
-                    let _ = sock.set_nodelay(true);
+                    let _ = sock.tcp.set_nodelay(true);
                     Next::Connected
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => Next::Wait,
@@ -358,7 +393,54 @@ impl Context {
         });
         match next {
             Some(Next::Retry) => self.connect_next(id),
-            Some(Next::Connected) => self.send_upgrade(id),
+            Some(Next::Connected) => match self.with_conn(id, |c| c.req.tls.is_some()) {
+                Some(true) => self.start_tls(id),
+                Some(false) => self.send_upgrade(id),
+                None => {}
+            },
+            _ => {}
+        }
+    }
+
+    /// TCP is up on a wss:// connection: start the TLS handshake.
+    fn start_tls(&self, id: ConnId) {
+        let secs = self.cfg.timeout_secs;
+        let r = self.with_conn(id, |c| {
+            let req = c.req.tls.as_ref().expect("a TLS connection");
+            let session = self.tls.connect(req)?;
+            if let Some(sock) = c.sock.as_mut() {
+                sock.start_tls(session);
+            }
+            c.phase = Phase::Tls;
+            self.set_deadline(c, Duration::from_secs(secs.into()));
+            Ok(())
+        });
+        match r {
+            Some(Ok(())) => self.tls_io(id),
+            Some(Err(failure)) => {
+                let target = self.with_conn(id, |c| c.peer.clone()).unwrap_or_default();
+                self.fail(id, ConnectError::Tls { target, failure })
+            }
+            None => {}
+        }
+    }
+
+    /// Moves the TLS handshake along; sends the upgrade request once it is done.
+    fn tls_io(&self, id: ConnId) {
+        let r = self.with_conn(id, |c| match c.sock.as_mut() {
+            Some(sock) => sock.handshake().map_err(|e| tls_failed(&c.peer, &e, true)),
+            None => Ok(false),
+        });
+        match r {
+            Some(Ok(true)) => {
+                wlog!(
+                    log::INFO,
+                    "TLS up with {}",
+                    self.with_conn(id, |c| c.peer.clone()).unwrap_or_default()
+                );
+                self.send_upgrade(id)
+            }
+            Some(Err(e)) => self.fail(id, e),
             _ => {}
         }
     }
@@ -469,7 +551,16 @@ impl Context {
         });
         match next {
             Some(Next::Fail(e)) => self.fail(id, e),
-            Some(Next::Head(resp, rest, key)) => self.on_response(id, resp, rest, &key),
+            Some(Next::Head(resp, rest, key)) => {
+                self.on_response(id, resp, rest, &key);
+                // Readiness is edge-triggered: whatever came after the head
+                // in the same burst (frames, the peer's FIN) brings no new
+                // event, so read on until the socket is drained.
+                if self.with_conn(id, |c| c.phase == Phase::Established) == Some(true) {
+                    self.read_frames(id);
+                    self.after_io(id);
+                }
+            }
             _ => {}
         }
     }
@@ -538,8 +629,9 @@ impl Context {
             c.phase = Phase::Established;
             c.established = true;
             c.response = None;
-            c.deadline_seq = 0;
+            c.timer_seq[Kind::Deadline as usize] = 0;
         });
+        self.start_keepalive(id);
         wlog!(
             log::INFO,
             "established {}",
@@ -573,6 +665,7 @@ impl Context {
         };
         match phase {
             Phase::Connecting => self.on_connect_event(id),
+            Phase::Tls => self.tls_io(id),
             Phase::Handshake => self.handshake_io(id, writable, readable),
             Phase::Established | Phase::Closing => {
                 if readable {
@@ -593,8 +686,12 @@ impl Context {
         let cap = buf.len() - RX_HEADROOM - 1;
         loop {
             let r = self.with_conn(id, |c| match c.sock.as_mut() {
-                Some(s) if c.phase != Phase::Done => {
-                    Some(s.read(&mut buf[RX_HEADROOM..RX_HEADROOM + cap]))
+                Some(s) if c.phase != Phase::Done && !c.rx_paused => {
+                    let r = s.read(&mut buf[RX_HEADROOM..RX_HEADROOM + cap]);
+                    if matches!(r, Ok(n) if n > 0) {
+                        c.last_rx = self.loop_time();
+                    }
+                    Some(r)
                 }
                 _ => None,
             });
@@ -604,13 +701,10 @@ impl Context {
                     self.peer_gone(id, None);
                     break;
                 }
-                Some(Ok(n)) => {
-                    self.process_rx(id, &mut buf, RX_HEADROOM, RX_HEADROOM + n);
-                    // A short read drained the socket; new data brings a new event.
-                    if n < cap {
-                        break;
-                    }
-                }
+                // A short read does not mean the socket is drained: the
+                // peer's FIN may be queued behind the data, and with
+                // edge-triggered readiness it brings no new event.
+                Some(Ok(n)) => self.process_rx(id, &mut buf, RX_HEADROOM, RX_HEADROOM + n),
                 Some(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Some(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Some(Err(e)) => {
@@ -673,6 +767,11 @@ impl Context {
                         self.dispatch(id, Reason::ClientReceive, CbIn::Data { buf, start: s, len });
                     buf[s + len] = saved;
                     self.after_callback(id, r);
+                    // ws_rx_flow_control(wsi, 0) in the callback: keep the rest for later.
+                    if self.with_conn(id, |c| c.rx_paused) == Some(true) {
+                        self.with_conn(id, |c| c.rx_stash.extend_from_slice(&buf[pos..end]));
+                        return;
+                    }
                 }
                 Event::Ping => {
                     if !closing {
@@ -701,6 +800,9 @@ impl Context {
                     wlog!(log::ERR, "closing {target} with {}: {}", v.code, v.what);
                     let reason = truncate_utf8(&v.what, 123).as_bytes().to_vec();
                     self.with_conn(id, |c| c.close_reason = Some((v.code, reason)));
+                    // Answers to the messages before the violation go out
+                    // before the Close: a CLIENT_WRITEABLE asked for is kept.
+                    self.deliver_writeable(id);
                     self.begin_close(id);
                     return;
                 }
@@ -773,6 +875,10 @@ impl Context {
     fn peer_gone(&self, id: ConnId, err: Option<io::Error>) {
         self.with_conn(id, |c| {
             match (&err, c.close_sent) {
+                // A TLS peer that drops TCP without close_notify may have lost data.
+                (Some(e), true) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    wlog!(log::NOTICE, "{}: {e}", c.target())
+                }
                 (_, true) => {}
                 (None, false) => wlog!(
                     log::NOTICE,
@@ -820,7 +926,7 @@ impl Context {
 
     pub(crate) fn deliver_writeable(&self, id: ConnId) {
         let due = self.with_conn(id, |c| {
-            let due = c.want_writeable && c.phase == Phase::Established && c.buffered() == 0;
+            let due = c.want_writeable && c.phase == Phase::Established && !c.backlogged();
             if due {
                 c.want_writeable = false;
             }
@@ -834,6 +940,53 @@ impl Context {
                 self.finish_later(id);
             }
         }
+    }
+
+    /// `ws_set_timeout` expired: close as if a callback had returned non-zero.
+    pub(crate) fn kill(&self, id: ConnId) {
+        let Some((established, reason, target)) =
+            self.with_conn(id, |c| (c.established, c.kill_reason, c.target()))
+        else {
+            return;
+        };
+        wlog!(
+            log::INFO,
+            "{target}: closing: ws_set_timeout (reason {reason}) expired"
+        );
+        if established {
+            self.begin_close(id);
+        } else {
+            self.fail(id, ConnectError::TimeoutKilled { reason });
+        }
+    }
+
+    /// Receiving resumed: decode what was held back, then read the socket.
+    pub(crate) fn resume_rx(&self, id: ConnId) {
+        let Some(stash) = self.with_conn(id, |c| {
+            if c.rx_paused {
+                None
+            } else {
+                Some(std::mem::take(&mut c.rx_stash))
+            }
+        }) else {
+            return;
+        };
+        let Some(stash) = stash else { return };
+        if !stash.is_empty() {
+            let mut buf = self.take_rx_buf();
+            let end = RX_HEADROOM + stash.len();
+            if buf.len() < end + 1 {
+                buf.resize(end + 1, 0);
+            }
+            buf[RX_HEADROOM..end].copy_from_slice(&stash);
+            self.process_rx(id, &mut buf, RX_HEADROOM, end);
+            self.put_rx_buf(buf);
+        }
+        let phase = self.with_conn(id, |c| c.phase);
+        if matches!(phase, Some(Phase::Established | Phase::Closing)) {
+            self.read_frames(id);
+        }
+        self.after_io(id);
     }
 
     /// A connection that has not been established fails with `e`.
@@ -861,6 +1014,16 @@ impl Context {
                     ConnectError::ConnectTimeout {
                         target,
                         secs: connect,
+                    },
+                )
+            }
+            Phase::Tls => {
+                let target = self.with_conn(id, |c| c.peer.clone()).unwrap_or_default();
+                self.fail(
+                    id,
+                    ConnectError::TlsTimeout {
+                        target,
+                        secs: timeout,
                     },
                 )
             }
@@ -904,6 +1067,9 @@ fn connect_error(addr: SocketAddr, e: &io::Error) -> ConnectError {
 }
 
 fn read_failed(target: &str, e: &io::Error, received: usize) -> ConnectError {
+    if stream::tls_error(e).is_some() {
+        return tls_failed(target, e, false);
+    }
     match e.kind() {
         io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => ConnectError::HungUp {
             target: target.to_string(),
@@ -913,6 +1079,23 @@ fn read_failed(target: &str, e: &io::Error, received: usize) -> ConnectError {
             target: target.to_string(),
             detail: e.to_string(),
         },
+    }
+}
+
+/// A TLS failure: a rustls error, or the socket failing under it.
+fn tls_failed(target: &str, e: &io::Error, handshaking: bool) -> ConnectError {
+    let failure = match stream::tls_error(e) {
+        Some(t) => crate::tls::classify(t, handshaking),
+        None if e.kind() == io::ErrorKind::UnexpectedEof
+            || e.kind() == io::ErrorKind::ConnectionReset =>
+        {
+            TlsFailure::ClosedInHandshake
+        }
+        None => TlsFailure::Other(e.to_string()),
+    };
+    ConnectError::Tls {
+        target: target.to_string(),
+        failure,
     }
 }
 

@@ -6,8 +6,7 @@
 //! removed only by the loop itself, never while a callback is running.
 
 use std::cell::{Cell, RefCell};
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,17 +21,23 @@ use crate::error::ConnectError;
 use crate::frame;
 use crate::log;
 use crate::resolve::Resolver;
+use crate::retry::RetryPolicy;
+use crate::timers::{Key, Kind, Timers};
 
 /// Bytes kept free before received payload (libwebsockets' LWS_PRE).
 pub(crate) const RX_HEADROOM: usize = 16;
 /// Bytes read from a socket at a time.
 const READ_SIZE: usize = 64 * 1024;
 const WAKER: Token = Token(usize::MAX);
+/// Deferred work items one iteration may run beyond those queued before it.
+const PENDING_EXTRA: usize = 256;
 /// Writes smaller than this, made inside a callback, are queued and sent
 /// together after the callback; larger ones go straight to the socket.
 const DIRECT_WRITE_MIN: usize = 16 * 1024;
-/// Deferred work items one iteration may run beyond those queued before it.
-const PENDING_EXTRA: usize = 256;
+/// Bytes a connection's send queue may hold before `ws_write` refuses more:
+/// a peer that stops reading must not make the queue grow without end.
+/// A write into an empty queue is always taken, whatever its size.
+pub(crate) const SEND_QUEUE_LIMIT: usize = 16 * 1024 * 1024;
 
 /// One entry of the protocol table.
 #[derive(Clone, Debug)]
@@ -52,6 +57,9 @@ pub struct Config {
     pub timeout_secs: u32,
     pub connect_timeout_secs: u32,
     pub max_message_size: u64,
+    pub tls: crate::tls::TlsSettings,
+    /// Retry and keepalive policy for connections that bring none.
+    pub retry: RetryPolicy,
 }
 
 /// A connection to make.
@@ -72,6 +80,10 @@ pub struct ConnectRequest {
     /// Where the application keeps the handle; cleared on failure.
     pub pwsi: Opaque,
     pub require_subprotocol: bool,
+    /// Set for wss://.
+    pub tls: Option<crate::tls::TlsRequest>,
+    /// Overrides the context's retry and keepalive policy.
+    pub retry: Option<RetryPolicy>,
 }
 
 /// How long `service` may wait for events.
@@ -93,9 +105,6 @@ pub enum WriteError {
     Invalid(String),
 }
 
-/// A connection deadline: when, its sequence number, slot index, generation.
-type Deadline = (Instant, u64, u32, u32);
-
 /// The context can no longer be used (its poll loop failed, or it was destroyed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unusable;
@@ -113,10 +122,12 @@ pub struct Context {
     waker: Arc<Waker>,
     cancelled: Arc<AtomicBool>,
     pub(crate) resolver: Resolver,
+    pub(crate) tls: crate::tls::Tls,
     slots: RefCell<Vec<Slot>>,
     free: RefCell<Vec<u32>>,
-    timers: RefCell<BinaryHeap<Reverse<Deadline>>>,
-    timer_seq: Cell<u64>,
+    timers: RefCell<Timers>,
+    /// When the current loop iteration's events arrived.
+    now: Cell<Instant>,
     pending: RefCell<VecDeque<ConnId>>,
     /// The events of one poll, reused so an iteration allocates nothing.
     ready: RefCell<Vec<(Token, bool, bool)>>,
@@ -150,6 +161,7 @@ impl Context {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         Ok(Context {
+            tls: crate::tls::Tls::new(cfg.tls.clone()),
             resolver: Resolver::new(Arc::clone(&waker)),
             rx_buf: RefCell::new(vec![0; RX_HEADROOM + READ_SIZE + 1]),
             cfg,
@@ -160,8 +172,8 @@ impl Context {
             cancelled: Arc::new(AtomicBool::new(false)),
             slots: RefCell::new(Vec::new()),
             free: RefCell::new(Vec::new()),
-            timers: RefCell::new(BinaryHeap::new()),
-            timer_seq: Cell::new(0),
+            timers: RefCell::new(Timers::default()),
+            now: Cell::new(Instant::now()),
             pending: RefCell::new(VecDeque::new()),
             ready: RefCell::new(Vec::new()),
             depth: Cell::new(0),
@@ -248,12 +260,22 @@ impl Context {
     }
 
     pub(crate) fn set_deadline(&self, c: &mut Conn, after: Duration) {
-        let seq = self.timer_seq.get() + 1;
-        self.timer_seq.set(seq);
-        c.deadline_seq = seq;
-        self.timers
-            .borrow_mut()
-            .push(Reverse((Instant::now() + after, seq, c.id.index, c.id.gen)));
+        self.arm(c, Kind::Deadline, after);
+    }
+
+    /// Sets the connection's timer of `kind` to fire after `after`, replacing any earlier one.
+    pub(crate) fn arm(&self, c: &mut Conn, kind: Kind, after: Duration) {
+        let key = Key::Conn {
+            index: c.id.index,
+            gen: c.id.gen,
+            kind,
+        };
+        c.timer_seq[kind as usize] = self.timers.borrow_mut().push(Instant::now() + after, key);
+    }
+
+    /// The time the current loop iteration started handling events.
+    pub(crate) fn loop_time(&self) -> Instant {
+        self.now.get()
     }
 
     /// Queues deferred work for a connection.
@@ -302,7 +324,8 @@ impl Context {
                 index,
                 gen: slot.gen,
             };
-            slot.conn = Some(Box::new(Conn::new(id, protocol, pss, req, max)));
+            let policy = req.retry.clone().unwrap_or_else(|| self.cfg.retry.clone());
+            slot.conn = Some(Box::new(Conn::new(id, protocol, pss, req, max, policy)));
             id
         };
         self.pend(id, pend::START);
@@ -329,7 +352,7 @@ impl Context {
     }
 
     fn service_once(&self, wait: Wait) -> Result<(), Unusable> {
-        let next_timer = self.next_deadline();
+        let next_timer = self.next_live_due();
         let mut timeout = match wait {
             Wait::None => Some(Duration::ZERO),
             Wait::Forever => None,
@@ -361,6 +384,7 @@ impl Context {
                 )
             }));
         }
+        self.now.set(Instant::now());
         for &(token, readable, writable) in &ready {
             if token == WAKER {
                 self.on_wake();
@@ -374,21 +398,6 @@ impl Context {
         Ok(())
     }
 
-    /// The earliest live deadline. Deadlines that no longer apply (the
-    /// handshake timeout of an established connection, mostly) are dropped
-    /// here, so an idle heap costs no clock reads.
-    fn next_deadline(&self) -> Option<Instant> {
-        let mut timers = self.timers.borrow_mut();
-        while let Some(&Reverse((t, seq, index, gen))) = timers.peek() {
-            let id = ConnId { index, gen };
-            if self.with_conn(id, |c| c.deadline_seq == seq) == Some(true) {
-                return Some(t);
-            }
-            timers.pop();
-        }
-        None
-    }
-
     fn on_wake(&self) {
         for (key, result) in self.resolver.take() {
             self.resolved(key_conn(key), result);
@@ -400,27 +409,156 @@ impl Context {
         }
     }
 
+    /// When the earliest timer that still applies is due. Entries that no
+    /// longer apply (the handshake deadline of an established connection,
+    /// mostly) are dropped from the top of the heap here, so a heap with
+    /// nothing live in it costs no clock reads.
+    fn next_live_due(&self) -> Option<Instant> {
+        loop {
+            let (at, seq, key) = self.timers.borrow().peek()?;
+            let live = match key {
+                Key::Conn { index, gen, kind } => {
+                    let id = ConnId { index, gen };
+                    self.with_conn(id, |c| c.timer_seq[kind as usize] == seq) == Some(true)
+                }
+                Key::Sul(_) => true,
+            };
+            if live {
+                return Some(at);
+            }
+            self.timers.borrow_mut().pop();
+        }
+    }
+
+    /// Fires what is due now (not what callbacks schedule for "now" meanwhile).
     fn run_timers(&self) {
-        if self.timers.borrow().is_empty() {
+        if self.timers.borrow().entries() == 0 {
             return;
         }
         let now = Instant::now();
         loop {
-            let due = {
-                let mut timers = self.timers.borrow_mut();
-                match timers.peek() {
-                    Some(Reverse((t, ..))) if *t <= now => timers.pop().map(|Reverse(e)| e),
-                    _ => None,
-                }
-            };
-            let Some((_, seq, index, gen)) = due else {
+            let due = self.timers.borrow_mut().pop_due(now);
+            let Some((seq, key)) = due else {
                 break;
             };
-            let id = ConnId { index, gen };
-            if self.with_conn(id, |c| c.deadline_seq == seq) == Some(true) {
-                self.on_deadline(id);
+            match key {
+                Key::Conn { index, gen, kind } => {
+                    let id = ConnId { index, gen };
+                    let live = self.with_conn(id, |c| {
+                        let live = c.timer_seq[kind as usize] == seq;
+                        if live {
+                            c.timer_seq[kind as usize] = 0;
+                        }
+                        live
+                    });
+                    if live != Some(true) {
+                        continue;
+                    }
+                    match kind {
+                        Kind::Deadline => self.on_deadline(id),
+                        Kind::User => {
+                            let r = self.dispatch(id, Reason::Timer, CbIn::None);
+                            self.after_callback(id, r);
+                            self.after_io(id);
+                        }
+                        Kind::Kill => self.kill(id),
+                        Kind::Keepalive => self.on_keepalive(id),
+                    }
+                }
+                Key::Sul(k) => {
+                    if self.timers.borrow_mut().fire_sul(k, seq) {
+                        self.depth.set(self.depth.get() + 1);
+                        self.callbacks.sul(k);
+                        self.depth.set(self.depth.get() - 1);
+                    }
+                }
             }
         }
+    }
+
+    // ---- scheduled callbacks and timers, for the application ----
+
+    /// Schedules (or moves) the callback behind `key` to run after `after`.
+    pub fn sul_schedule(&self, key: usize, after: Duration) {
+        self.timers
+            .borrow_mut()
+            .schedule_sul(key, Instant::now() + after);
+    }
+
+    /// Unschedules it; false when it was not scheduled.
+    pub fn sul_cancel(&self, key: usize) -> bool {
+        self.timers.borrow_mut().cancel_sul(key)
+    }
+
+    /// `CALLBACK_TIMER` for the connection after `after`; None cancels.
+    pub fn set_timer(&self, id: ConnId, after: Option<Duration>) -> bool {
+        self.with_conn(id, |c| match after {
+            Some(d) => self.arm(c, Kind::User, d),
+            None => c.timer_seq[Kind::User as usize] = 0,
+        })
+        .is_some()
+    }
+
+    /// Closes the connection after `after` (None cancels; zero closes at
+    /// the next service). `reason` is the application's, for the log.
+    pub fn set_timeout(&self, id: ConnId, reason: i32, after: Option<Duration>) -> bool {
+        let r = self.with_conn(id, |c| {
+            c.kill_reason = reason;
+            match after {
+                None => {
+                    c.timer_seq[Kind::Kill as usize] = 0;
+                    false
+                }
+                Some(d) if d.is_zero() => true,
+                Some(d) => {
+                    self.arm(c, Kind::Kill, d);
+                    false
+                }
+            }
+        });
+        match r {
+            Some(now) => {
+                if now {
+                    self.pend(id, pend::KILL);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Pauses (false) or resumes (true) receiving on the connection.
+    pub fn rx_flow(&self, id: ConnId, enable: bool) -> bool {
+        let resume = self.with_conn(id, |c| {
+            let was = c.rx_paused;
+            c.rx_paused = !enable;
+            was && enable
+        });
+        match resume {
+            Some(true) => {
+                self.pend(id, pend::READ);
+                true
+            }
+            Some(false) => true,
+            None => false,
+        }
+    }
+
+    /// Fills `buf` from the context's random generator (seeded by the OS).
+    pub fn random(&self, buf: &mut [u8]) {
+        self.rng.borrow_mut().fill_bytes(buf);
+    }
+
+    /// The connection's retry and keepalive policy.
+    pub fn retry_policy(&self, id: ConnId) -> Option<RetryPolicy> {
+        self.with_conn(id, |c| c.policy.clone())
+    }
+
+    /// The next backoff delay under `policy` (lws_retry_get_delay_ms).
+    pub fn retry_delay(&self, policy: &RetryPolicy, ctry: &mut u16) -> (u32, bool) {
+        let mut r = [0u8; 2];
+        self.random(&mut r);
+        policy.next_delay(ctry, u16::from_ne_bytes(r))
     }
 
     fn run_pending(&self) {
@@ -444,6 +582,12 @@ impl Context {
             }
             if what & pend::START != 0 {
                 self.start(id);
+            }
+            if what & pend::KILL != 0 {
+                self.kill(id);
+            }
+            if what & pend::READ != 0 {
+                self.resume_rx(id);
             }
             if what & (pend::FLUSH | pend::WRITEABLE) != 0 {
                 self.after_io(id);
@@ -515,7 +659,8 @@ impl Context {
         };
         if let Some(mut c) = conn {
             if let Some(mut s) = c.sock.take() {
-                let _ = self.poll.borrow().registry().deregister(&mut s);
+                s.close_notify();
+                let _ = self.poll.borrow().registry().deregister(&mut s.tcp);
             }
             self.free.borrow_mut().push(id.index);
         }
@@ -592,6 +737,13 @@ impl Context {
                     ))
                 }
             }
+            let queued = c.buffered();
+            if queued > 0 && queued + len > SEND_QUEUE_LIMIT {
+                return Err(WriteError::Invalid(format!(
+                    "{len} bytes refused for {}: {queued} bytes are still queued (limit {SEND_QUEUE_LIMIT}), the peer is not reading; write from CLIENT_WRITEABLE, or check ws_send_pipe_choked() first",
+                    c.target()
+                )));
+            }
             let (op, fin) = c.tx_frame_kind(kind).map_err(WriteError::Invalid)?;
             if matches!(op, frame::OpCode::Ping | frame::OpCode::Pong)
                 && len > frame::MAX_CONTROL_PAYLOAD
@@ -600,7 +752,7 @@ impl Context {
                     "{op:?} payload of {len} bytes refused: control frames carry at most 125 bytes"
                 )));
             }
-            if c.buffered() > 0 || (in_callback && len < DIRECT_WRITE_MIN) {
+            if c.backlogged() || (in_callback && len < DIRECT_WRITE_MIN) {
                 c.queue_frame(op, fin, &buf[head..], mask);
                 return Ok(true);
             }
@@ -612,11 +764,7 @@ impl Context {
             buf[start..head].copy_from_slice(&hdr[..hlen]);
             frame::apply_mask(&mut buf[head..], mask);
             let frame_bytes = &buf[start..];
-            let sent = match c
-                .sock
-                .as_mut()
-                .map(|s| std::io::Write::write(s, frame_bytes))
-            {
+            let sent = match c.sock.as_mut().map(|s| s.write(frame_bytes)) {
                 Some(Ok(n)) => n,
                 Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
                 Some(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => 0,
@@ -632,7 +780,9 @@ impl Context {
             }
             Ok(false)
         });
-        if self.with_conn(id, |c| c.phase == Phase::Done) == Some(true) {
+        // Lost during this write (not already closed before it: that was refused above).
+        if matches!(r, Some(Ok(_))) && self.with_conn(id, |c| c.phase == Phase::Done) == Some(true)
+        {
             self.finish_later(id);
             return Err(WriteError::NotOpen("the connection was lost"));
         }
@@ -650,6 +800,22 @@ impl Context {
                 Ok(len)
             }
         }
+    }
+
+    /// The live connections bound to protocol `index`.
+    pub fn connections_of(&self, index: usize) -> Vec<ConnId> {
+        self.slots
+            .borrow()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match &s.conn {
+                Some(c) if c.protocol == index => Some(ConnId {
+                    index: i as u32,
+                    gen: s.gen,
+                }),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Asks for one CLIENT_WRITEABLE. 1 when requested, 0 when the connection
@@ -692,9 +858,9 @@ impl Context {
         self.with_conn(id, |c| c.protocol)
     }
 
-    /// Bytes accepted by `write` and not yet taken by the socket.
-    pub fn buffered(&self, id: ConnId) -> Option<usize> {
-        self.with_conn(id, |c| c.buffered())
+    /// Part of what `write` accepted is still waiting for the socket.
+    pub fn backlogged(&self, id: ConnId) -> Option<bool> {
+        self.with_conn(id, |c| c.backlogged())
     }
 
     pub fn http_status(&self, id: ConnId) -> Option<u16> {
@@ -713,5 +879,15 @@ impl Context {
 
     pub fn opaque_user_data(&self, id: ConnId) -> Option<Opaque> {
         self.with_conn(id, |c| c.opaque_user_data)
+    }
+
+    pub fn set_opaque_user_data(&self, id: ConnId, data: Opaque) -> bool {
+        self.with_conn(id, |c| c.opaque_user_data = data).is_some()
+    }
+
+    /// Replaces the `user` pointer callbacks receive. Per-session memory the
+    /// library allocated stays allocated until the connection is destroyed.
+    pub fn set_user(&self, id: ConnId, user: Opaque) -> bool {
+        self.with_conn(id, |c| c.user = user).is_some()
     }
 }

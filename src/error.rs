@@ -73,6 +73,16 @@ pub enum ConnectError {
         error: HandshakeError,
         offered: Option<String>,
     },
+    /// TLS failed during or right after its handshake.
+    Tls {
+        target: String,
+        failure: TlsFailure,
+    },
+    /// The TLS handshake did not finish in time.
+    TlsTimeout {
+        target: String,
+        secs: u32,
+    },
     /// The strict subprotocol flag is set and the server selected none.
     NoSubprotocol {
         offered: String,
@@ -84,6 +94,91 @@ pub enum ConnectError {
     ContextDestroyed,
     /// The application closed the connection before it was established.
     ClosedByApplication,
+    /// A `ws_set_timeout` expired before the connection was established.
+    TimeoutKilled {
+        reason: i32,
+    },
+}
+
+/// Why TLS failed, in the terms the application can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsFailure {
+    UnknownIssuer,
+    SelfSigned,
+    NameMismatch {
+        asked: String,
+        presented: Vec<String>,
+    },
+    Expired {
+        not_after: String,
+        now: String,
+    },
+    NotYetValid {
+        not_before: String,
+        now: String,
+    },
+    BadCertificate(String),
+    Alert {
+        alert: String,
+        hint: Option<&'static str>,
+    },
+    /// The peer's bytes are not TLS records.
+    NotTls,
+    /// The peer closed TCP during the TLS handshake.
+    ClosedInHandshake,
+    Other(String),
+}
+
+fn fmt_tls(f: &mut fmt::Formatter<'_>, target: &str, e: &TlsFailure) -> fmt::Result {
+    use TlsFailure::*;
+    match e {
+        UnknownIssuer => write!(
+            f,
+            "tls: unknown issuer: the certificate of {target} is not signed by a trusted CA (give that CA with client_ssl_ca_filepath or client_ssl_ca_mem; LCCSCF_ALLOW_INSECURE accepts any issuer)"
+        ),
+        SelfSigned => write!(
+            f,
+            "tls: self-signed certificate from {target} (trust it with client_ssl_ca_filepath or client_ssl_ca_mem, or accept it with LCCSCF_ALLOW_SELFSIGNED)"
+        ),
+        NameMismatch { asked, presented } if presented.is_empty() => write!(
+            f,
+            "tls: hostname mismatch: the certificate of {target} is not valid for '{asked}' (set .host to a name it covers, or LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK)"
+        ),
+        NameMismatch { asked, presented } => write!(
+            f,
+            "tls: hostname mismatch: asked for '{asked}', but the certificate of {target} is for {} (set .host to one of those, or LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK)",
+            presented
+                .iter()
+                .map(|n| format!("'{n}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Expired { not_after, now } => write!(
+            f,
+            "tls: certificate expired: the certificate of {target} was valid until {not_after}, and it is {now} (renew it or check the clock; LCCSCF_ALLOW_EXPIRED accepts it)"
+        ),
+        NotYetValid { not_before, now } => write!(
+            f,
+            "tls: certificate not yet valid: the certificate of {target} is valid from {not_before}, and it is {now} (check the clock; LCCSCF_ALLOW_EXPIRED accepts it)"
+        ),
+        BadCertificate(what) => write!(f, "tls: bad certificate from {target}: {what}"),
+        Alert { alert, hint } => {
+            write!(f, "tls: {target} sent the TLS alert {alert}")?;
+            match hint {
+                Some(h) => write!(f, ": {h}"),
+                None => Ok(()),
+            }
+        }
+        NotTls => write!(
+            f,
+            "tls: {target} is not speaking TLS: its reply is not a TLS record (is it a plain ws:// server? drop LCCSCF_USE_SSL or use its TLS port)"
+        ),
+        ClosedInHandshake => write!(
+            f,
+            "tls: {target} closed the connection during the TLS handshake (is it a TLS server?)"
+        ),
+        Other(what) => write!(f, "tls: {target}: {what}"),
+    }
 }
 
 fn subprotocol_fix(offered: &str) -> String {
@@ -123,6 +218,11 @@ impl fmt::Display for ConnectError {
             ),
             ReadFailed { target, detail } => write!(f, "read failed: {target}: {detail}"),
             Handshake { target, error, offered } => fmt_handshake(f, target, error, offered.as_deref()),
+            Tls { target, failure } => fmt_tls(f, target, failure),
+            TlsTimeout { target, secs } => write!(
+                f,
+                "Timed out waiting SSL: {target} did not complete the TLS handshake within {secs} s (timeout_secs; is it a TLS server?)"
+            ),
             NoSubprotocol { offered, local } => write!(
                 f,
                 "subprotocol mismatch: offered '{offered}', server selected none (WS_CONNECT_REQUIRE_SUBPROTOCOL is set; local protocol '{local}'); {}",
@@ -138,6 +238,10 @@ impl fmt::Display for ConnectError {
             ClosedByApplication => {
                 f.write_str("Closed before conn: closed by the application before it was established")
             }
+            TimeoutKilled { reason } => write!(
+                f,
+                "Closed before conn: ws_set_timeout (reason {reason}) expired before the connection was established"
+            ),
         }
     }
 }

@@ -47,6 +47,12 @@ fn init() {
 }
 
 /// Sets the mask and the emitter (None: the `log` crate).
+/// Changes the level mask, keeping the emitter.
+pub fn set_mask(mask: u32) {
+    init();
+    MASK.store(mask, Ordering::Relaxed);
+}
+
 pub fn set_level(mask: u32, emitter: Option<Emitter>) {
     init();
     MASK.store(mask, Ordering::Relaxed);

@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::tls::{pki, TlsOpts, TlsServer};
 use common::*;
 
 fn example(name: &str) -> std::path::PathBuf {
@@ -89,5 +90,47 @@ fn subprotocol_client_shows_the_error_and_the_fix() {
     assert_eq!(
         &lines[1..],
         ["attempt 2: established", "attempt 2: received 'hi'"]
+    );
+}
+
+#[test]
+fn wss_client_trusts_the_ca_file_or_the_system_store() {
+    let exe = example("wss-client");
+    let pki = pki();
+    let srv = TlsServer::start(TlsOpts::new(&pki.good));
+    let port = srv.port.to_string();
+    let ca = pki.file("ca.pem", &pki.ca_pem);
+    let other = pki.file("other-ca.pem", &pki.other_ca_pem);
+    let ok = "established over TLS\nreceived: hello over wss\nclosed\n";
+
+    let (code, out, err) = run(
+        &exe,
+        &["-p", &port, "--host", "localhost", "--ca", &ca],
+        LIMIT,
+    );
+    assert_eq!((code, out.as_str()), (0, ok), "{err}");
+
+    // The system store, pointed at the test CA by SSL_CERT_FILE.
+    let env = [("SSL_CERT_FILE", ca.as_str()), ("SSL_CERT_DIR", "")];
+    let (code, out, err) = run_env(&exe, &["-p", &port, "--host", "localhost"], &env, LIMIT);
+    assert_eq!((code, out.as_str()), (0, ok), "{err}");
+
+    // A system store without it: the error says what to do.
+    let env = [("SSL_CERT_FILE", other.as_str()), ("SSL_CERT_DIR", "")];
+    let (code, _, err) = run_env(&exe, &["-p", &port, "--host", "localhost"], &env, LIMIT);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!("connection error: tls: unknown issuer: the certificate of 127.0.0.1:{port} is not signed by a trusted CA")),
+        "{err}"
+    );
+
+    // A missing CA file fails at context creation, naming the file.
+    let (code, _, err) = run(&exe, &["-p", &port, "--ca", "/nonexistent/ca.pem"], LIMIT);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(
+            "ws_create_context: client_ssl_ca_filepath '/nonexistent/ca.pem': cannot read"
+        ),
+        "{err}"
     );
 }

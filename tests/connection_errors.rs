@@ -251,8 +251,7 @@ fn invalid_arguments_return_null_without_callbacks() {
         .connect("127.0.0.1", 80, None, |ci| ci.port = 70000)
         .is_null());
     assert!(c
-        .connect("127.0.0.1", 80, None, |ci| ci.ssl_connection =
-            WS_LCCSCF_USE_SSL)
+        .connect("127.0.0.1", 80, None, |ci| ci.local_port = 5000)
         .is_null());
     assert!(unsafe { ws_client_connect_via_info(std::ptr::null()) }.is_null());
     assert_eq!(c.reasons(), vec![WS_CALLBACK_PROTOCOL_INIT as i32]);

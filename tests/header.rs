@@ -6,15 +6,17 @@ mod common;
 use std::process::Command;
 
 #[test]
-fn committed_header_matches_the_source() {
-    let fresh =
-        std::fs::read_to_string(concat!(env!("OUT_DIR"), "/wsloop.h")).expect("build.rs wrote it");
-    let committed =
-        std::fs::read_to_string(common::root().join("include/wsloop.h")).expect("include/wsloop.h");
-    assert!(
-        fresh == committed,
-        "include/wsloop.h is stale: run `WSLOOP_UPDATE_HEADER=1 cargo build` and commit it"
-    );
+fn committed_headers_match_the_source() {
+    for h in ["wsloop.h", "wsloop/lws-compat.h"] {
+        let fresh =
+            std::fs::read_to_string(format!("{}/{h}", env!("OUT_DIR"))).expect("build.rs wrote it");
+        let committed = std::fs::read_to_string(common::root().join("include").join(h))
+            .expect("the committed header");
+        assert!(
+            fresh == committed,
+            "include/{h} is stale: run `WSLOOP_UPDATE_HEADER=1 cargo build` and commit it"
+        );
+    }
 }
 
 #[test]
@@ -24,7 +26,12 @@ fn header_compiles_as_c99_and_cpp() {
     let src = dir.join("h.c");
     std::fs::write(
         &src,
-        "#include <wsloop.h>\nint main(void) { return WS_PRE == 16 ? 0 : 1; }\n",
+        "#include <wsloop.h>\n#include <wsloop/lws-compat.h>\n\
+         static lws_callback_function cb;\n\
+         static int cb(struct lws *w, enum lws_callback_reasons r, void *u, void *i, size_t l)\n\
+         { return lws_callback_http_dummy(w, r, u, i, l); }\n\
+         int main(void) { struct lws_protocols p = { \"x\", cb, 0, 0, 0, NULL, 0 };\n\
+         return LWS_PRE == WS_PRE && LCCSCF_USE_SSL == 1 && p.callback ? 0 : 1; }\n",
     )
     .unwrap();
     for (compiler, lang) in [

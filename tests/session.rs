@@ -287,7 +287,7 @@ fn protocol_violations_close_with_the_right_code() {
         (server_frame(0x89, &[0u8; 126]), 1002),        // 126-byte ping
         (server_frame(0x81, &[b'a', 0xff]), 1007),      // invalid UTF-8
         (server_frame(0x88, &999u16.to_be_bytes()), 1002), // close code 999
-        (vec![0x82, 127, 0, 0, 0, 0x80, 0, 0, 0, 0], 1009), // 2 GiB announced
+        (vec![0x82, 127, 0, 0, 0, 0x80, 0, 0, 0, 0], 1009), // 512 GiB announced
     ];
     for (bytes, code) in cases {
         let (tx, rx) = std::sync::mpsc::channel();

@@ -43,7 +43,8 @@ fn live<'a>(wsi: *const ws, func: &str) -> Result<(&'a Shell, ConnId), ()> {
 /// what the socket does not take is sent before the next
 /// `WS_CALLBACK_CLIENT_WRITEABLE`), or -1 with a log line when the
 /// connection is not open or the request is invalid (PING/PONG over 125
-/// bytes, a CONTINUATION with no message started, ...).
+/// bytes, a CONTINUATION with no message started, more than 16 MiB already
+/// queued because the peer is not reading, ...).
 #[no_mangle]
 pub unsafe extern "C" fn ws_write(
     wsi: *mut ws,
@@ -128,6 +129,12 @@ pub unsafe extern "C" fn ws_close_reason(wsi: *mut ws, status: c_int, buf: *mut 
             }
         };
         let reason: &[u8] = if buf.is_null() || len == 0 {
+            if buf.is_null() && len > 0 {
+                wlog!(
+                    log::ERR,
+                    "ws_close_reason: buf is NULL but len is {len}; sending the code without a reason"
+                );
+            }
             &[]
         } else {
             std::slice::from_raw_parts(buf, len.min(123))
@@ -172,6 +179,60 @@ pub unsafe extern "C" fn ws_get_opaque_user_data(wsi: *const ws) -> *mut c_void 
                 .opaque_user_data(id)
                 .map_or(std::ptr::null_mut(), |u| u.0),
             Err(()) => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// Sets the pointer `ws_get_opaque_user_data` returns.
+#[no_mangle]
+pub unsafe extern "C" fn ws_set_opaque_user_data(wsi: *mut ws, data: *mut c_void) {
+    guard!("ws_set_opaque_user_data", (), {
+        if let Ok((s, id)) = live(wsi, "ws_set_opaque_user_data") {
+            s.core
+                .set_opaque_user_data(id, crate::callbacks::Opaque(data));
+        }
+    })
+}
+
+/// Replaces the `user` pointer the connection's callbacks receive (and
+/// `ws_wsi_user` returns). Per-session memory wsloop allocated stays valid
+/// until `WS_CALLBACK_WSI_DESTROY`.
+#[no_mangle]
+pub unsafe extern "C" fn ws_set_wsi_user(wsi: *mut ws, user: *mut c_void) {
+    guard!("ws_set_wsi_user", (), {
+        if let Ok((s, id)) = live(wsi, "ws_set_wsi_user") {
+            s.core.set_user(id, crate::callbacks::Opaque(user));
+        }
+    })
+}
+
+/// Pauses (`enable` 0) or resumes (1) receiving: while paused, no
+/// `CLIENT_RECEIVE` is delivered and the socket is not read (the server is
+/// slowed by TCP flow control); data already read is kept and delivered on
+/// resume. Also takes libwebsockets' `WS_RXFLOW_REASON_APPLIES_ENABLE` /
+/// `_DISABLE` forms. Returns 0, or -1 for a dead connection.
+#[no_mangle]
+pub unsafe extern "C" fn ws_rx_flow_control(wsi: *mut ws, enable: c_int) -> c_int {
+    guard!("ws_rx_flow_control", -1, {
+        let on = if enable & WS_RXFLOW_REASON_APPLIES != 0 {
+            enable & WS_RXFLOW_REASON_APPLIES_ENABLE_BIT != 0
+        } else {
+            enable != 0
+        };
+        match live(wsi, "ws_rx_flow_control") {
+            Ok((s, id)) if s.core.rx_flow(id, on) => 0,
+            _ => -1,
+        }
+    })
+}
+
+/// Tells keepalive the connection is alive (as if data had arrived), for
+/// proof of life the application sees itself.
+#[no_mangle]
+pub unsafe extern "C" fn ws_validity_confirmed(wsi: *mut ws) {
+    guard!("ws_validity_confirmed", (), {
+        if let Ok((s, id)) = live(wsi, "ws_validity_confirmed") {
+            s.core.validity_confirmed(id);
         }
     })
 }
@@ -247,7 +308,7 @@ pub unsafe extern "C" fn ws_remaining_packet_payload(wsi: *mut ws) -> usize {
 pub unsafe extern "C" fn ws_send_pipe_choked(wsi: *mut ws) -> c_int {
     guard!("ws_send_pipe_choked", 1, {
         match live(wsi, "ws_send_pipe_choked") {
-            Ok((s, id)) => (s.core.buffered(id).unwrap_or(1) > 0) as c_int,
+            Ok((s, id)) => (s.core.backlogged(id).unwrap_or(true)) as c_int,
             Err(()) => 1,
         }
     })
@@ -258,7 +319,7 @@ pub unsafe extern "C" fn ws_send_pipe_choked(wsi: *mut ws) -> c_int {
 pub unsafe extern "C" fn ws_partial_buffered(wsi: *mut ws) -> c_int {
     guard!("ws_partial_buffered", 0, {
         match live(wsi, "ws_partial_buffered") {
-            Ok((s, id)) => (s.core.buffered(id).unwrap_or(0) > 0) as c_int,
+            Ok((s, id)) => (s.core.backlogged(id).unwrap_or(false)) as c_int,
             Err(()) => 0,
         }
     })

@@ -19,9 +19,14 @@ const DEFAULT_MAX_MESSAGE: u64 = 64 << 20;
 /// context's life). Delivers `WS_CALLBACK_PROTOCOL_INIT` to every protocol
 /// before returning.
 ///
-/// Returns NULL, with a log line naming the cause, when `info` is NULL or
+/// Returns NULL, with a log line naming the cause, when `info` is NULL,
 /// asks for something wsloop does not do (a listening port, a foreign event
-/// loop, a proxy).
+/// loop, a proxy), or names a CA, certificate or key that cannot be read or
+/// used.
+///
+/// TLS needs no global initialisation (`WS_SERVER_OPTION_DO_SSL_GLOBAL_INIT`
+/// is accepted and changes nothing); the system's CA certificates are read
+/// when the first wss:// connection starts.
 ///
 /// Nothing happens on the network until the application calls
 /// `ws_service()` in a loop on this context.
@@ -105,20 +110,27 @@ unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, Str
             0 => DEFAULT_MAX_MESSAGE,
             n => n,
         },
+        tls: super::tls_options::settings(info)?,
+        retry: super::timer_api::policy(info.retry_and_idle_policy, "retry_and_idle_policy")?
+            .unwrap_or_default(),
     };
     let (slot, gen) = handles::reserve().ok_or("too many contexts")?;
     let callbacks = CCallbacks {
         slot,
         protocols: table.clone(),
     };
-    let core = Context::new(cfg, Box::new(callbacks))
-        .map_err(|e| format!("cannot create the poll loop: {e}"))?;
+    let core = Context::new(cfg, Box::new(callbacks)).map_err(|e| {
+        handles::release(slot);
+        format!("cannot create the poll loop: {e}")
+    })?;
     let handle = handles::publish(Box::new(Shell {
         slot,
         gen,
         core,
         protocols: table.into_boxed_slice(),
+        app_protocols: info.protocols,
         user: info.user,
+        vh_privs: Default::default(),
     }));
     if let Some(s) = handles::shell(handle) {
         s.core.init_protocols();
@@ -254,9 +266,6 @@ unsafe fn connect(i: &ws_client_connect_info) -> Result<*mut ws, String> {
     let address = opt_str(i.address, "address")?
         .filter(|a| !a.is_empty())
         .ok_or("address is NULL or empty")?;
-    if i.ssl_connection & WS_LCCSCF_USE_SSL != 0 {
-        return Err("wss:// (WS_LCCSCF_USE_SSL) is not supported yet".into());
-    }
     let unsupported = [
         (!i.method.is_null(), "method (HTTP client requests)"),
         (!i.parent_wsi.is_null(), "parent_wsi"),
@@ -276,18 +285,17 @@ unsafe fn connect(i: &ws_client_connect_info) -> Result<*mut ws, String> {
     if let Some((_, what)) = unsupported.iter().find(|(set, _)| *set) {
         return Err(format!("{what} is not supported"));
     }
-    if !i.retry_and_idle_policy.is_null() {
-        wlog!(log::WARN, "ws_client_connect_via_info: retry_and_idle_policy is not applied yet (no keepalive pings)");
-    }
+    let use_ssl = i.ssl_connection & WS_LCCSCF_USE_SSL != 0;
+    let default_port = if use_ssl { 443 } else { 80 };
     let port = match i.port {
-        0 => 80,
+        0 => default_port,
         p if (1..=65535).contains(&p) => p as u16,
         p => return Err(format!("port {p} is out of range")),
     };
     let path = opt_str(i.path, "path")?.unwrap_or_else(|| "/".into());
     let host = match opt_str(i.host, "host")? {
         Some(h) => h,
-        None if port == 80 => address.clone(),
+        None if port == default_port => address.clone(),
         None if address.contains(':') && !address.starts_with('[') => format!("[{address}]:{port}"),
         None => format!("{address}:{port}"),
     };
@@ -317,6 +325,7 @@ unsafe fn connect(i: &ws_client_connect_info) -> Result<*mut ws, String> {
         },
         None => 0,
     };
+    let tls = super::tls_options::request(i.ssl_connection, &host, i.alpn)?;
     let req = ConnectRequest {
         address,
         port,
@@ -329,6 +338,8 @@ unsafe fn connect(i: &ws_client_connect_info) -> Result<*mut ws, String> {
         opaque_user_data: Opaque(i.opaque_user_data),
         pwsi: Opaque(i.pwsi.cast()),
         require_subprotocol: i.wsloop_flags & WS_CONNECT_REQUIRE_SUBPROTOCOL != 0,
+        tls,
+        retry: super::timer_api::policy(i.retry_and_idle_policy, "retry_and_idle_policy")?,
     };
     let id = s.core.connect(req)?;
     let wsi = handles::wsi_handle(s.slot, id.index, id.gen);

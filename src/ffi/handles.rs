@@ -7,6 +7,7 @@
 //! generation; generation 0 marks a protocol's pseudo-connection (the `wsi`
 //! of PROTOCOL_INIT and EVENT_WAIT_CANCELLED).
 
+use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,7 +27,37 @@ pub struct Shell {
     pub core: Context,
     /// Copy of the protocol table, for `ws_get_protocol`.
     pub protocols: Box<[ws_protocols]>,
+    /// The application's own table, also accepted where a protocol is named by pointer.
+    pub app_protocols: *const ws_protocols,
     pub user: *mut c_void,
+    /// `ws_protocol_vh_priv_zalloc` memory per protocol, 16-byte aligned,
+    /// freed with the context (replaced blocks included).
+    pub vh_privs: RefCell<Vec<Vec<Box<[u128]>>>>,
+}
+
+impl Shell {
+    /// The index of a protocol named by a pointer into either table, or by name.
+    pub fn protocol_index(&self, p: *const ws_protocols) -> Option<usize> {
+        let n = self.protocols.len();
+        let ours = self.protocols.as_ptr();
+        for base in [ours, self.app_protocols] {
+            let off = (p as usize).wrapping_sub(base as usize);
+            let size = std::mem::size_of::<ws_protocols>();
+            if off % size == 0 && off / size < n {
+                return Some(off / size);
+            }
+        }
+        // SAFETY: a non-NULL `p` is a protocol entry the application passes us.
+        let name = unsafe { p.as_ref() }?.name;
+        if name.is_null() {
+            return None;
+        }
+        // SAFETY: protocol names are NUL-terminated strings.
+        let name = unsafe { CStr::from_ptr(name) };
+        self.protocols
+            .iter()
+            .position(|q| !q.name.is_null() && unsafe { CStr::from_ptr(q.name) } == name)
+    }
 }
 
 #[allow(clippy::declare_interior_mutable_const)]
@@ -55,6 +86,19 @@ fn ctx_decode(h: *const ws_context) -> Option<(usize, u32)> {
     let slot = (v & 0x3fff).checked_sub(1)?;
     let gen = u32::try_from(v >> 14).ok()?;
     (slot < MAX_CONTEXTS).then_some((slot, gen))
+}
+
+/// The context's one vhost: its handle with bit 3 set.
+pub fn vhost_handle(ctx: *mut ws_context) -> *mut ws_vhost {
+    (ctx as usize | 0x8) as *mut ws_vhost
+}
+
+pub fn vhost_shell<'a>(vh: *const ws_vhost) -> Option<&'a Shell> {
+    let v = vh as usize;
+    if v & 0xf != 0x8 {
+        return None;
+    }
+    shell((v & !0xf) as *const ws_context)
 }
 
 /// Encodes a connection (gen >= 1) or a protocol's pseudo-connection (gen 0).
@@ -117,7 +161,15 @@ pub fn reserve() -> Option<(usize, u32)> {
     let slot = (0..MAX_CONTEXTS)
         .find(|&i| wakers[i].is_none() && SLOTS[i].load(Ordering::Acquire).is_null())?;
     let gen = NEXT_GEN.fetch_add(1, Ordering::Relaxed) & 0x3ffff | 1;
+    // Taken now, under the lock: a context created at the same time on
+    // another thread must not get the same slot.
+    wakers[slot] = Some(WakeEntry { gen, waker: None });
     Some((slot, gen))
+}
+
+/// Gives back a slot from [`reserve`] that was never published.
+pub fn release(slot: usize) {
+    WAKERS.lock().unwrap_or_else(|e| e.into_inner())[slot] = None;
 }
 
 pub fn publish(shell: Box<Shell>) -> *mut ws_context {
@@ -209,6 +261,19 @@ impl Callbacks for CCallbacks {
         }
     }
 
+    fn sul(&self, key: usize) {
+        let sul = key as *mut ws_sorted_usec_list;
+        // SAFETY: `key` is the address of a ws_sorted_usec_list the
+        // application scheduled and, as documented, keeps alive until it
+        // runs or is cancelled.
+        unsafe {
+            (*sul).list.owner = std::ptr::null_mut();
+            if let Some(cb) = (*sul).cb {
+                cb(sul);
+            }
+        }
+    }
+
     fn clear_handle(&self, pwsi: Opaque) {
         if !pwsi.is_null() {
             // SAFETY: `pwsi` is the application's `struct ws **` from the connect info,
@@ -234,6 +299,7 @@ fn reason_to_c(r: Reason) -> ws_callback_reasons {
         Reason::WsiDestroy => WS_CALLBACK_WSI_DESTROY,
         Reason::WsPeerInitiatedClose => WS_CALLBACK_WS_PEER_INITIATED_CLOSE,
         Reason::EventWaitCancelled => WS_CALLBACK_EVENT_WAIT_CANCELLED,
+        Reason::Timer => WS_CALLBACK_TIMER,
         Reason::ClientClosed => WS_CALLBACK_CLIENT_CLOSED,
     }
 }

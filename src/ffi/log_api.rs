@@ -47,3 +47,36 @@ pub unsafe extern "C" fn ws_log_line(level: c_int, line: *const c_char) {
         }
     })
 }
+
+/// Logs `len` bytes at `buf` as a hex dump, 16 bytes a line, at `level`
+/// (used by the `wsl_hexdump_*` macros).
+#[no_mangle]
+pub unsafe extern "C" fn ws_hexdump_level(level: c_int, buf: *const std::ffi::c_void, len: usize) {
+    guard!("ws_hexdump_level", (), {
+        let bit = level as u32;
+        if !log::enabled(bit) {
+            return;
+        }
+        if buf.is_null() {
+            log::emit(bit, format_args!("(hexdump: NULL)"));
+            return;
+        }
+        let bytes = std::slice::from_raw_parts(buf.cast::<u8>(), len);
+        for (i, row) in bytes.chunks(16).enumerate() {
+            let mut line = format!("{:04X}: ", i * 16);
+            for b in row {
+                line.push_str(&format!("{b:02X} "));
+            }
+            line.push_str(&"   ".repeat(16 - row.len()));
+            line.push_str("   ");
+            line.extend(row.iter().map(|&b| {
+                if (0x20..0x7f).contains(&b) {
+                    b as char
+                } else {
+                    '.'
+                }
+            }));
+            log::emit(bit, format_args!("{line}"));
+        }
+    })
+}

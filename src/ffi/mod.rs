@@ -17,8 +17,17 @@ mod conn_api;
 mod context_api;
 mod handles;
 mod log_api;
+mod ring_api;
+mod timer_api;
+mod tls_options;
+mod util_api;
+mod vhost_api;
 
 pub use conn_api::*;
 pub use context_api::*;
 pub use log_api::*;
+pub use ring_api::*;
+pub use timer_api::*;
 pub use types::*;
+pub use util_api::*;
+pub use vhost_api::*;

@@ -116,6 +116,7 @@ pub struct ws_context_creation_info {
     pub ssl_private_key_password: *const c_char,
     pub ssl_cert_filepath: *const c_char,
     pub ssl_private_key_filepath: *const c_char,
+    /// Used as `client_ssl_ca_filepath` when that is NULL (lws' legacy name).
     pub ssl_ca_filepath: *const c_char,
     pub ssl_cipher_list: *const c_char,
     pub http_proxy_address: *const c_char,
@@ -133,7 +134,8 @@ pub struct ws_context_creation_info {
     pub max_http_header_pool: c_ushort,
     pub count_threads: c_uint,
     pub fd_limit_per_thread: c_uint,
-    /// Seconds allowed for the upgrade exchange once TCP is up; 0 means 15.
+    /// Seconds allowed for the TLS handshake, and again for the upgrade
+    /// exchange; 0 means 15.
     pub timeout_secs: c_uint,
     pub vhost_name: *const c_char,
     /// Options per protocol name, passed to PROTOCOL_INIT.
@@ -143,17 +145,30 @@ pub struct ws_context_creation_info {
     pub pt_serv_buf_size: c_uint,
     pub ssl_options_set: c_long,
     pub ssl_options_clear: c_long,
+    /// Encrypted keys are not supported: non-NULL is refused.
     pub client_ssl_private_key_password: *const c_char,
+    /// Client certificate chain (PEM, leaf first), presented when a server
+    /// asks; needs `client_ssl_private_key_filepath` (or `_key_mem`).
     pub client_ssl_cert_filepath: *const c_char,
+    /// Client certificate chain in memory (PEM, or one DER certificate).
     pub client_ssl_cert_mem: *const c_void,
     pub client_ssl_cert_mem_len: c_uint,
+    /// Client private key (PEM: PKCS#8, PKCS#1 or SEC1; unencrypted).
     pub client_ssl_private_key_filepath: *const c_char,
+    /// Client private key in memory (PEM or DER).
     pub client_ssl_key_mem: *const c_void,
     pub client_ssl_key_mem_len: c_uint,
+    /// CA certificates to trust (PEM, several allowed), besides the
+    /// system's unless `WS_SERVER_OPTION_DISABLE_OS_CA_CERTS`. An unreadable
+    /// or non-PEM file makes `ws_create_context` fail with a log line.
     pub client_ssl_ca_filepath: *const c_char,
+    /// CA certificates in memory (PEM text, several allowed; a trailing NUL
+    /// counted in the length is ignored).
     pub client_ssl_ca_mem: *const c_void,
     pub client_ssl_ca_mem_len: c_uint,
+    /// Not applied (a warning says so): rustls' safe default suites are used.
     pub client_ssl_cipher_list: *const c_char,
+    /// Not applied, as `client_ssl_cipher_list`.
     pub client_tls_1_3_plus_cipher_list: *const c_char,
     /// Foreign event loops are not supported: non-NULL is refused.
     pub foreign_loops: *mut *mut c_void,
@@ -174,11 +189,16 @@ pub struct ws_client_connect_info {
     pub address: *const c_char,
     /// 0 means 80 (443 with `WS_LCCSCF_USE_SSL`).
     pub port: c_int,
-    /// `WS_LCCSCF_*` bits.
+    /// `WS_LCCSCF_*` bits: `WS_LCCSCF_USE_SSL` for wss://, and the
+    /// `ALLOW_SELFSIGNED`, `ALLOW_INSECURE` (untrusted issuer), `ALLOW_EXPIRED`
+    /// and `SKIP_SERVER_CERT_HOSTNAME_CHECK` relaxations, each accepting only
+    /// its own case, with a warning in the log when it does.
     pub ssl_connection: c_int,
     /// Request path; NULL means "/".
     pub path: *const c_char,
     /// Host header; NULL means `address` (with `:port` when not the default).
+    /// Over TLS its name part is also the SNI and the name the server's
+    /// certificate must cover.
     pub host: *const c_char,
     /// Origin header; NULL sends none.
     pub origin: *const c_char,
@@ -201,6 +221,7 @@ pub struct ws_client_connect_info {
     /// Protocol table entry to bind to; NULL means the entry named by
     /// `protocol`, else `protocols[0]`.
     pub local_protocol_name: *const c_char,
+    /// TLS ALPN offer, a comma list; NULL means "http/1.1". "h2" is dropped.
     pub alpn: *const c_char,
     pub seq: *mut c_void,
     pub opaque_user_data: *mut c_void,
@@ -506,4 +527,68 @@ pub enum ws_callback_reasons {
     WS_CALLBACK_MQTT_RESEND = 210,
     WS_CALLBACK_CLIENT_ESTABLISHED_EARLY = 219,
     WS_CALLBACK_USER = 1000,
+}
+
+// ---- timers, scheduled callbacks, timeouts ----
+
+/// Microseconds (libwebsockets' `lws_usec_t`).
+pub type ws_usec_t = i64;
+
+pub const WS_NS_PER_US: ws_usec_t = 1000;
+/// As `us` for `ws_sul_schedule` / `ws_set_timer_usecs`: cancel instead.
+pub const WS_SET_TIMER_USEC_CANCEL: ws_usec_t = -1;
+
+/// List links of a scheduled callback. Owned by wsloop while the callback
+/// is scheduled; `owner` is non-NULL exactly then.
+#[repr(C)]
+pub struct ws_dll2 {
+    pub prev: *mut ws_dll2,
+    pub next: *mut ws_dll2,
+    pub owner: *mut c_void,
+}
+
+/// Called on the loop thread when a scheduled callback is due.
+pub type ws_sul_cb_t = Option<unsafe extern "C" fn(sul: *mut ws_sorted_usec_list)>;
+
+/// A scheduled callback, embedded by the application in its own struct
+/// (reach the struct from the callback with `ws_container_of`). Same layout
+/// as libwebsockets' `lws_sorted_usec_list_t` (48 bytes on 64-bit systems).
+/// Scheduling never allocates. Cancel it (`ws_sul_cancel`) before freeing
+/// the memory that holds it.
+#[repr(C)]
+pub struct ws_sorted_usec_list {
+    pub list: ws_dll2,
+    /// When it is due, in `ws_now_usecs()` time; set by `ws_sul_schedule`.
+    pub us: ws_usec_t,
+    pub cb: ws_sul_cb_t,
+    /// Not used by wsloop (kept for layout).
+    pub latency_us: u32,
+}
+
+pub type ws_sorted_usec_list_t = ws_sorted_usec_list;
+
+/// `ws_set_timeout` with this many seconds closes at the next service.
+pub const WS_TO_KILL_ASYNC: c_int = -1;
+/// As `WS_TO_KILL_ASYNC` (wsloop closes from the loop either way).
+pub const WS_TO_KILL_SYNC: c_int = -2;
+/// `ws_set_timeout` reasons (libwebsockets' `enum pending_timeout`); any
+/// value works, it is only logged.
+pub const WS_NO_PENDING_TIMEOUT: c_int = 0;
+pub const WS_PENDING_TIMEOUT_USER_OK: c_int = 32;
+pub const WS_PENDING_TIMEOUT_USER_REASON_BASE: c_int = 1000;
+
+/// `retry_ms_table` never runs out of retries with this `conceal_count`.
+pub const WS_RETRY_CONCEAL_ALWAYS: u16 = 0xffff;
+
+// ws_rx_flow_control: a plain 0/1, or these bits (libwebsockets' LWS_RXFLOW_REASON_*).
+pub const WS_RXFLOW_REASON_USER_BOOL: c_int = 1;
+pub const WS_RXFLOW_REASON_APPLIES: c_int = 1 << 14;
+pub const WS_RXFLOW_REASON_APPLIES_ENABLE_BIT: c_int = 1 << 13;
+pub const WS_RXFLOW_REASON_APPLIES_ENABLE: c_int =
+    WS_RXFLOW_REASON_APPLIES | WS_RXFLOW_REASON_APPLIES_ENABLE_BIT;
+pub const WS_RXFLOW_REASON_APPLIES_DISABLE: c_int = WS_RXFLOW_REASON_APPLIES;
+
+/// A ring buffer of fixed-size elements (libwebsockets' `struct lws_ring`).
+pub struct ws_ring {
+    _opaque: [u8; 0],
 }

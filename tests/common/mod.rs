@@ -13,11 +13,34 @@ use std::time::{Duration, Instant};
 
 use wsloop::ffi::*;
 
+pub mod tls;
+
+// ---- log lines ----
+
+static LINES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+unsafe extern "C" fn emit(_level: c_int, line: *const std::ffi::c_char) {
+    LINES
+        .lock()
+        .unwrap()
+        .push(CStr::from_ptr(line).to_string_lossy().to_string());
+}
+
+/// Sends the library's log lines of `mask` to a list `logged` searches.
+pub fn capture_log(mask: c_int) {
+    unsafe { ws_set_log_level(mask, Some(emit)) };
+}
+
+/// A captured log line contains `needle`.
+pub fn logged(needle: &str) -> bool {
+    LINES.lock().unwrap().iter().any(|l| l.contains(needle))
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"))
@@ -43,18 +66,26 @@ pub fn static_lib() -> PathBuf {
 /// Compiles a C source against include/ and the static library with
 /// -Wall -Wextra -Werror; returns the program.
 pub fn build_c(source: &Path, extra: &[&str]) -> PathBuf {
-    let lib = static_lib();
+    let name = source.file_stem().unwrap().to_string_lossy().into_owned();
+    let mut flags = vec!["-std=c99".to_string(), "-I".into()];
+    flags.push(root().join("include").to_string_lossy().into_owned());
+    flags.extend(extra.iter().map(|s| s.to_string()));
+    let lib = static_lib().to_string_lossy().into_owned();
+    compile(source, &name, &flags, &[&lib, "-lpthread", "-ldl", "-lm"])
+}
+
+/// Compiles `source` into target/c-bin/`name` with -Wall -Wextra -Werror,
+/// `flags` before the source and `libs` after it.
+pub fn compile(source: &Path, name: &str, flags: &[String], libs: &[&str]) -> PathBuf {
     let out_dir = target_dir().join("c-bin");
     std::fs::create_dir_all(&out_dir).unwrap();
-    let exe = out_dir.join(source.file_stem().unwrap());
+    let exe = out_dir.join(name);
     let out = Command::new("cc")
-        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-g"])
-        .arg("-I")
-        .arg(root().join("include"))
-        .args(extra)
+        .args(["-Wall", "-Wextra", "-Werror", "-g"])
+        .args(flags)
         .arg(source)
-        .arg(&lib)
-        .args(["-lpthread", "-ldl", "-lm", "-o"])
+        .args(libs)
+        .arg("-o")
         .arg(&exe)
         .output()
         .expect("cc runs");
@@ -69,7 +100,25 @@ pub fn build_c(source: &Path, extra: &[&str]) -> PathBuf {
 
 /// Runs a program with a time limit; returns (exit code, stdout, stderr).
 pub fn run(exe: &Path, args: &[&str], limit: Duration) -> (i32, String, String) {
-    let mut child = Command::new(exe)
+    run_env(exe, args, &[], limit)
+}
+
+/// `run` with environment variables set (an empty value removes one).
+pub fn run_env(
+    exe: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> (i32, String, String) {
+    let mut cmd = Command::new(exe);
+    for (k, v) in env {
+        if v.is_empty() {
+            cmd.env_remove(k);
+        } else {
+            cmd.env(k, v);
+        }
+    }
+    let mut child = cmd
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -105,7 +154,7 @@ pub struct Server {
 }
 
 impl Server {
-    fn start(mut cmd: Command) -> Server {
+    pub fn start(mut cmd: Command) -> Server {
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -338,6 +387,7 @@ pub struct CtxOpts {
     pub pss: usize,
     pub timeout_secs: u32,
     pub second_protocol: Option<&'static str>,
+    pub max_message_size: u64,
 }
 
 impl Default for CtxOpts {
@@ -347,6 +397,7 @@ impl Default for CtxOpts {
             pss: 64,
             timeout_secs: 0,
             second_protocol: None,
+            max_message_size: 0,
         }
     }
 }
@@ -355,6 +406,11 @@ pub const PROTO: &str = "test-proto";
 
 impl Ctx {
     pub fn new(o: CtxOpts) -> Ctx {
+        Ctx::with_info(o, |_| {}).expect("ws_create_context failed")
+    }
+
+    /// A context whose creation info `f` adjusts; None when creation fails.
+    pub fn with_info(o: CtxOpts, f: impl FnOnce(&mut ws_context_creation_info)) -> Option<Ctx> {
         let rec = Box::new(RefCell::new(Recorder::default()));
         let n1 = CString::new(PROTO).unwrap();
         let n2 = CString::new(o.second_protocol.unwrap_or("second")).unwrap();
@@ -373,14 +429,18 @@ impl Ctx {
         info.protocols = protocols.as_ptr();
         info.user = &*rec as *const RefCell<Recorder> as *mut c_void;
         info.timeout_secs = o.timeout_secs;
+        info.max_message_size = o.max_message_size;
+        f(&mut info);
         let ctx = unsafe { ws_create_context(&info) };
-        assert!(!ctx.is_null());
-        Ctx {
+        if ctx.is_null() {
+            return None;
+        }
+        Some(Ctx {
             ctx,
             rec,
             _names: vec![n1, n2],
             _protocols: protocols,
-        }
+        })
     }
 
     pub fn hook(&self, h: impl FnMut(*mut ws, i32, *mut c_void, usize) -> Option<c_int> + 'static) {

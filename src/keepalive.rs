@@ -1,0 +1,86 @@
+//! Keepalive: the idle half of the retry policy (`secs_since_valid_ping`,
+//! `secs_since_valid_hangup`).
+//!
+//! After `ping` seconds with nothing received, the connection sends a PING.
+//! If nothing at all arrives within `hangup` seconds of the last thing
+//! received, the connection is dropped with a log line and the application
+//! gets `CLIENT_CLOSED`. Unlike libwebsockets, any received data is proof of
+//! life, not only a PONG; a zero in either field turns keepalive off.
+//!
+//! Receiving costs one store of the loop time; the timer is re-armed only
+//! when it fires.
+
+use std::time::{Duration, Instant};
+
+use crate::callbacks::ConnId;
+use crate::connection::{pend, Phase};
+use crate::context::Context;
+use crate::frame::OpCode;
+use crate::log;
+use crate::timers::Kind;
+
+/// Shortest wait for the pong, so a policy with hangup == ping still pings.
+const MIN_PONG_WAIT: Duration = Duration::from_millis(500);
+
+impl Context {
+    /// The connection is established: start watching it.
+    pub(crate) fn start_keepalive(&self, id: ConnId) {
+        self.with_conn(id, |c| {
+            if let Some((ping, _)) = c.policy.keepalive() {
+                c.last_rx = Instant::now();
+                c.ping_sent = None;
+                self.arm(c, Kind::Keepalive, ping);
+            }
+        });
+    }
+
+    /// The application vouches for the connection (`ws_validity_confirmed`).
+    pub fn validity_confirmed(&self, id: ConnId) -> bool {
+        self.with_conn(id, |c| c.last_rx = Instant::now()).is_some()
+    }
+
+    /// The keepalive timer fired: ping, wait longer, or give up.
+    pub(crate) fn on_keepalive(&self, id: ConnId) {
+        let mask = self.mask();
+        let now = Instant::now();
+        let give_up = self.with_conn(id, |c| {
+            let (ping, hangup) = c.policy.keepalive()?;
+            if c.phase != Phase::Established || c.close_sent {
+                return None;
+            }
+            let idle = now.saturating_duration_since(c.last_rx);
+            if c.ping_sent.is_some_and(|sent| c.last_rx >= sent) {
+                c.ping_sent = None;
+            }
+            if idle < ping {
+                c.ping_sent = None;
+                self.arm(c, Kind::Keepalive, ping - idle);
+                return None;
+            }
+            if idle >= hangup && c.ping_sent.is_some() {
+                wlog!(
+                    log::NOTICE,
+                    "{}: nothing received for {} s, not even a PONG to the keepalive PING (secs_since_valid_hangup {}); closing the connection",
+                    c.target(),
+                    idle.as_secs(),
+                    hangup.as_secs()
+                );
+                c.phase = Phase::Done;
+                return Some(());
+            }
+            if c.ping_sent.is_none() {
+                let stamp = (now.duration_since(c.last_rx).as_micros() as u64).to_be_bytes();
+                c.queue_frame(OpCode::Ping, true, &stamp, mask);
+                c.ping_sent = Some(now);
+                wlog!(log::INFO, "{}: idle for {} s: keepalive PING", c.target(), idle.as_secs());
+            }
+            self.arm(c, Kind::Keepalive, hangup.saturating_sub(idle).max(MIN_PONG_WAIT));
+            None
+        });
+        match give_up {
+            Some(Some(())) => self.finish_later(id),
+            Some(None) => self.pend(id, pend::FLUSH),
+            None => {}
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The context's timers: one heap of due times for connection deadlines,
+//! the application's per-connection timers, kill timeouts, keepalive checks
+//! and scheduled callbacks (suls).
+//!
+//! Entries are never taken out of the heap early. Each carries a sequence
+//! number, and its owner remembers the number of its one live entry, so an
+//! entry whose owner was rescheduled or cancelled is skipped when it comes
+//! due. Scheduling is O(log n), cancelling O(1), and nothing is allocated
+//! per schedule once the heap and the sul table have grown to their working
+//! size.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::time::Instant;
+
+/// A connection's kinds of timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    /// Connect, TLS, handshake and close-wait limits.
+    Deadline = 0,
+    /// `ws_set_timer_usecs` → `CALLBACK_TIMER`.
+    User = 1,
+    /// `ws_set_timeout`: close the connection.
+    Kill = 2,
+    /// Keepalive: time to ping, or to give up waiting for the pong.
+    Keepalive = 3,
+}
+
+pub const KINDS: usize = 4;
+
+/// What a heap entry is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Key {
+    Conn {
+        index: u32,
+        gen: u32,
+        kind: Kind,
+    },
+    /// A scheduled callback, by the address of its `ws_sorted_usec_list_t`.
+    Sul(usize),
+}
+
+#[derive(Default)]
+pub struct Timers {
+    heap: BinaryHeap<Reverse<(Instant, u64, Key)>>,
+    seq: u64,
+    /// Scheduled suls: their live entry's sequence number.
+    suls: HashMap<usize, u64>,
+}
+
+impl Timers {
+    /// Adds an entry; returns its sequence number (never 0).
+    pub fn push(&mut self, at: Instant, key: Key) -> u64 {
+        self.seq += 1;
+        self.heap.push(Reverse((at, self.seq, key)));
+        self.seq
+    }
+
+    /// When the earliest entry is due (possibly a stale one).
+    pub fn next_due(&self) -> Option<Instant> {
+        self.heap.peek().map(|Reverse((t, ..))| *t)
+    }
+
+    /// The earliest entry, possibly a stale one.
+    pub fn peek(&self) -> Option<(Instant, u64, Key)> {
+        self.heap.peek().map(|Reverse(e)| *e)
+    }
+
+    /// Drops the earliest entry (its owner found it stale).
+    pub fn pop(&mut self) {
+        self.heap.pop();
+    }
+
+    /// Takes the earliest entry if it is due at `now`.
+    pub fn pop_due(&mut self, now: Instant) -> Option<(u64, Key)> {
+        match self.heap.peek() {
+            Some(Reverse((t, ..))) if *t <= now => {
+                self.heap.pop().map(|Reverse((_, seq, key))| (seq, key))
+            }
+            _ => None,
+        }
+    }
+
+    /// Schedules (or moves) the sul at `key`.
+    pub fn schedule_sul(&mut self, key: usize, at: Instant) {
+        let seq = self.push(at, Key::Sul(key));
+        self.suls.insert(key, seq);
+    }
+
+    /// Unschedules the sul at `key`; false when it was not scheduled.
+    pub fn cancel_sul(&mut self, key: usize) -> bool {
+        self.suls.remove(&key).is_some()
+    }
+
+    /// A sul entry came due: true (and the sul is unscheduled) when it is the live one.
+    pub fn fire_sul(&mut self, key: usize, seq: u64) -> bool {
+        if self.suls.get(&key) == Some(&seq) {
+            self.suls.remove(&key);
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn sul_scheduled(&self, key: usize) -> bool {
+        self.suls.contains_key(&key)
+    }
+
+    /// Entries in the heap, stale ones included.
+    pub fn entries(&self) -> usize {
+        self.heap.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn due_in_time_order_and_rescheduling_moves() {
+        let mut t = Timers::default();
+        let now = Instant::now();
+        let ms = |n| now + Duration::from_millis(n);
+        t.schedule_sul(1, ms(30));
+        t.schedule_sul(2, ms(10));
+        t.schedule_sul(1, ms(5)); // moves 1 earlier
+        t.schedule_sul(3, ms(20));
+        assert!(t.cancel_sul(3));
+        assert!(!t.cancel_sul(3));
+        let mut fired = Vec::new();
+        while let Some((seq, key)) = t.pop_due(ms(100)) {
+            if let Key::Sul(k) = key {
+                if t.fire_sul(k, seq) {
+                    fired.push(k);
+                }
+            }
+        }
+        assert_eq!(fired, [1, 2]);
+        assert!(!t.sul_scheduled(1));
+        assert_eq!(t.entries(), 0);
+    }
+
+    #[test]
+    fn nothing_fires_early() {
+        let mut t = Timers::default();
+        let now = Instant::now();
+        t.schedule_sul(7, now + Duration::from_millis(50));
+        assert_eq!(t.pop_due(now), None);
+        assert_eq!(t.next_due(), Some(now + Duration::from_millis(50)));
+    }
+}

@@ -1,0 +1,235 @@
+//! Server certificate verification with libwebsockets' relaxation flags.
+//!
+//! The chain and the name are checked separately (rustls' own two steps), so
+//! each flag relaxes exactly one check: `ALLOW_SELFSIGNED` accepts a
+//! certificate that signed itself, `ALLOW_INSECURE` any issuer that is not
+//! trusted, `ALLOW_EXPIRED` dates outside the validity period, and
+//! `SKIP_SERVER_CERT_HOSTNAME_CHECK` a name the certificate does not cover.
+//! Every relaxation that lets a certificate through is logged as a warning.
+
+use std::fmt;
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{verify_server_cert_signed_by_trust_anchor, verify_server_name};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, WebPkiSupportedAlgorithms};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::ParsedCertificate;
+use rustls::{CertificateError, DigitallySignedStruct, Error, OtherError, RootCertStore};
+
+use super::cert;
+use crate::log;
+
+/// Which checks a connection relaxes (lws' `LCCSCF_ALLOW_*` flags).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Relax {
+    pub self_signed: bool,
+    pub hostname: bool,
+    pub expired: bool,
+    pub insecure: bool,
+}
+
+/// The certificate signed itself and is not a trusted root.
+#[derive(Debug)]
+pub struct SelfSigned;
+
+impl fmt::Display for SelfSigned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("self-signed certificate")
+    }
+}
+
+impl std::error::Error for SelfSigned {}
+
+#[derive(Debug)]
+pub struct Verifier {
+    pub roots: Arc<RootCertStore>,
+    /// The certificates the application gave as CAs, as given: a
+    /// self-signed leaf among them is trusted even when webpki refuses it
+    /// as a root because it is marked as a CA.
+    pub given: Arc<Vec<CertificateDer<'static>>>,
+    pub relax: Relax,
+    pub algs: WebPkiSupportedAlgorithms,
+}
+
+impl Verifier {
+    /// The chain up to a trusted root, with the date and issuer relaxations.
+    fn check_chain(
+        &self,
+        parsed: &ParsedCertificate<'_>,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        name: &str,
+        now: UnixTime,
+    ) -> Result<(), Error> {
+        let mut at = now;
+        // Each retry moves the clock into the validity period of one more certificate.
+        for _ in 0..=intermediates.len() + 1 {
+            let err = match verify_server_cert_signed_by_trust_anchor(
+                parsed,
+                &self.roots,
+                intermediates,
+                at,
+                self.algs.all,
+            ) {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            at = match &err {
+                Error::InvalidCertificate(CertificateError::ExpiredContext {
+                    not_after, ..
+                }) if self.relax.expired => {
+                    self.warn(name, "an expired certificate", "LCCSCF_ALLOW_EXPIRED");
+                    *not_after
+                }
+                Error::InvalidCertificate(CertificateError::NotValidYetContext {
+                    not_before,
+                    ..
+                }) if self.relax.expired => {
+                    self.warn(name, "a not yet valid certificate", "LCCSCF_ALLOW_EXPIRED");
+                    *not_before
+                }
+                _ => return self.untrusted(err, end_entity, name, now),
+            };
+        }
+        Err(CertificateError::Expired.into())
+    }
+
+    /// The chain did not lead to a trusted root: accept the certificate only
+    /// when a flag allows its kind of issuer, and still check its dates.
+    fn untrusted(
+        &self,
+        err: Error,
+        end_entity: &CertificateDer<'_>,
+        name: &str,
+        now: UnixTime,
+    ) -> Result<(), Error> {
+        let Some(facts) = cert::facts(end_entity.as_ref()) else {
+            return Err(err);
+        };
+        // webpki says UnknownIssuer for a self-signed leaf, or refuses one
+        // marked as a CA (as `openssl req -x509` makes them) for its own reasons.
+        let issuer_problem = match &err {
+            Error::InvalidCertificate(CertificateError::UnknownIssuer) => true,
+            Error::InvalidCertificate(CertificateError::Other(_)) => facts.self_issued,
+            _ => false,
+        };
+        if !issuer_problem {
+            return Err(err);
+        }
+        let given = self.given.iter().any(|c| c.as_ref() == end_entity.as_ref());
+        let (allowed, what, flag) = if given {
+            (true, "", "")
+        } else if facts.self_issued {
+            (
+                self.relax.self_signed || self.relax.insecure,
+                "a self-signed certificate",
+                if self.relax.self_signed {
+                    "LCCSCF_ALLOW_SELFSIGNED"
+                } else {
+                    "LCCSCF_ALLOW_INSECURE"
+                },
+            )
+        } else {
+            (
+                self.relax.insecure,
+                "a certificate from an untrusted issuer",
+                "LCCSCF_ALLOW_INSECURE",
+            )
+        };
+        if !allowed {
+            return Err(if facts.self_issued {
+                CertificateError::Other(OtherError(Arc::new(SelfSigned))).into()
+            } else {
+                err
+            });
+        }
+        let secs = now.as_secs();
+        if !self.relax.expired {
+            if secs > facts.not_after {
+                return Err(CertificateError::ExpiredContext {
+                    time: now,
+                    not_after: unix(facts.not_after),
+                }
+                .into());
+            }
+            if secs < facts.not_before {
+                return Err(CertificateError::NotValidYetContext {
+                    time: now,
+                    not_before: unix(facts.not_before),
+                }
+                .into());
+            }
+        } else if secs > facts.not_after || secs < facts.not_before {
+            self.warn(
+                name,
+                "a certificate outside its validity dates",
+                "LCCSCF_ALLOW_EXPIRED",
+            );
+        }
+        if !given {
+            self.warn(name, what, flag);
+        }
+        Ok(())
+    }
+
+    fn warn(&self, name: &str, what: &str, flag: &str) {
+        wlog!(
+            log::WARN,
+            "TLS: accepting {what} from '{name}' because {flag} is set"
+        );
+    }
+}
+
+fn unix(secs: u64) -> UnixTime {
+    UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs))
+}
+
+impl ServerCertVerifier for Verifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, Error> {
+        let name = server_name.to_str();
+        let parsed = ParsedCertificate::try_from(end_entity)?;
+        self.check_chain(&parsed, end_entity, intermediates, &name, now)?;
+        match verify_server_name(&parsed, server_name) {
+            Ok(()) => {}
+            Err(Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) if self.relax.hostname => self.warn(
+                &name,
+                "a certificate issued for other names",
+                "LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK",
+            ),
+            Err(e) => return Err(e),
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        verify_tls12_signature(message, cert, dss, &self.algs)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        verify_tls13_signature(message, cert, dss, &self.algs)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.algs.supported_schemes()
+    }
+}
