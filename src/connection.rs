@@ -14,7 +14,7 @@ use mio::net::TcpStream;
 use mio::Interest;
 
 use crate::callbacks::{CbIn, ConnId, Opaque, Reason};
-use crate::context::{ConnectRequest, Context, RX_HEADROOM};
+use crate::context::{ConnectRequest, Context, Ready, RX_HEADROOM};
 use crate::error::{ConnectError, TlsFailure};
 use crate::frame::{self, Decoder, Event, OpCode};
 use crate::handshake::{self, RequestParams, Response};
@@ -110,6 +110,8 @@ pub struct Conn {
     /// A keepalive PING is out, sent then.
     pub ping_sent: Option<Instant>,
     pub pend: u8,
+    /// A write was made during the current callback to this connection.
+    pub wrote_in_callback: bool,
     pub failure: Option<ConnectError>,
     pub http_status: u16,
     pub response: Option<Response>,
@@ -160,6 +162,7 @@ impl Conn {
             last_rx: Instant::now(),
             ping_sent: None,
             pend: 0,
+            wrote_in_callback: false,
             failure: None,
             http_status: 0,
             response: None,
@@ -197,6 +200,10 @@ impl Conn {
             return Ok(());
         };
         sock.flush()?;
+        // The queue is emptied whenever it drains, so this is the common case.
+        if self.out.is_empty() {
+            return Ok(());
+        }
         while self.out_pos < self.out.len() {
             match sock.write(&self.out[self.out_pos..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -557,7 +564,7 @@ impl Context {
                 // in the same burst (frames, the peer's FIN) brings no new
                 // event, so read on until the socket is drained.
                 if self.with_conn(id, |c| c.phase == Phase::Established) == Some(true) {
-                    self.read_frames(id);
+                    self.read_frames(id, true);
                     self.after_io(id);
                 }
             }
@@ -659,19 +666,19 @@ impl Context {
     }
 
     /// Socket readiness for a connection.
-    pub(crate) fn on_socket(&self, id: ConnId, readable: bool, writable: bool) {
+    pub(crate) fn on_socket(&self, id: ConnId, ready: &Ready) {
         let Some(phase) = self.with_conn(id, |c| c.phase) else {
             return;
         };
         match phase {
             Phase::Connecting => self.on_connect_event(id),
             Phase::Tls => self.tls_io(id),
-            Phase::Handshake => self.handshake_io(id, writable, readable),
+            Phase::Handshake => self.handshake_io(id, ready.writable, ready.readable),
             Phase::Established | Phase::Closing => {
-                if readable {
-                    self.read_frames(id);
+                if ready.readable {
+                    self.read_frames(id, ready.closed);
                 }
-                if writable {
+                if ready.writable {
                     self.pend(id, pend::FLUSH);
                 }
                 self.after_io(id);
@@ -680,8 +687,12 @@ impl Context {
         }
     }
 
-    /// Reads and decodes until the socket is drained.
-    fn read_frames(&self, id: ConnId) {
+    /// Reads and decodes until the socket is drained. A short read from a
+    /// plain TCP socket means it is (the kernel signals data that arrives
+    /// later as a new event), unless the peer has closed: then, and under
+    /// TLS (rustls may hold records back) or when `all` is asked for, it
+    /// reads until the socket would block.
+    fn read_frames(&self, id: ConnId, all: bool) {
         let mut buf = self.take_rx_buf();
         let cap = buf.len() - RX_HEADROOM - 1;
         loop {
@@ -691,23 +702,25 @@ impl Context {
                     if matches!(r, Ok(n) if n > 0) {
                         c.last_rx = self.loop_time();
                     }
-                    Some(r)
+                    Some((r, all || s.is_tls()))
                 }
                 _ => None,
             });
             match r.flatten() {
                 None => break,
-                Some(Ok(0)) => {
+                Some((Ok(0), _)) => {
                     self.peer_gone(id, None);
                     break;
                 }
-                // A short read does not mean the socket is drained: the
-                // peer's FIN may be queued behind the data, and with
-                // edge-triggered readiness it brings no new event.
-                Some(Ok(n)) => self.process_rx(id, &mut buf, RX_HEADROOM, RX_HEADROOM + n),
-                Some(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Some(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Some(Err(e)) => {
+                Some((Ok(n), drain)) => {
+                    self.process_rx(id, &mut buf, RX_HEADROOM, RX_HEADROOM + n);
+                    if n < cap && !drain {
+                        break;
+                    }
+                }
+                Some((Err(e), _)) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Some((Err(e), _)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Some((Err(e), _)) => {
                     self.peer_gone(id, Some(e));
                     break;
                 }
@@ -984,7 +997,7 @@ impl Context {
         }
         let phase = self.with_conn(id, |c| c.phase);
         if matches!(phase, Some(Phase::Established | Phase::Closing)) {
-            self.read_frames(id);
+            self.read_frames(id, true);
         }
         self.after_io(id);
     }

@@ -31,8 +31,9 @@ const READ_SIZE: usize = 64 * 1024;
 const WAKER: Token = Token(usize::MAX);
 /// Deferred work items one iteration may run beyond those queued before it.
 const PENDING_EXTRA: usize = 256;
-/// Writes smaller than this, made inside a callback, are queued and sent
-/// together after the callback; larger ones go straight to the socket.
+/// Writes smaller than this, made inside a callback after its first write,
+/// are queued and sent together after the callback; larger ones, and the
+/// first, go straight to the socket.
 const DIRECT_WRITE_MIN: usize = 16 * 1024;
 /// Bytes a connection's send queue may hold before `ws_write` refuses more:
 /// a peer that stops reading must not make the queue grow without end.
@@ -105,6 +106,17 @@ pub enum WriteError {
     Invalid(String),
 }
 
+/// One socket's readiness from a poll.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Ready {
+    token: Token,
+    pub readable: bool,
+    pub writable: bool,
+    /// The peer closed (or the socket failed): read until it would block,
+    /// since no further event will come.
+    pub closed: bool,
+}
+
 /// The context can no longer be used (its poll loop failed, or it was destroyed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unusable;
@@ -130,7 +142,7 @@ pub struct Context {
     now: Cell<Instant>,
     pending: RefCell<VecDeque<ConnId>>,
     /// The events of one poll, reused so an iteration allocates nothing.
-    ready: RefCell<Vec<(Token, bool, bool)>>,
+    ready: RefCell<Vec<Ready>>,
     rx_buf: RefCell<Vec<u8>>,
     depth: Cell<u32>,
     in_service: Cell<bool>,
@@ -212,7 +224,10 @@ impl Context {
 
     /// Calls the connection's protocol callback; None when the connection is gone.
     pub(crate) fn dispatch(&self, id: ConnId, reason: Reason, data: CbIn<'_>) -> Option<i32> {
-        let (protocol, user) = self.with_conn(id, |c| (c.protocol, c.user))?;
+        let (protocol, user) = self.with_conn(id, |c| {
+            c.wrote_in_callback = false;
+            (c.protocol, c.user)
+        })?;
         self.depth.set(self.depth.get() + 1);
         let r = self
             .callbacks
@@ -352,18 +367,18 @@ impl Context {
     }
 
     fn service_once(&self, wait: Wait) -> Result<(), Unusable> {
-        let next_timer = self.next_live_due();
         let mut timeout = match wait {
             Wait::None => Some(Duration::ZERO),
             Wait::Forever => None,
             Wait::Max(d) => Some(d),
         };
-        if let Some(t) = next_timer {
-            let until = t.saturating_duration_since(Instant::now());
-            timeout = Some(timeout.map_or(until, |d| d.min(until)));
-        }
         if !self.pending.borrow().is_empty() {
             timeout = Some(Duration::ZERO);
+        } else if timeout != Some(Duration::ZERO) {
+            if let Some(t) = self.next_live_due() {
+                let until = t.saturating_duration_since(Instant::now());
+                timeout = Some(timeout.map_or(until, |d| d.min(until)));
+            }
         }
         let mut ready = std::mem::take(&mut *self.ready.borrow_mut());
         ready.clear();
@@ -377,19 +392,20 @@ impl Context {
             }
             ready.extend(events.iter().map(|e| {
                 let closed = e.is_error() || e.is_read_closed() || e.is_write_closed();
-                (
-                    e.token(),
-                    e.is_readable() || closed,
-                    e.is_writable() || closed,
-                )
+                Ready {
+                    token: e.token(),
+                    readable: e.is_readable() || closed,
+                    writable: e.is_writable() || closed,
+                    closed,
+                }
             }));
         }
         self.now.set(Instant::now());
-        for &(token, readable, writable) in &ready {
-            if token == WAKER {
+        for r in &ready {
+            if r.token == WAKER {
                 self.on_wake();
             } else {
-                self.on_socket(key_conn(token.0 as u64), readable, writable);
+                self.on_socket(key_conn(r.token.0 as u64), r);
             }
         }
         *self.ready.borrow_mut() = ready;
@@ -435,7 +451,9 @@ impl Context {
         if self.timers.borrow().entries() == 0 {
             return;
         }
-        let now = Instant::now();
+        // The time the iteration's events arrived: what fell due while they
+        // were handled runs at the next iteration, which then does not wait.
+        let now = self.now.get();
         loop {
             let due = self.timers.borrow_mut().pop_due(now);
             let Some((seq, key)) = due else {
@@ -752,7 +770,12 @@ impl Context {
                     "{op:?} payload of {len} bytes refused: control frames carry at most 125 bytes"
                 )));
             }
-            if c.backlogged() || (in_callback && len < DIRECT_WRITE_MIN) {
+            // The first write of a callback goes straight out, framed in place;
+            // more small ones in the same callback are queued and sent
+            // together after it.
+            let batch = in_callback && len < DIRECT_WRITE_MIN && c.wrote_in_callback;
+            c.wrote_in_callback |= in_callback;
+            if c.backlogged() || batch {
                 c.queue_frame(op, fin, &buf[head..], mask);
                 return Ok(true);
             }

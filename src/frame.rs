@@ -432,15 +432,21 @@ pub fn header_len(payload_len: usize) -> usize {
 
 /// XORs `data` with the mask, eight bytes at a time.
 pub fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
-    let m = u32::from_ne_bytes(mask);
-    let wide = u64::from(m) | (u64::from(m) << 32);
-    let mut chunks = data.chunks_exact_mut(8);
-    for c in &mut chunks {
-        let v = u64::from_ne_bytes((&*c).try_into().expect("8 bytes")) ^ wide;
-        c.copy_from_slice(&v.to_ne_bytes());
+    // 32 bytes at a time against a 32-byte key (a multiple of 4, so the key
+    // stays in phase): the compiler turns each block into vector XORs.
+    let mut key = [0u8; 32];
+    for (i, k) in key.iter_mut().enumerate() {
+        *k = mask[i & 3];
     }
-    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
-        *b ^= mask[i & 3];
+    let mut blocks = data.chunks_exact_mut(32);
+    for block in &mut blocks {
+        let block: &mut [u8; 32] = block.try_into().expect("32 bytes");
+        for (d, k) in block.iter_mut().zip(key) {
+            *d ^= k;
+        }
+    }
+    for (d, k) in blocks.into_remainder().iter_mut().zip(key) {
+        *d ^= k;
     }
 }
 
