@@ -223,6 +223,16 @@ impl Conn {
         Ok(())
     }
 
+    /// A CLIENT_WRITEABLE was asked for and can be delivered now (nothing
+    /// waits for the socket): clears the request and says so.
+    pub fn take_writeable(&mut self) -> bool {
+        let due = self.want_writeable && self.phase == Phase::Established && !self.backlogged();
+        if due {
+            self.want_writeable = false;
+        }
+        due
+    }
+
     /// Appends a masked frame to the send queue.
     pub fn queue_frame(&mut self, op: OpCode, fin: bool, payload: &[u8], mask: [u8; 4]) {
         let mut hdr = [0u8; frame::MAX_HEADER];
@@ -737,7 +747,12 @@ impl Context {
         let mut pos = start;
         loop {
             let step = self.with_conn(id, |c| {
-                if c.phase == Phase::Done {
+                if c.phase == Phase::Done || (pos == end && !c.decoder.has_event_without_input()) {
+                    return None;
+                }
+                if c.rx_paused {
+                    // ws_rx_flow_control(wsi, 0) in a callback: keep the rest for later.
+                    c.rx_stash.extend_from_slice(&buf[pos..end]);
                     return None;
                 }
                 let ev = c.decoder.next(&buf[..end], &mut pos, chunk_max);
@@ -780,11 +795,6 @@ impl Context {
                         self.dispatch(id, Reason::ClientReceive, CbIn::Data { buf, start: s, len });
                     buf[s + len] = saved;
                     self.after_callback(id, r);
-                    // ws_rx_flow_control(wsi, 0) in the callback: keep the rest for later.
-                    if self.with_conn(id, |c| c.rx_paused) == Some(true) {
-                        self.with_conn(id, |c| c.rx_stash.extend_from_slice(&buf[pos..end]));
-                        return;
-                    }
                 }
                 Event::Ping => {
                     if !closing {
@@ -921,37 +931,37 @@ impl Context {
 
     /// Flushes and delivers a due CLIENT_WRITEABLE.
     pub(crate) fn after_io(&self, id: ConnId) {
-        let dead = self.with_conn(id, |c| match c.flush() {
-            Ok(()) => false,
+        // One borrow: flush, then see whether a CLIENT_WRITEABLE is due.
+        let state = self.with_conn(id, |c| match c.flush() {
+            Ok(()) => Ok(c.take_writeable()),
             Err(e) => {
                 if c.phase != Phase::Done {
                     wlog!(log::NOTICE, "write to {} failed: {e}", c.target());
                 }
                 c.phase = Phase::Done;
-                true
+                Err(())
             }
         });
-        if dead == Some(true) {
-            return self.finish_later(id);
+        match state {
+            Some(Err(())) => self.finish_later(id),
+            Some(Ok(true)) => self.writeable_now(id),
+            _ => {}
         }
-        self.deliver_writeable(id);
     }
 
     pub(crate) fn deliver_writeable(&self, id: ConnId) {
-        let due = self.with_conn(id, |c| {
-            let due = c.want_writeable && c.phase == Phase::Established && !c.backlogged();
-            if due {
-                c.want_writeable = false;
-            }
-            due
-        });
-        if due == Some(true) {
-            let r = self.dispatch(id, Reason::ClientWriteable, CbIn::None);
-            self.after_callback(id, r);
-            if self.with_conn(id, |c| c.flush().is_err()) == Some(true) {
-                self.with_conn(id, |c| c.phase = Phase::Done);
-                self.finish_later(id);
-            }
+        if self.with_conn(id, Conn::take_writeable) == Some(true) {
+            self.writeable_now(id);
+        }
+    }
+
+    /// Delivers the CLIENT_WRITEABLE `take_writeable` found due, then flushes.
+    fn writeable_now(&self, id: ConnId) {
+        let r = self.dispatch(id, Reason::ClientWriteable, CbIn::None);
+        self.after_callback(id, r);
+        if self.with_conn(id, |c| c.flush().is_err()) == Some(true) {
+            self.with_conn(id, |c| c.phase = Phase::Done);
+            self.finish_later(id);
         }
     }
 

@@ -106,6 +106,16 @@ pub enum WriteError {
     Invalid(String),
 }
 
+/// What `write` did with a frame.
+enum Sent {
+    /// Went to the socket (what it refused is queued).
+    Direct,
+    /// Queued, to be flushed after the callback.
+    Queued,
+    /// The socket failed: the connection is lost.
+    Lost,
+}
+
 /// One socket's readiness from a poll.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Ready {
@@ -777,7 +787,7 @@ impl Context {
             c.wrote_in_callback |= in_callback;
             if c.backlogged() || batch {
                 c.queue_frame(op, fin, &buf[head..], mask);
-                return Ok(true);
+                return Ok(Sent::Queued);
             }
             // Frame in place in the headroom and hand it straight to the socket.
             let hlen = frame::header_len(len);
@@ -794,31 +804,29 @@ impl Context {
                 Some(Err(e)) => {
                     wlog!(log::NOTICE, "write to {} failed: {e}", c.target());
                     c.phase = Phase::Done;
-                    return Ok(true);
+                    return Ok(Sent::Lost);
                 }
                 None => 0,
             };
             if sent < frame_bytes.len() {
+                // Only what the socket refused is copied; its writable event drains it.
                 c.out.extend_from_slice(&frame_bytes[sent..]);
             }
-            Ok(false)
+            Ok(Sent::Direct)
         });
-        // Lost during this write (not already closed before it: that was refused above).
-        if matches!(r, Some(Ok(_))) && self.with_conn(id, |c| c.phase == Phase::Done) == Some(true)
-        {
-            self.finish_later(id);
-            return Err(WriteError::NotOpen("the connection was lost"));
-        }
         match r {
             None => Err(WriteError::Gone),
             Some(Err(e)) => Err(e),
-            Some(Ok(queued)) => {
-                if queued {
-                    if in_callback || self.in_service.get() {
-                        self.pend(id, pend::FLUSH);
-                    } else {
-                        self.after_io(id);
-                    }
+            Some(Ok(Sent::Lost)) => {
+                self.finish_later(id);
+                Err(WriteError::NotOpen("the connection was lost"))
+            }
+            Some(Ok(Sent::Direct)) => Ok(len),
+            Some(Ok(Sent::Queued)) => {
+                if in_callback || self.in_service.get() {
+                    self.pend(id, pend::FLUSH);
+                } else {
+                    self.after_io(id);
                 }
                 Ok(len)
             }

@@ -145,6 +145,17 @@ impl Decoder {
 
     /// Decodes from `input`, consuming what it uses into `*pos`. A data chunk
     /// is at most `chunk_max` bytes.
+    /// Whether `next` can return something other than `NeedMore` with no
+    /// input left: an empty data or control frame whose header was the
+    /// last thing read.
+    pub fn has_event_without_input(&self) -> bool {
+        match self.state {
+            State::Data { remaining, .. } => remaining == 0 && self.empty_pending,
+            State::Control { remaining, .. } => remaining == 0,
+            State::Header | State::Failed => false,
+        }
+    }
+
     pub fn next(&mut self, input: &[u8], pos: &mut usize, chunk_max: usize) -> Event {
         loop {
             match self.state {

@@ -33,6 +33,24 @@ fn live<'a>(wsi: *const ws, func: &str) -> Result<(&'a Shell, ConnId), ()> {
     }
 }
 
+/// Decodes a connection handle without checking that the connection still
+/// lives (the core call that follows does, at no extra lookup); refuses
+/// NULL, undecodable and protocol handles with a log line.
+fn conn_handle<'a>(wsi: *const ws, func: &str) -> Result<(&'a Shell, ConnId), ()> {
+    match handles::wsi_shell(wsi) {
+        Some((s, Wsi::Conn(id))) => Ok((s, id)),
+        _ => live(wsi, func),
+    }
+}
+
+/// Logs that `wsi` no longer names a live connection.
+fn gone(wsi: *const ws, func: &str) {
+    wlog!(
+        log::ERR,
+        "{func}: wsi {wsi:p} is not a live connection (it was destroyed: its WS_CALLBACK_WSI_DESTROY has run)"
+    );
+}
+
 /// Sends one message or fragment. `buf` must have `WS_PRE` writable bytes
 /// before it: the frame header is built there, and the payload may be masked
 /// in place, so do not reuse its contents after the call (the buffer itself
@@ -53,7 +71,7 @@ pub unsafe extern "C" fn ws_write(
     protocol: c_int,
 ) -> c_int {
     guard!("ws_write", -1, {
-        let Ok((s, id)) = live(wsi, "ws_write") else {
+        let Ok((s, id)) = conn_handle(wsi, "ws_write") else {
             return -1;
         };
         if len > c_int::MAX as usize {
@@ -72,7 +90,10 @@ pub unsafe extern "C" fn ws_write(
         };
         match s.core.write(id, frame, WS_PRE, protocol as u32) {
             Ok(n) => c_len(n),
-            Err(WriteError::Gone) => -1,
+            Err(WriteError::Gone) => {
+                gone(wsi, "ws_write");
+                -1
+            }
             Err(WriteError::NotOpen(why)) => refuse!(-1, "ws_write: {why}"),
             Err(WriteError::Invalid(why)) => refuse!(-1, "ws_write: {why}"),
         }
@@ -100,8 +121,14 @@ pub extern "C" fn ws_write_ws_flags(initial: c_int, is_start: c_int, is_end: c_i
 #[no_mangle]
 pub unsafe extern "C" fn ws_callback_on_writable(wsi: *mut ws) -> c_int {
     guard!("ws_callback_on_writable", -1, {
-        match live(wsi, "ws_callback_on_writable") {
-            Ok((s, id)) => s.core.callback_on_writable(id),
+        match conn_handle(wsi, "ws_callback_on_writable") {
+            Ok((s, id)) => match s.core.callback_on_writable(id) {
+                -1 => {
+                    gone(wsi, "ws_callback_on_writable");
+                    -1
+                }
+                n => n,
+            },
             Err(()) => -1,
         }
     })
