@@ -446,8 +446,8 @@ pub fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
     // 32 bytes at a time against a 32-byte key (a multiple of 4, so the key
     // stays in phase): the compiler turns each block into vector XORs.
     let mut key = [0u8; 32];
-    for (i, k) in key.iter_mut().enumerate() {
-        *k = mask[i & 3];
+    for k in key.chunks_exact_mut(4) {
+        k.copy_from_slice(&mask);
     }
     let mut blocks = data.chunks_exact_mut(32);
     for block in &mut blocks {

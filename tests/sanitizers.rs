@@ -222,3 +222,49 @@ fn c_examples_under_valgrind() {
 fn autobahn_driver_under_valgrind() {
     autobahn(Checker::Valgrind, &[1, 2, 3, 4, 5, 6, 7, 10]);
 }
+
+/// Every hostile-server scenario (tests/hostile.rs, each next to a healthy
+/// connection) run under valgrind: no definite or indirect leak, no error.
+/// Cargo builds every test binary before running any, so it is beside this one.
+#[test]
+fn hostile_scenarios_under_valgrind() {
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let newest = std::fs::read_dir(&deps)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("hostile-") && !name.contains('.')
+        })
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok());
+    let Some(bin) = newest else {
+        eprintln!(
+            "the hostile test binary is not built: run the whole suite (cargo test --all-targets)"
+        );
+        return;
+    };
+    let bin = bin.path();
+    let out = std::process::Command::new("valgrind")
+        .args([
+            "-q",
+            "--leak-check=full",
+            "--show-leak-kinds=definite,indirect",
+            "--errors-for-leak-kinds=definite,indirect",
+            "--error-exitcode=86",
+        ])
+        .arg(&bin)
+        .args(["--test-threads=1", "-q"])
+        .output()
+        .expect("valgrind runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && !err.contains("=="),
+        "valgrind on {}: {err}\n{}",
+        bin.display(),
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
