@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -517,6 +518,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--mode")) {
             raw_mode = !strcmp(argv[i + 1], "raw");
         } else if (!strcmp(argv[i], "--tls") && i + 2 < argc) {
+            signal(SIGPIPE, SIG_IGN); /* OpenSSL writes without MSG_NOSIGNAL */
             tls = SSL_CTX_new(TLS_server_method());
             if (!tls || SSL_CTX_use_certificate_chain_file(tls, argv[i + 1]) != 1 ||
                 SSL_CTX_use_PrivateKey_file(tls, argv[i + 2], SSL_FILETYPE_PEM) != 1) {
