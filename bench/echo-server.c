@@ -426,7 +426,7 @@ static long frames(struct conn *c)
 /* ---- the loop ---- */
 
 /* Reads once (plain TCP) or until OpenSSL has nothing more (TLS, which may
- * hold decrypted bytes epoll does not know about), echoing as it goes. */
+ * hold decrypted bytes epoll does not know about), then echoes. */
 static void on_readable(int fd)
 {
     struct conn *c = &conns[fd];
@@ -469,7 +469,9 @@ static void on_readable(int fd)
             memmove(c->in, c->in + used, c->in_len - (size_t)used);
             c->in_len -= (size_t)used;
         }
-        if (!flush(fd))
+        /* TLS: echo what all the records at hand hold with one write, as one
+         * recv() does for plain TCP */
+        if ((!c->ssl || c->out_len - c->out_off >= READ_CHUNK) && !flush(fd))
             return;
     } while (c->ssl && !c->closing && c->out_len - c->out_off < OUT_HIGH);
     if (c->ssl)
