@@ -5,12 +5,14 @@
  *
  *   client [-a address] [-p port] [-c conns] [-w in_flight] [-s size]
  *          [-n messages_per_conn] [-d seconds] [-t limit_seconds] [-i idle_conns]
+ *          [-T ca.pem]
  *
  * Opens `conns` connections, waits until all are established (the connect
  * time), then keeps `in_flight` binary messages of `size` bytes outstanding
  * on each (but the last `idle_conns`, which stay idle), checking every
  * echoed byte, for `seconds` or until each connection had
- * `messages_per_conn` echoes. Writes the lws way: one
+ * `messages_per_conn` echoes. With -T, over wss:// (TLS verified against
+ * that CA file; the certificate must cover the address). Writes the lws way: one
  * ws_write() per CLIENT_WRITEABLE. Prints one result line (see common.h);
  * exits 0 only if every connection came up and every echo matched.
  */
@@ -138,6 +140,10 @@ int main(int argc, char **argv)
     info.protocols = protocols;
     info.gid = -1;
     info.uid = -1;
+    if (o.ca) {
+        info.options |= WS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* lws needs it; wsloop ignores it */
+        info.client_ssl_ca_filepath = o.ca;
+    }
     context = ws_create_context(&info);
     if (!context)
         return 1;
@@ -152,6 +158,7 @@ int main(int argc, char **argv)
     ci.host = o.address;
     ci.origin = o.address;
     ci.ietf_version_or_minus_one = -1;
+    ci.ssl_connection = o.ca ? WS_LCCSCF_USE_SSL : 0;
     for (i = 0; i < o.conns; i++) {
         ci.userdata = &sessions[i];
         if (!ws_client_connect_via_info(&ci))

@@ -1,12 +1,16 @@
 /*
  * echo-server: the benchmark's peer. One thread, epoll, non-blocking sockets.
  *
- *   echo-server [--port N] [--mode ws|raw]
+ *   echo-server [--port N] [--mode ws|raw] [--tls CERT_PEM KEY_PEM]
  *
  * --mode ws  (default) WebSocket echo: answers the upgrade, then echoes every
  *            data frame unmasked with the same FIN/opcode, answers Ping with
  *            Pong and Close with Close (then closes the socket).
  * --mode raw plain TCP echo, for the raw-TCP ceiling.
+ * --tls      the same over TLS (OpenSSL; TLS 1.2 or 1.3, its defaults), with
+ *            this certificate chain and key: wss:// echo, or with --mode raw
+ *            the raw-TLS ceiling. The first time a protocol version and
+ *            cipher suite are negotiated, one line on stderr names them.
  *
  * Prints "listening PORT" once ready and exits when its stdin closes.
  * Written to stay out of the way: a data frame's header is answered at once
@@ -18,6 +22,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +32,10 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/ssl.h>
 
 #define READ_CHUNK (256 * 1024)
 #define OUT_HIGH (8 * 1024 * 1024) /* stop reading a client that does not read */
@@ -43,9 +52,12 @@ struct conn {
     size_t in_len, in_cap;
     unsigned char *out;
     size_t out_off, out_len, out_cap;
+    SSL *ssl;     /* with --tls */
+    int tls_reported;
 };
 
 static int ep, raw_mode;
+static SSL_CTX *tls;
 static struct conn *conns;
 static size_t nconns;
 
@@ -154,10 +166,66 @@ static void drop(int fd)
 {
     struct conn *c = &conns[fd];
     epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+    if (c->ssl)
+        SSL_free(c->ssl);
     close(fd);
     free(c->in);
     free(c->out);
     memset(c, 0, sizeof *c);
+}
+
+/* The first time each protocol version + cipher suite is negotiated. */
+static void report_cipher(SSL *ssl)
+{
+    static char seen[8][96];
+    char now[96];
+    int i;
+    snprintf(now, sizeof now, "%s %s, key exchange %s", SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+             OBJ_nid2sn(SSL_get_negotiated_group(ssl) & ~TLSEXT_nid_unknown));
+    for (i = 0; i < 8 && seen[i][0]; i++)
+        if (!strcmp(seen[i], now))
+            return;
+    if (i < 8)
+        strcpy(seen[i], now);
+    fprintf(stderr, "echo-server: tls %s\n", now);
+}
+
+/* recv()/send(), or SSL_read()/SSL_write() with --tls: >0 bytes moved, 0 the
+ * peer is gone (or a TLS error), -1 with errno EAGAIN when it would block. */
+static ssize_t tls_result(struct conn *c, int n)
+{
+    if (n > 0) {
+        if (!c->tls_reported) {
+            c->tls_reported = 1;
+            report_cipher(c->ssl);
+        }
+        return n;
+    }
+    switch (SSL_get_error(c->ssl, n)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+        errno = EAGAIN;
+        return -1;
+    default:
+        ERR_clear_error();
+        return 0;
+    }
+}
+
+static ssize_t rd(int fd, struct conn *c, void *buf, size_t len)
+{
+    if (!c->ssl)
+        return recv(fd, buf, len, 0);
+    return tls_result(c, SSL_read(c->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len));
+}
+
+static ssize_t wr(int fd, struct conn *c, const void *buf, size_t len)
+{
+    ssize_t n;
+    if (!c->ssl)
+        return send(fd, buf, len, MSG_NOSIGNAL);
+    n = tls_result(c, SSL_write(c->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len));
+    return n == 0 ? (errno = EPIPE, -1) : n;
 }
 
 /* Writes what it can; 0 when the connection is gone. */
@@ -165,7 +233,7 @@ static int flush(int fd)
 {
     struct conn *c = &conns[fd];
     while (c->out_off < c->out_len) {
-        ssize_t n = send(fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        ssize_t n = wr(fd, c, c->out + c->out_off, c->out_len - c->out_off);
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 break;
@@ -357,48 +425,57 @@ static long frames(struct conn *c)
 
 /* ---- the loop ---- */
 
+/* Reads once (plain TCP) or until OpenSSL has nothing more (TLS, which may
+ * hold decrypted bytes epoll does not know about), then echoes. */
 static void on_readable(int fd)
 {
     struct conn *c = &conns[fd];
-    ssize_t n;
-    long used = 0;
-    reserve(&c->in, &c->in_cap, c->in_len + READ_CHUNK);
-    n = recv(fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-        drop(fd);
-        return;
-    }
-    if (n < 0)
-        return;
-    c->in_len += (size_t)n;
-    if (raw_mode) {
-        memcpy(out_space(c, c->in_len), c->in, c->in_len);
-        c->out_len += c->in_len;
-        used = (long)c->in_len;
-    } else {
-        size_t hs = 0;
-        if (!c->upgraded) {
-            int r = handshake(c, &hs);
-            if (r < 0) {
-                drop(fd);
-                return;
-            }
-            if (r > 0)
-                return;
-            memmove(c->in, c->in + hs, c->in_len - hs);
-            c->in_len -= hs;
-        }
-        used = frames(c);
-        if (used < 0) {
+    do {
+        ssize_t n;
+        long used = 0;
+        reserve(&c->in, &c->in_cap, c->in_len + READ_CHUNK);
+        n = rd(fd, c, c->in + c->in_len, c->in_cap - c->in_len);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
             drop(fd);
             return;
         }
-    }
-    if (used) {
-        memmove(c->in, c->in + used, c->in_len - (size_t)used);
-        c->in_len -= (size_t)used;
-    }
-    flush(fd);
+        if (n < 0)
+            break;
+        c->in_len += (size_t)n;
+        if (raw_mode) {
+            memcpy(out_space(c, c->in_len), c->in, c->in_len);
+            c->out_len += c->in_len;
+            used = (long)c->in_len;
+        } else {
+            size_t hs = 0;
+            if (!c->upgraded) {
+                int r = handshake(c, &hs);
+                if (r < 0) {
+                    drop(fd);
+                    return;
+                }
+                if (r > 0)
+                    continue;
+                memmove(c->in, c->in + hs, c->in_len - hs);
+                c->in_len -= hs;
+            }
+            used = frames(c);
+            if (used < 0) {
+                drop(fd);
+                return;
+            }
+        }
+        if (used) {
+            memmove(c->in, c->in + used, c->in_len - (size_t)used);
+            c->in_len -= (size_t)used;
+        }
+        /* TLS: echo what all the records at hand hold with one write, as one
+         * recv() does for plain TCP */
+        if ((!c->ssl || c->out_len - c->out_off >= READ_CHUNK) && !flush(fd))
+            return;
+    } while (c->ssl && !c->closing && c->out_len - c->out_off < OUT_HIGH);
+    if (c->ssl)
+        flush(fd);
 }
 
 static void on_accept(int lfd)
@@ -415,6 +492,14 @@ static void on_accept(int lfd)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         conns[fd].open = 1;
         conns[fd].events = EPOLLIN;
+        if (tls) {
+            conns[fd].ssl = SSL_new(tls);
+            if (!conns[fd].ssl || !SSL_set_fd(conns[fd].ssl, fd)) {
+                fprintf(stderr, "echo-server: SSL_new failed\n");
+                exit(1);
+            }
+            SSL_set_accept_state(conns[fd].ssl);
+        }
         ev.events = EPOLLIN;
         ev.data.fd = fd;
         epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
@@ -430,10 +515,26 @@ int main(int argc, char **argv)
     int lfd, port = 0, one = 1, i;
 
     for (i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--port"))
+        if (!strcmp(argv[i], "--port")) {
             port = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--mode"))
+        } else if (!strcmp(argv[i], "--mode")) {
             raw_mode = !strcmp(argv[i + 1], "raw");
+        } else if (!strcmp(argv[i], "--tls") && i + 2 < argc) {
+            signal(SIGPIPE, SIG_IGN); /* OpenSSL writes without MSG_NOSIGNAL */
+            tls = SSL_CTX_new(TLS_server_method());
+            if (!tls || SSL_CTX_use_certificate_chain_file(tls, argv[i + 1]) != 1 ||
+                SSL_CTX_use_PrivateKey_file(tls, argv[i + 2], SSL_FILETYPE_PEM) != 1) {
+                fprintf(stderr, "echo-server: cannot load %s / %s\n", argv[i + 1], argv[i + 2]);
+                ERR_print_errors_fp(stderr);
+                return 1;
+            }
+            /* flush() retries from the same bytes, which may have moved */
+            SSL_CTX_set_mode(tls, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+            i++;
+        } else {
+            fprintf(stderr, "usage: echo-server [--port N] [--mode ws|raw] [--tls CERT_PEM KEY_PEM]\n");
+            return 2;
+        }
     }
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;

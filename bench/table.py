@@ -1,5 +1,6 @@
 """Turns bench/run's result lines into one Markdown table: medians with
-min-max over the repetitions, wsloop beside libwebsockets and raw TCP."""
+min-max over the repetitions, wsloop beside libwebsockets and raw TCP (raw
+TLS for the wss:// cells)."""
 
 import statistics
 import sys
@@ -20,10 +21,15 @@ TITLES = {
     "1000x1-1k": "1000 conns × 1, 1 KiB",
     "idle1000-1k": "1 active conn + 1000 idle, 1 KiB",
     "idle10000-1k": "1 active conn + 10,000 idle, 1 KiB",
+    "wss-1x1-1k": "wss:// 1 conn × 1 in flight, 1 KiB",
+    "wss-1x1-64k": "wss:// 1 conn × 1 in flight, 64 KiB",
+    "wss-1x64-1k": "wss:// 1 conn × 64 in flight, 1 KiB",
+    "wss-1x64-64k": "wss:// 1 conn × 64 in flight, 64 KiB",
 }
 CALLGRIND = {
     "callgrind": "callgrind, 1 conn × 1, 1 KiB",
     "callgrind-idle": "callgrind, 1 active + 10,000 idle, 1 KiB",
+    "callgrind-wss": "callgrind, wss:// 1 conn × 1, 1 KiB",
 }
 
 
@@ -68,7 +74,7 @@ def ratio(a, b):
 
 def main():
     runs, order = parse(sys.argv[1])
-    print("| cell | metric | wsloop | libwebsockets | raw TCP | wsloop/raw | wsloop/lws "
+    print("| cell | metric | wsloop | libwebsockets | raw TCP (TLS for wss://) | wsloop/raw | wsloop/lws "
           "| CPU % client/server (wsloop; lws; raw) |")
     print("|---|---|---|---|---|---|---|---|")
     for cell in order:

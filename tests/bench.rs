@@ -1,7 +1,8 @@
 //! A smoke run of the benchmark (bench/), so it cannot rot: the programs
 //! build with -Wall -Wextra -Werror, and a tiny cell of each client runs
-//! against the bench echo server with every echo checked. No timings are
-//! asserted. The libwebsockets build is tried only where its header exists.
+//! against the bench echo server with every echo checked, over TCP and over
+//! TLS (wss://, with the test certificates). No timings are asserted. The
+//! libwebsockets build is tried only where its header exists.
 
 mod common;
 
@@ -20,9 +21,14 @@ struct EchoServer {
 }
 
 impl EchoServer {
-    fn start(exe: &Path, mode: &str) -> EchoServer {
+    /// `tls`: the server's certificate and key files.
+    fn start(exe: &Path, mode: &str, tls: Option<(&str, &str)>) -> EchoServer {
+        let mut args = vec!["--port", "0", "--mode", mode];
+        if let Some((cert, key)) = tls {
+            args.extend(["--tls", cert, key]);
+        }
         let mut child = Command::new(exe)
-            .args(["--port", "0", "--mode", mode])
+            .args(&args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -68,11 +74,18 @@ fn cell(exe: &Path, port: u16, args: &[&str]) -> String {
 
 #[test]
 fn bench_clients_echo_against_the_bench_server() {
-    let server = build_c(&bench_src("echo-server.c"), &[]);
+    let ssl = ["-lssl", "-lcrypto"];
+    let server = compile(&bench_src("echo-server.c"), "echo-server", &[], &ssl);
     let client = build_c(&bench_src("client.c"), &[]);
-    let raw_client = build_c(&bench_src("raw-client.c"), &[]);
-    let ws = EchoServer::start(&server, "ws");
-    let raw = EchoServer::start(&server, "raw");
+    let raw_client = compile(&bench_src("raw-client.c"), "raw-client", &[], &ssl);
+    let ws = EchoServer::start(&server, "ws", None);
+    let raw = EchoServer::start(&server, "raw", None);
+    let pki = tls::pki();
+    let cert = pki.file("bench-server.pem", &pki.good.cert_pem);
+    let key = pki.file("bench-server.key", &pki.good.key_pem);
+    let ca = pki.file("bench-ca.pem", &pki.ca_pem);
+    let wss = EchoServer::start(&server, "ws", Some((&cert, &key)));
+    let raw_tls = EchoServer::start(&server, "raw", Some((&cert, &key)));
 
     let mut lines = Vec::new();
     // Small and large messages, several in flight, several connections.
@@ -93,6 +106,22 @@ fn bench_clients_echo_against_the_bench_server() {
     }
     // A timed cell stops by itself.
     lines.push(cell(&client, ws.port, &["-s", "1024", "-d", "0.2"]));
+
+    // wss:// and the raw-TLS ceiling: small and large messages.
+    let mut tls_lines = Vec::new();
+    for args in [
+        ["-c", "2", "-w", "4", "-s", "1024", "-n", "100"],
+        ["-c", "1", "-w", "2", "-s", "300000", "-n", "4"],
+    ] {
+        let mut args = args.to_vec();
+        args.extend(["-T", &ca]);
+        let out = cell(&client, wss.port, &args);
+        assert!(out.starts_with("lib=wsloop tls=1 "), "{out}");
+        tls_lines.push(out);
+        let out = cell(&raw_client, raw_tls.port, &args);
+        assert!(out.starts_with("lib=raw tls=1 "), "{out}");
+        tls_lines.push(out);
+    }
 
     // Where libwebsockets is installed, the same source builds against it.
     if Path::new("/usr/include/libwebsockets.h").exists() {
@@ -115,6 +144,13 @@ fn bench_clients_echo_against_the_bench_server() {
         );
         assert!(out.starts_with("lib=lws "), "{out}");
         lines.push(out);
+        let out = cell(
+            &exe,
+            wss.port,
+            &["-c", "2", "-w", "4", "-s", "1024", "-n", "100", "-T", &ca],
+        );
+        assert!(out.starts_with("lib=lws tls=1 "), "{out}");
+        tls_lines.push(out);
     } else {
         println!("bench smoke: libwebsockets-dev is not installed; the lws build is skipped (bench/run installs it)");
     }
@@ -124,6 +160,11 @@ fn bench_clients_echo_against_the_bench_server() {
     let text: String = lines
         .iter()
         .map(|l| format!("cell=1x1-1k rep=1 {} server_cpu_pct=0\n", l.trim()))
+        .chain(
+            tls_lines
+                .iter()
+                .map(|l| format!("cell=wss-1x1-1k rep=1 {} server_cpu_pct=0\n", l.trim())),
+        )
         .collect();
     std::fs::write(&results, text).unwrap();
     let table = Command::new("python3")
@@ -133,7 +174,9 @@ fn bench_clients_echo_against_the_bench_server() {
         .expect("python3 runs");
     let table_out = String::from_utf8_lossy(&table.stdout);
     assert!(
-        table.status.success() && table_out.contains("| 1 conn × 1 in flight, 1 KiB | msg/s |"),
+        table.status.success()
+            && table_out.contains("| 1 conn × 1 in flight, 1 KiB | msg/s |")
+            && table_out.contains("| wss:// 1 conn × 1 in flight, 1 KiB | msg/s |"),
         "{table_out}{}",
         String::from_utf8_lossy(&table.stderr)
     );
