@@ -4,29 +4,14 @@
 
 mod common;
 
-use std::ffi::{c_char, c_int, CStr};
 use std::ptr::null_mut;
-use std::sync::Mutex;
 
 use common::*;
 use wsloop::ffi::*;
 
-static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-unsafe extern "C" fn emit(_level: c_int, line: *const c_char) {
-    LINES
-        .lock()
-        .unwrap()
-        .push(CStr::from_ptr(line).to_string_lossy().to_string());
-}
-
-fn logged(needle: &str) -> bool {
-    LINES.lock().unwrap().iter().any(|l| l.contains(needle))
-}
-
 #[test]
 fn null_and_stale_handles_and_the_forgotten_loop() {
-    unsafe { ws_set_log_level(WS_LLL_ERR | WS_LLL_WARN, Some(emit)) };
+    capture_log(WS_LLL_ERR | WS_LLL_WARN);
 
     unsafe {
         assert!(ws_create_context(std::ptr::null()).is_null());

@@ -4,9 +4,8 @@
 
 mod common;
 
-use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ffi::{c_char, c_int, c_void};
 use std::ptr::null_mut;
-use std::sync::{Mutex, Once};
 
 use common::*;
 use wsloop::ffi::*;
@@ -55,31 +54,16 @@ fn contexts_created_on_many_threads_at_once_are_all_live() {
     }
 }
 
-static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-unsafe extern "C" fn emit(_level: c_int, line: *const c_char) {
-    let line = CStr::from_ptr(line)
-        .to_string_lossy()
-        .trim_end()
-        .to_string();
-    LINES.lock().unwrap().push(line);
-}
-
-fn capture_log() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| unsafe {
-        ws_set_log_level(
-            WS_LLL_ERR | WS_LLL_WARN | WS_LLL_NOTICE | WS_LLL_USER,
-            Some(emit),
-        )
-    });
+fn capture() {
+    let mask = WS_LLL_ERR | WS_LLL_WARN | WS_LLL_NOTICE | WS_LLL_USER;
+    unsafe { ws_set_log_level(mask, log_emitter()) };
 }
 
 /// Runs `call` and asserts it logged a line starting with `prefix`.
 fn logs<T>(prefix: &str, call: impl FnOnce() -> T) -> T {
-    let before = LINES.lock().unwrap().len();
+    let before = log_lines().len();
     let out = call();
-    let lines = LINES.lock().unwrap();
+    let lines = log_lines();
     assert!(
         lines[before..]
             .iter()
@@ -94,7 +78,7 @@ fn logs<T>(prefix: &str, call: impl FnOnce() -> T) -> T {
 /// each pointer: the documented error value and a log line, never a crash.
 #[test]
 fn every_exported_function_refuses_null_with_a_log_line() {
-    capture_log();
+    capture();
     let src = std::fs::read_to_string(root().join("tests/c_misuse.rs")).unwrap();
     let header = std::fs::read_to_string(root().join("include/wsloop.h")).unwrap();
     let mut declared = 0;
@@ -431,7 +415,7 @@ fn reason_is(r: i32, reason: ws_callback_reasons) -> bool {
 #[test]
 fn misuse_around_a_live_connection() {
     use ws_callback_reasons::*;
-    capture_log();
+    capture();
     let srv = Server::node("echo");
     let c = Ctx::new(CtxOpts::default());
     let ctx = c.ctx;
@@ -495,7 +479,7 @@ fn misuse_around_a_live_connection() {
 #[test]
 fn destroy_with_connections_in_every_phase() {
     use ws_callback_reasons::*;
-    capture_log();
+    capture();
     let (tx, rx) = std::sync::mpsc::channel();
     let open = raw_server(move |mut s| {
         let key = read_request(&mut s);

@@ -7,11 +7,10 @@
 
 mod common;
 
-use std::ffi::{c_char, c_int, CStr};
+use std::ffi::c_int;
 use std::io::Write;
 use std::net::TcpStream;
 use std::sync::mpsc;
-use std::sync::{Mutex, Once};
 use std::time::Duration;
 
 use common::*;
@@ -21,37 +20,17 @@ use wsloop::ffi::*;
 const TEXT: c_int = ws_write_protocol::WS_WRITE_TEXT as c_int;
 const BINARY: c_int = ws_write_protocol::WS_WRITE_BINARY as c_int;
 
-static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-unsafe extern "C" fn emit(_level: c_int, line: *const c_char) {
-    let line = CStr::from_ptr(line)
-        .to_string_lossy()
-        .trim_end()
-        .to_string();
-    eprintln!("{line}");
-    LINES.lock().unwrap().push(line);
-}
-
 /// Log lines mentioning `127.0.0.1:port` (tests run in parallel).
 fn log_for(port: u16) -> Vec<String> {
     let needle = format!("127.0.0.1:{port}");
-    LINES
-        .lock()
-        .unwrap()
-        .iter()
+    log_lines()
+        .into_iter()
         .filter(|l| l.contains(&needle))
-        .cloned()
         .collect()
 }
 
-fn capture_log() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| unsafe {
-        ws_set_log_level(
-            WS_LLL_ERR | WS_LLL_WARN | WS_LLL_NOTICE | WS_LLL_USER,
-            Some(emit),
-        )
-    });
+fn capture() {
+    capture_log(WS_LLL_ERR | WS_LLL_WARN | WS_LLL_NOTICE | WS_LLL_USER);
 }
 
 fn is(e: &Ev, wsi: *mut ws, reason: ws_callback_reasons) -> bool {
@@ -153,7 +132,7 @@ fn pause_after(c: &Ctx, wsi: *mut ws, reason: ws_callback_reasons) {
 
 #[test]
 fn fin_right_behind_the_upgrade_response_is_seen() {
-    capture_log();
+    capture();
     let c = Ctx::new(CtxOpts::default());
     let b = Bystander::join(&c);
     let port = raw_server(|mut s| {
@@ -184,7 +163,7 @@ fn fin_right_behind_the_upgrade_response_is_seen() {
 
 #[test]
 fn last_message_and_fin_in_one_burst_are_both_seen() {
-    capture_log();
+    capture();
     let c = Ctx::new(CtxOpts::default());
     let b = Bystander::join(&c);
     let port = upgraded(|s| {
@@ -208,7 +187,7 @@ fn last_message_and_fin_in_one_burst_are_both_seen() {
 
 /// Runs one hostile connection next to a bystander; returns its events.
 fn against(port: u16, opts: CtxOpts) -> (Ctx, *mut ws, Bystander) {
-    capture_log();
+    capture();
     let c = Ctx::new(opts);
     let b = Bystander::join(&c);
     let wsi = c.connect("127.0.0.1", port, None, |_| {});
@@ -450,7 +429,7 @@ fn server_that_never_reads_bounds_the_send_queue_and_loses_nothing() {
         }
         let _ = tx.send((count, intact));
     });
-    capture_log();
+    capture();
     let c = Ctx::new(CtxOpts::default());
     let b = Bystander::join(&c);
     let wsi = c.connect("127.0.0.1", port, None, |_| {});
@@ -503,7 +482,7 @@ fn answers_queued_before_a_violation_go_out_before_the_close() {
         let second = read_client_frame(s);
         let _ = tx.send((first, second));
     });
-    capture_log();
+    capture();
     let c = Ctx::new(CtxOpts::default());
     let b = Bystander::join(&c);
     c.hook(move |w, r, _, _| {

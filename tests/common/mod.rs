@@ -20,20 +20,31 @@ pub mod tls;
 static LINES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 unsafe extern "C" fn emit(_level: c_int, line: *const std::ffi::c_char) {
-    LINES
-        .lock()
-        .unwrap()
-        .push(CStr::from_ptr(line).to_string_lossy().to_string());
+    let line = CStr::from_ptr(line)
+        .to_string_lossy()
+        .trim_end()
+        .to_string();
+    LINES.lock().unwrap().push(line);
 }
 
 /// Sends the library's log lines of `mask` to a list `logged` searches.
 pub fn capture_log(mask: c_int) {
-    unsafe { ws_set_log_level(mask, Some(emit)) };
+    unsafe { ws_set_log_level(mask, log_emitter()) };
+}
+
+/// The emitter `capture_log` installs.
+pub fn log_emitter() -> ws_log_emit_t {
+    Some(emit)
 }
 
 /// A captured log line contains `needle`.
 pub fn logged(needle: &str) -> bool {
     LINES.lock().unwrap().iter().any(|l| l.contains(needle))
+}
+
+/// The lines captured so far (without their trailing newline).
+pub fn log_lines() -> Vec<String> {
+    LINES.lock().unwrap().clone()
 }
 
 pub fn root() -> PathBuf {
