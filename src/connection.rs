@@ -774,13 +774,15 @@ impl Context {
                             binary,
                             remaining,
                         };
+                        // The callback is about to run: this lookup serves it too.
+                        c.wrote_in_callback = false;
                         Vec::new()
                     }
                     _ => Vec::new(),
                 };
-                Some((ev, payload, c.close_sent))
+                Some((ev, payload, c.close_sent, (c.protocol, c.user)))
             });
-            let Some(Some((ev, mut payload, closing))) = step else {
+            let Some(Some((ev, mut payload, closing, target))) = step else {
                 return;
             };
             match ev {
@@ -791,8 +793,8 @@ impl Context {
                     }
                     let saved = buf[s + len];
                     buf[s + len] = 0;
-                    let r =
-                        self.dispatch(id, Reason::ClientReceive, CbIn::Data { buf, start: s, len });
+                    let data = CbIn::Data { buf, start: s, len };
+                    let r = Some(self.call_conn(id, target, Reason::ClientReceive, data));
                     buf[s + len] = saved;
                     self.after_callback(id, r);
                 }
@@ -955,14 +957,12 @@ impl Context {
         }
     }
 
-    /// Delivers the CLIENT_WRITEABLE `take_writeable` found due, then flushes.
+    /// Delivers the CLIENT_WRITEABLE `take_writeable` found due. What the
+    /// callback queued is flushed by the deferred work its writes asked for,
+    /// in this loop iteration.
     fn writeable_now(&self, id: ConnId) {
         let r = self.dispatch(id, Reason::ClientWriteable, CbIn::None);
         self.after_callback(id, r);
-        if self.with_conn(id, |c| c.flush().is_err()) == Some(true) {
-            self.with_conn(id, |c| c.phase = Phase::Done);
-            self.finish_later(id);
-        }
     }
 
     /// `ws_set_timeout` expired: close as if a callback had returned non-zero.

@@ -234,16 +234,29 @@ impl Context {
 
     /// Calls the connection's protocol callback; None when the connection is gone.
     pub(crate) fn dispatch(&self, id: ConnId, reason: Reason, data: CbIn<'_>) -> Option<i32> {
-        let (protocol, user) = self.with_conn(id, |c| {
+        let target = self.with_conn(id, |c| {
             c.wrote_in_callback = false;
             (c.protocol, c.user)
         })?;
+        Some(self.call_conn(id, target, reason, data))
+    }
+
+    /// Calls protocol `target.0`'s callback for the connection with `user`
+    /// `target.1`, both just read from it (and its `wrote_in_callback`
+    /// cleared) by the caller.
+    pub(crate) fn call_conn(
+        &self,
+        id: ConnId,
+        (protocol, user): (usize, Opaque),
+        reason: Reason,
+        data: CbIn<'_>,
+    ) -> i32 {
         self.depth.set(self.depth.get() + 1);
         let r = self
             .callbacks
             .call(protocol, Target::Conn(id), reason, user, data);
         self.depth.set(self.depth.get() - 1);
-        Some(r)
+        r
     }
 
     /// Runs `f` on a live connection. `f` must not call the application.
