@@ -449,9 +449,9 @@ impl Context {
     }
 
     /// When the earliest timer that still applies is due. Entries that no
-    /// longer apply (the handshake deadline of an established connection,
-    /// mostly) are dropped from the top of the heap here, so a heap with
-    /// nothing live in it costs no clock reads.
+    /// longer apply (the handshake deadline of an established connection, a
+    /// moved or cancelled sul) are dropped from the top of the heap here, so
+    /// they cost neither clock reads nor early wake-ups.
     fn next_live_due(&self) -> Option<Instant> {
         loop {
             let (at, seq, key) = self.timers.borrow().peek()?;
@@ -460,7 +460,7 @@ impl Context {
                     let id = ConnId { index, gen };
                     self.with_conn(id, |c| c.timer_seq[kind as usize] == seq) == Some(true)
                 }
-                Key::Sul(_) => true,
+                Key::Sul(k) => self.timers.borrow().sul_live(k, seq),
             };
             if live {
                 return Some(at);

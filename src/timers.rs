@@ -56,11 +56,6 @@ impl Timers {
         self.seq
     }
 
-    /// When the earliest entry is due (possibly a stale one).
-    pub fn next_due(&self) -> Option<Instant> {
-        self.heap.peek().map(|Reverse((t, ..))| *t)
-    }
-
     /// The earliest entry, possibly a stale one.
     pub fn peek(&self) -> Option<(Instant, u64, Key)> {
         self.heap.peek().map(|Reverse(e)| *e)
@@ -92,18 +87,18 @@ impl Timers {
         self.suls.remove(&key).is_some()
     }
 
-    /// A sul entry came due: true (and the sul is unscheduled) when it is the live one.
-    pub fn fire_sul(&mut self, key: usize, seq: u64) -> bool {
-        if self.suls.get(&key) == Some(&seq) {
-            self.suls.remove(&key);
-            true
-        } else {
-            false
-        }
+    /// The entry `seq` is the sul's live one (not moved or cancelled since).
+    pub fn sul_live(&self, key: usize, seq: u64) -> bool {
+        self.suls.get(&key) == Some(&seq)
     }
 
-    pub fn sul_scheduled(&self, key: usize) -> bool {
-        self.suls.contains_key(&key)
+    /// A sul entry came due: true (and the sul is unscheduled) when it is the live one.
+    pub fn fire_sul(&mut self, key: usize, seq: u64) -> bool {
+        let live = self.sul_live(key, seq);
+        if live {
+            self.suls.remove(&key);
+        }
+        live
     }
 
     /// Entries in the heap, stale ones included.
@@ -137,7 +132,7 @@ mod tests {
             }
         }
         assert_eq!(fired, [1, 2]);
-        assert!(!t.sul_scheduled(1));
+        assert!(!t.cancel_sul(1), "a fired sul is no longer scheduled");
         assert_eq!(t.entries(), 0);
     }
 
@@ -147,6 +142,6 @@ mod tests {
         let now = Instant::now();
         t.schedule_sul(7, now + Duration::from_millis(50));
         assert_eq!(t.pop_due(now), None);
-        assert_eq!(t.next_due(), Some(now + Duration::from_millis(50)));
+        assert_eq!(t.peek().map(|e| e.0), Some(now + Duration::from_millis(50)));
     }
 }
