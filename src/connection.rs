@@ -662,16 +662,7 @@ impl Context {
             self.with_conn(id, |c| c.established = false);
             return self.fail(id, ConnectError::RejectedAtEstablished);
         }
-        if !rest.is_empty() {
-            let mut buf = self.take_rx_buf();
-            let end = RX_HEADROOM + rest.len();
-            if buf.len() < end + 1 {
-                buf.resize(end + 1, 0);
-            }
-            buf[RX_HEADROOM..end].copy_from_slice(&rest);
-            self.process_rx(id, &mut buf, RX_HEADROOM, end);
-            self.put_rx_buf(buf);
-        }
+        self.process_bytes(id, &rest);
         self.after_io(id);
     }
 
@@ -736,6 +727,23 @@ impl Context {
                 }
             }
         }
+        self.put_rx_buf(buf);
+    }
+
+    /// Decodes bytes that did not come from a socket read (what followed the
+    /// upgrade response, what was held back while receiving was paused),
+    /// through the receive buffer so the chunks keep their headroom and NUL.
+    fn process_bytes(&self, id: ConnId, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let mut buf = self.take_rx_buf();
+        let end = RX_HEADROOM + bytes.len();
+        if buf.len() < end + 1 {
+            buf.resize(end + 1, 0);
+        }
+        buf[RX_HEADROOM..end].copy_from_slice(bytes);
+        self.process_rx(id, &mut buf, RX_HEADROOM, end);
         self.put_rx_buf(buf);
     }
 
@@ -995,16 +1003,7 @@ impl Context {
             return;
         };
         let Some(stash) = stash else { return };
-        if !stash.is_empty() {
-            let mut buf = self.take_rx_buf();
-            let end = RX_HEADROOM + stash.len();
-            if buf.len() < end + 1 {
-                buf.resize(end + 1, 0);
-            }
-            buf[RX_HEADROOM..end].copy_from_slice(&stash);
-            self.process_rx(id, &mut buf, RX_HEADROOM, end);
-            self.put_rx_buf(buf);
-        }
+        self.process_bytes(id, &stash);
         let phase = self.with_conn(id, |c| c.phase);
         if matches!(phase, Some(Phase::Established | Phase::Closing)) {
             self.read_frames(id, true);
