@@ -1206,7 +1206,8 @@ const char *ws_json_simple_find(const char *buf, size_t len, const char *name, s
 struct ws_vhost *ws_get_vhost(struct ws *wsi);
 
 /*
- The vhost's name: a context's one vhost is "default", as in libwebsockets.
+ The vhost's name: a context's one vhost is "default", as in
+ libwebsockets. The string is static: do not free it.
  */
 const char *ws_get_vhost_name(struct ws_vhost *vhost);
 

@@ -1,4 +1,9 @@
 //! Scheduled callbacks, per-connection timers and timeouts, retry backoff.
+//!
+//! Like every call on a context, these belong to the thread that services
+//! it (callbacks included); `ws_now_usecs` may be called from any thread.
+//! A scheduled `ws_sorted_usec_list_t` stays the application's memory:
+//! wsloop keeps only its address, and writes its `list.owner` and `us`.
 
 use std::ffi::{c_char, c_int, c_uint};
 use std::sync::OnceLock;

@@ -1,5 +1,9 @@
 //! Small helpers libwebsockets programs use: random bytes, command-line
 //! options, and the permessage-deflate extension entry point.
+//!
+//! `ws_get_random` belongs to the thread that services its context; the
+//! others touch no context and may be called from any thread. Returned
+//! pointers point into the caller's own buffers (`argv`, the JSON text).
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 

@@ -1,4 +1,7 @@
 //! The context's one vhost: per-protocol storage and protocol options.
+//!
+//! Called from the thread that services the context; `ws_pvo_search` reads
+//! only the list it is given and may be called from any thread.
 
 use std::ffi::{c_char, c_void, CStr};
 
@@ -25,7 +28,8 @@ pub unsafe extern "C" fn ws_get_vhost(wsi: *mut ws) -> *mut ws_vhost {
     })
 }
 
-/// The vhost's name: a context's one vhost is "default", as in libwebsockets.
+/// The vhost's name: a context's one vhost is "default", as in
+/// libwebsockets. The string is static: do not free it.
 #[no_mangle]
 pub unsafe extern "C" fn ws_get_vhost_name(vhost: *mut ws_vhost) -> *const c_char {
     guard!("ws_get_vhost_name", std::ptr::null(), {
