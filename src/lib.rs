@@ -4,8 +4,10 @@
 //!
 //! `ffi` is the C API (the only unsafe code); everything else is the safe
 //! core it calls: `context` (the loop), `connection` (one client), `stream`
-//! and `tls` (the socket, plain or TLS), `timers`, `retry`, `keepalive`,
+//! and `tls` (the socket, plain or TLS), `timers`, `retry`,
 //! `handshake`, `frame`, `utf8`, `resolve`, `ring`, `json`, `error`, `log`.
+//! `context/` is a folder of the data path's stages (service, dial, upgrade,
+//! receive, send, close, keepalive, calls).
 
 #[cfg(not(target_pointer_width = "64"))]
 compile_error!("wsloop encodes handles in 64-bit pointers");
@@ -20,7 +22,6 @@ pub mod ffi;
 pub mod frame;
 pub mod handshake;
 pub mod json;
-pub mod keepalive;
 pub mod resolve;
 pub mod retry;
 pub mod ring;

@@ -6,7 +6,8 @@ use std::time::Duration;
 use super::handles::{self, opt_str, CCallbacks, Shell};
 use super::types::*;
 use crate::callbacks::Opaque;
-use crate::context::{Config, ConnectRequest, Context, ProtocolInfo, Wait};
+use crate::connection::ConnectRequest;
+use crate::context::{Config, Context, ProtocolInfo, Wait};
 use crate::log;
 
 const DEFAULT_RX: usize = 4096;

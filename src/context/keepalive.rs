@@ -12,9 +12,9 @@
 
 use std::time::{Duration, Instant};
 
+use super::Context;
 use crate::callbacks::ConnId;
 use crate::connection::{pend, Phase};
-use crate::context::Context;
 use crate::frame::OpCode;
 use crate::log;
 use crate::timers::Kind;

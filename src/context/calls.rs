@@ -1,0 +1,169 @@
+//! The application's other calls on the context and its connections: timers,
+//! timeouts, flow control, retry arithmetic, writeable requests, getters.
+
+use std::time::{Duration, Instant};
+
+use super::Context;
+use crate::callbacks::{ConnId, Opaque};
+use crate::connection::{pend, Phase};
+use crate::retry::RetryPolicy;
+use crate::timers::Kind;
+use rand::RngCore;
+
+impl Context {
+    /// Schedules (or moves) the callback behind `key` to run after `after`.
+    pub fn sul_schedule(&self, key: usize, after: Duration) {
+        self.timers
+            .borrow_mut()
+            .schedule_sul(key, Instant::now() + after);
+    }
+
+    /// Unschedules it; false when it was not scheduled.
+    pub fn sul_cancel(&self, key: usize) -> bool {
+        self.timers.borrow_mut().cancel_sul(key)
+    }
+
+    /// `CALLBACK_TIMER` for the connection after `after`; None cancels.
+    pub fn set_timer(&self, id: ConnId, after: Option<Duration>) -> bool {
+        self.with_conn(id, |c| match after {
+            Some(d) => self.arm(c, Kind::User, d),
+            None => c.timer_seq[Kind::User as usize] = 0,
+        })
+        .is_some()
+    }
+
+    /// Closes the connection after `after` (None cancels; zero closes at
+    /// the next service). `reason` is the application's, for the log.
+    pub fn set_timeout(&self, id: ConnId, reason: i32, after: Option<Duration>) -> bool {
+        let r = self.with_conn(id, |c| {
+            c.kill_reason = reason;
+            match after {
+                None => {
+                    c.timer_seq[Kind::Kill as usize] = 0;
+                    false
+                }
+                Some(d) if d.is_zero() => true,
+                Some(d) => {
+                    self.arm(c, Kind::Kill, d);
+                    false
+                }
+            }
+        });
+        match r {
+            Some(now) => {
+                if now {
+                    self.pend(id, pend::KILL);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Pauses (false) or resumes (true) receiving on the connection.
+    pub fn rx_flow(&self, id: ConnId, enable: bool) -> bool {
+        let resume = self.with_conn(id, |c| {
+            let was = c.rx_paused;
+            c.rx_paused = !enable;
+            was && enable
+        });
+        match resume {
+            Some(true) => {
+                self.pend(id, pend::READ);
+                true
+            }
+            Some(false) => true,
+            None => false,
+        }
+    }
+
+    /// Fills `buf` from the context's random generator (seeded by the OS).
+    pub fn random(&self, buf: &mut [u8]) {
+        self.rng.borrow_mut().fill_bytes(buf);
+    }
+
+    /// The connection's retry and keepalive policy.
+    pub fn retry_policy(&self, id: ConnId) -> Option<RetryPolicy> {
+        self.with_conn(id, |c| c.policy.clone())
+    }
+
+    /// The next backoff delay under `policy` (lws_retry_get_delay_ms).
+    pub fn retry_delay(&self, policy: &RetryPolicy, ctry: &mut u16) -> (u32, bool) {
+        let mut r = [0u8; 2];
+        self.random(&mut r);
+        policy.next_delay(ctry, u16::from_ne_bytes(r))
+    }
+
+    /// Asks for one CLIENT_WRITEABLE. 1 when requested, 0 when the connection
+    /// cannot write any more, -1 when it is gone.
+    pub fn callback_on_writable(&self, id: ConnId) -> i32 {
+        let r = self.with_conn(id, |c| match c.phase {
+            Phase::Closing | Phase::Done => 0,
+            _ => {
+                c.want_writeable = true;
+                1
+            }
+        });
+        match r {
+            Some(1) => {
+                self.pend(id, pend::WRITEABLE);
+                1
+            }
+            Some(n) => n,
+            None => -1,
+        }
+    }
+
+    /// Sets the code and reason of the Close frame sent when the application closes.
+    pub fn close_reason(&self, id: ConnId, code: u16, reason: &[u8]) -> bool {
+        self.with_conn(id, |c| {
+            c.close_reason = Some((code, reason[..reason.len().min(123)].to_vec()))
+        })
+        .is_some()
+    }
+
+    pub fn rx_info(&self, id: ConnId) -> Option<crate::connection::RxInfo> {
+        self.with_conn(id, |c| c.rx)
+    }
+
+    pub fn user(&self, id: ConnId) -> Option<Opaque> {
+        self.with_conn(id, |c| c.user)
+    }
+
+    pub fn protocol_index(&self, id: ConnId) -> Option<usize> {
+        self.with_conn(id, |c| c.protocol)
+    }
+
+    /// Part of what `write` accepted is still waiting for the socket.
+    pub fn backlogged(&self, id: ConnId) -> Option<bool> {
+        self.with_conn(id, |c| c.backlogged())
+    }
+
+    pub fn http_status(&self, id: ConnId) -> Option<u16> {
+        self.with_conn(id, |c| c.http_status)
+    }
+
+    /// A response header, while the response is available (until CLIENT_ESTABLISHED).
+    pub fn response_header(&self, id: ConnId, name: &str) -> Option<Vec<u8>> {
+        self.with_conn(id, |c| {
+            c.response
+                .as_ref()
+                .and_then(|r| r.header(name).map(<[u8]>::to_vec))
+        })
+        .flatten()
+    }
+
+    pub fn opaque_user_data(&self, id: ConnId) -> Option<Opaque> {
+        self.with_conn(id, |c| c.opaque_user_data)
+    }
+
+    pub fn set_opaque_user_data(&self, id: ConnId, data: Opaque) -> bool {
+        self.with_conn(id, |c| c.opaque_user_data = data).is_some()
+    }
+
+    /// Replaces the `user` pointer callbacks receive. Per-session memory the
+    /// library allocated stays allocated until the connection is destroyed.
+    pub fn set_user(&self, id: ConnId, user: Opaque) -> bool {
+        self.with_conn(id, |c| c.user = user).is_some()
+    }
+}

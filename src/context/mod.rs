@@ -1,0 +1,409 @@
+//! The context: one mio poll loop, its connections, timers and the queue of
+//! deferred work, serviced one iteration per `ws_service` call.
+//!
+//! Callbacks may reenter the context, so everything here takes `&self`, state
+//! sits in `RefCell`s borrowed only between callbacks, and a connection is
+//! removed only by the loop itself, never while a callback is running.
+
+mod calls;
+mod close;
+mod dial;
+mod keepalive;
+mod receive;
+mod send;
+mod service;
+mod upgrade;
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Poll, Token, Waker};
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+
+use crate::callbacks::{Callbacks, CbIn, ConnId, Opaque, Reason, Target};
+use crate::connection::{pend, Conn, ConnectRequest, Phase};
+use crate::error::ConnectError;
+use crate::frame;
+use crate::log;
+use crate::resolve::Resolver;
+use crate::retry::RetryPolicy;
+use crate::timers::{Key, Kind, Timers};
+use receive::{READ_SIZE, RX_HEADROOM};
+pub use send::WriteError;
+use service::{Ready, WAKER};
+
+/// One entry of the protocol table.
+#[derive(Clone, Debug)]
+pub struct ProtocolInfo {
+    pub name: Option<String>,
+    pub per_session_data_size: usize,
+    pub rx_buffer_size: usize,
+    /// Handed to PROTOCOL_INIT as `in`.
+    pub pvo: Opaque,
+}
+
+/// Context settings, defaults already applied.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub protocols: Vec<ProtocolInfo>,
+    pub pt_serv_buf_size: usize,
+    pub timeout_secs: u32,
+    pub connect_timeout_secs: u32,
+    pub max_message_size: u64,
+    pub tls: crate::tls::TlsSettings,
+    /// Retry and keepalive policy for connections that bring none.
+    pub retry: RetryPolicy,
+}
+
+/// How long `service` may wait for events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    /// Handle what is ready and return.
+    None,
+    /// Until an event or the next timer.
+    Forever,
+    /// At most this long.
+    Max(Duration),
+}
+
+/// The context can no longer be used (its poll loop failed, or it was destroyed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unusable;
+
+struct Slot {
+    gen: u32,
+    conn: Option<Box<Conn>>,
+}
+
+pub struct Context {
+    pub(crate) cfg: Config,
+    callbacks: Box<dyn Callbacks>,
+    pub(crate) poll: RefCell<Poll>,
+    events: RefCell<Events>,
+    waker: Arc<Waker>,
+    cancelled: Arc<AtomicBool>,
+    pub(crate) resolver: Resolver,
+    pub(crate) tls: crate::tls::Tls,
+    slots: RefCell<Vec<Slot>>,
+    free: RefCell<Vec<u32>>,
+    timers: RefCell<Timers>,
+    /// When the current loop iteration's events arrived.
+    now: Cell<Instant>,
+    pending: RefCell<VecDeque<ConnId>>,
+    /// The events of one poll, reused so an iteration allocates nothing.
+    ready: RefCell<Vec<Ready>>,
+    rx_buf: RefCell<Vec<u8>>,
+    depth: Cell<u32>,
+    in_service: Cell<bool>,
+    serviced: Cell<bool>,
+    destroyed: Cell<bool>,
+    rng: RefCell<StdRng>,
+}
+
+/// The mio token of a connection.
+pub(crate) fn conn_token(id: ConnId) -> Token {
+    Token(conn_key(id) as usize)
+}
+
+/// A connection as one number (resolver keys, tokens).
+pub(crate) fn conn_key(id: ConnId) -> u64 {
+    u64::from(id.index) | (u64::from(id.gen) << 32)
+}
+
+fn key_conn(key: u64) -> ConnId {
+    ConnId {
+        index: key as u32,
+        gen: (key >> 32) as u32,
+    }
+}
+
+impl Context {
+    pub fn new(cfg: Config, callbacks: Box<dyn Callbacks>) -> std::io::Result<Context> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        Ok(Context {
+            tls: crate::tls::Tls::new(cfg.tls.clone()),
+            resolver: Resolver::new(Arc::clone(&waker)),
+            rx_buf: RefCell::new(vec![0; RX_HEADROOM + READ_SIZE + 1]),
+            cfg,
+            callbacks,
+            poll: RefCell::new(poll),
+            events: RefCell::new(Events::with_capacity(1024)),
+            waker,
+            cancelled: Arc::new(AtomicBool::new(false)),
+            slots: RefCell::new(Vec::new()),
+            free: RefCell::new(Vec::new()),
+            timers: RefCell::new(Timers::default()),
+            now: Cell::new(Instant::now()),
+            pending: RefCell::new(VecDeque::new()),
+            ready: RefCell::new(Vec::new()),
+            depth: Cell::new(0),
+            in_service: Cell::new(false),
+            serviced: Cell::new(false),
+            destroyed: Cell::new(false),
+            rng: RefCell::new(StdRng::from_os_rng()),
+        })
+    }
+
+    /// What another thread needs to wake the loop (`ws_cancel_service`).
+    pub fn canceller(&self) -> (Arc<Waker>, Arc<AtomicBool>) {
+        (Arc::clone(&self.waker), Arc::clone(&self.cancelled))
+    }
+
+    /// Delivers PROTOCOL_INIT to every protocol.
+    pub fn init_protocols(&self) {
+        for (i, p) in self.cfg.protocols.iter().enumerate() {
+            self.call_protocol(i, Reason::ProtocolInit, CbIn::Opaque(p.pvo));
+        }
+    }
+
+    /// True while a callback is running on this context.
+    pub fn in_callback(&self) -> bool {
+        self.depth.get() > 0
+    }
+
+    fn call_protocol(&self, index: usize, reason: Reason, data: CbIn<'_>) -> i32 {
+        self.depth.set(self.depth.get() + 1);
+        let r = self
+            .callbacks
+            .call(index, Target::Protocol(index), reason, Opaque::NULL, data);
+        self.depth.set(self.depth.get() - 1);
+        r
+    }
+
+    /// Calls the connection's protocol callback; None when the connection is gone.
+    pub(crate) fn dispatch(&self, id: ConnId, reason: Reason, data: CbIn<'_>) -> Option<i32> {
+        let target = self.with_conn(id, |c| {
+            c.wrote_in_callback = false;
+            (c.protocol, c.user)
+        })?;
+        Some(self.call_conn(id, target, reason, data))
+    }
+
+    /// Calls protocol `target.0`'s callback for the connection with `user`
+    /// `target.1`, both just read from it (and its `wrote_in_callback`
+    /// cleared) by the caller.
+    pub(crate) fn call_conn(
+        &self,
+        id: ConnId,
+        (protocol, user): (usize, Opaque),
+        reason: Reason,
+        data: CbIn<'_>,
+    ) -> i32 {
+        self.depth.set(self.depth.get() + 1);
+        let r = self
+            .callbacks
+            .call(protocol, Target::Conn(id), reason, user, data);
+        self.depth.set(self.depth.get() - 1);
+        r
+    }
+
+    /// Runs `f` on a live connection. `f` must not call the application.
+    pub(crate) fn with_conn<R>(&self, id: ConnId, f: impl FnOnce(&mut Conn) -> R) -> Option<R> {
+        let mut slots = self.slots.borrow_mut();
+        match slots.get_mut(id.index as usize) {
+            Some(Slot { gen, conn: Some(c) }) if *gen == id.gen => Some(f(c)),
+            _ => None,
+        }
+    }
+
+    /// Is this a live connection of this context?
+    pub fn is_live(&self, id: ConnId) -> bool {
+        self.with_conn(id, |_| ()).is_some()
+    }
+
+    pub(crate) fn mask(&self) -> [u8; 4] {
+        self.rng.borrow_mut().next_u32().to_ne_bytes()
+    }
+
+    pub(crate) fn set_deadline(&self, c: &mut Conn, after: Duration) {
+        self.arm(c, Kind::Deadline, after);
+    }
+
+    /// Sets the connection's timer of `kind` to fire after `after`, replacing any earlier one.
+    pub(crate) fn arm(&self, c: &mut Conn, kind: Kind, after: Duration) {
+        let key = Key::Conn {
+            index: c.id.index,
+            gen: c.id.gen,
+            kind,
+        };
+        c.timer_seq[kind as usize] = self.timers.borrow_mut().push(Instant::now() + after, key);
+    }
+
+    /// The time the current loop iteration started handling events.
+    pub(crate) fn loop_time(&self) -> Instant {
+        self.now.get()
+    }
+
+    /// Queues deferred work for a connection.
+    pub(crate) fn pend(&self, id: ConnId, what: u8) {
+        let first = self.with_conn(id, |c| {
+            let first = c.pend == 0;
+            c.pend |= what;
+            first
+        });
+        if first == Some(true) {
+            self.pending.borrow_mut().push_back(id);
+        }
+    }
+
+    pub(crate) fn finish_later(&self, id: ConnId) {
+        self.pend(id, pend::REAP);
+    }
+
+    /// Starts a connection; its progress is driven by `service`.
+    pub fn connect(&self, req: ConnectRequest) -> Result<ConnId, String> {
+        if self.destroyed.get() {
+            return Err("the context is being destroyed".into());
+        }
+        let protocol = req.protocol_index;
+        let pss = self.cfg.protocols[protocol].per_session_data_size;
+        let max = self.cfg.max_message_size;
+        let index = match self.free.borrow_mut().pop() {
+            Some(i) => i,
+            None => {
+                let mut slots = self.slots.borrow_mut();
+                if slots.len() >= (1 << 28) - 1 {
+                    return Err("too many connections".into());
+                }
+                slots.push(Slot { gen: 0, conn: None });
+                (slots.len() - 1) as u32
+            }
+        };
+        let id = {
+            let mut slots = self.slots.borrow_mut();
+            let slot = &mut slots[index as usize];
+            slot.gen = match slot.gen.wrapping_add(1) & 0x00ff_ffff {
+                0 => 1,
+                g => g,
+            };
+            let id = ConnId {
+                index,
+                gen: slot.gen,
+            };
+            let policy = req.retry.clone().unwrap_or_else(|| self.cfg.retry.clone());
+            slot.conn = Some(Box::new(Conn::new(id, protocol, pss, req, max, policy)));
+            id
+        };
+        self.pend(id, pend::START);
+        Ok(id)
+    }
+
+    /// Delivers the final callbacks of a finished connection and frees it.
+    fn reap(&self, id: ConnId) {
+        let Some((failure, pwsi)) = self.with_conn(id, |c| {
+            c.phase = Phase::Done;
+            let _ = c.flush();
+            let failure = if c.established {
+                None
+            } else {
+                Some(
+                    c.failure
+                        .take()
+                        .unwrap_or(ConnectError::ClosedByApplication),
+                )
+            };
+            (failure, c.req.pwsi)
+        }) else {
+            return;
+        };
+        match failure {
+            Some(e) => {
+                let msg = e.to_string();
+                wlog!(log::ERR, "CLIENT_CONNECTION_ERROR: {msg}");
+                self.callbacks.clear_handle(pwsi);
+                let mut text = msg.into_bytes();
+                let len = text.len();
+                text.push(0);
+                self.dispatch(
+                    id,
+                    Reason::ClientConnectionError,
+                    CbIn::Data {
+                        buf: &mut text,
+                        start: 0,
+                        len,
+                    },
+                );
+            }
+            None => {
+                self.dispatch(id, Reason::ClientClosed, CbIn::None);
+            }
+        }
+        self.dispatch(id, Reason::WsiDestroy, CbIn::None);
+        let conn = {
+            let mut slots = self.slots.borrow_mut();
+            let slot = &mut slots[id.index as usize];
+            slot.conn.take()
+        };
+        if let Some(mut c) = conn {
+            if let Some(mut s) = c.sock.take() {
+                s.close_notify();
+                let _ = self.poll.borrow().registry().deregister(&mut s.tcp);
+            }
+            self.free.borrow_mut().push(id.index);
+        }
+    }
+
+    /// Closes every connection (CLIENT_CONNECTION_ERROR or CLIENT_CLOSED, then
+    /// WSI_DESTROY) and delivers PROTOCOL_DESTROY.
+    pub fn destroy(&self) {
+        if self.destroyed.replace(true) {
+            return;
+        }
+        let ids: Vec<ConnId> = self
+            .slots
+            .borrow()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                s.conn.as_ref().map(|_| ConnId {
+                    index: i as u32,
+                    gen: s.gen,
+                })
+            })
+            .collect();
+        if !ids.is_empty() && !self.serviced.get() {
+            wlog!(
+                log::WARN,
+                "ws_context_destroy: {} connection(s) never made progress because ws_service() was never called; drive the context with `while (n >= 0 && !interrupted) n = ws_service(context, 0);`",
+                ids.len()
+            );
+        }
+        let mask = self.mask();
+        for id in ids {
+            self.with_conn(id, |c| {
+                if c.established && !c.close_sent {
+                    c.queue_frame(frame::OpCode::Close, true, &1001u16.to_be_bytes(), mask);
+                    c.close_sent = true;
+                }
+                if c.failure.is_none() && !c.established {
+                    c.failure = Some(ConnectError::ContextDestroyed);
+                }
+            });
+            self.reap(id);
+        }
+        for i in 0..self.cfg.protocols.len() {
+            self.call_protocol(i, Reason::ProtocolDestroy, CbIn::None);
+        }
+    }
+
+    /// The live connections bound to protocol `index`.
+    pub fn connections_of(&self, index: usize) -> Vec<ConnId> {
+        self.slots
+            .borrow()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match &s.conn {
+                Some(c) if c.protocol == index => Some(ConnId {
+                    index: i as u32,
+                    gen: s.gen,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,297 @@
+//! Receiving: socket readiness, reads, frame decoding, delivery to the application.
+
+use std::io;
+
+use super::close::truncate_utf8;
+use super::service::Ready;
+use super::Context;
+use crate::callbacks::{CbIn, ConnId, Reason};
+use crate::connection::{pend, Phase, RxInfo};
+use crate::frame::{Event, OpCode};
+use crate::log;
+
+/// Bytes kept free before received payload (libwebsockets' LWS_PRE).
+pub(crate) const RX_HEADROOM: usize = 16;
+/// Bytes read from a socket at a time.
+pub(super) const READ_SIZE: usize = 64 * 1024;
+
+impl Context {
+    pub(crate) fn take_rx_buf(&self) -> Vec<u8> {
+        let b = std::mem::take(&mut *self.rx_buf.borrow_mut());
+        if b.is_empty() {
+            vec![0; RX_HEADROOM + READ_SIZE + 1]
+        } else {
+            b
+        }
+    }
+
+    pub(crate) fn put_rx_buf(&self, b: Vec<u8>) {
+        *self.rx_buf.borrow_mut() = b;
+    }
+
+    pub(crate) fn chunk_size(&self, protocol: usize) -> usize {
+        match self.cfg.protocols[protocol].rx_buffer_size {
+            0 => self.cfg.pt_serv_buf_size,
+            n => n,
+        }
+    }
+
+    /// Socket readiness for a connection.
+    pub(super) fn on_socket(&self, id: ConnId, ready: &Ready) {
+        let Some(phase) = self.with_conn(id, |c| c.phase) else {
+            return;
+        };
+        match phase {
+            Phase::Connecting => self.on_connect_event(id),
+            Phase::Tls => self.tls_io(id),
+            Phase::Handshake => self.handshake_io(id, ready.writable, ready.readable),
+            Phase::Established | Phase::Closing => {
+                if ready.readable {
+                    self.read_frames(id, ready.closed);
+                }
+                if ready.writable {
+                    self.pend(id, pend::FLUSH);
+                }
+                self.after_io(id);
+            }
+            _ => {}
+        }
+    }
+
+    /// Reads and decodes until the socket is drained. A short read from a
+    /// plain TCP socket means it is (the kernel signals data that arrives
+    /// later as a new event), unless the peer has closed: then, and under
+    /// TLS (rustls may hold records back) or when `all` is asked for, it
+    /// reads until the socket would block.
+    pub(super) fn read_frames(&self, id: ConnId, all: bool) {
+        let mut buf = self.take_rx_buf();
+        let cap = buf.len() - RX_HEADROOM - 1;
+        loop {
+            let r = self.with_conn(id, |c| match c.sock.as_mut() {
+                Some(s) if c.phase != Phase::Done && !c.rx_paused => {
+                    let r = s.read(&mut buf[RX_HEADROOM..RX_HEADROOM + cap]);
+                    if matches!(r, Ok(n) if n > 0) {
+                        c.last_rx = self.loop_time();
+                    }
+                    Some((r, all || s.is_tls()))
+                }
+                _ => None,
+            });
+            match r.flatten() {
+                None => break,
+                Some((Ok(0), _)) => {
+                    self.peer_gone(id, None);
+                    break;
+                }
+                Some((Ok(n), drain)) => {
+                    self.process_rx(id, &mut buf, RX_HEADROOM, RX_HEADROOM + n);
+                    if n < cap && !drain {
+                        break;
+                    }
+                }
+                Some((Err(e), _)) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Some((Err(e), _)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Some((Err(e), _)) => {
+                    self.peer_gone(id, Some(e));
+                    break;
+                }
+            }
+        }
+        self.put_rx_buf(buf);
+    }
+
+    /// Decodes bytes that did not come from a socket read (what followed the
+    /// upgrade response, what was held back while receiving was paused),
+    /// through the receive buffer so the chunks keep their headroom and NUL.
+    pub(super) fn process_bytes(&self, id: ConnId, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let mut buf = self.take_rx_buf();
+        let end = RX_HEADROOM + bytes.len();
+        if buf.len() < end + 1 {
+            buf.resize(end + 1, 0);
+        }
+        buf[RX_HEADROOM..end].copy_from_slice(bytes);
+        self.process_rx(id, &mut buf, RX_HEADROOM, end);
+        self.put_rx_buf(buf);
+    }
+
+    /// Decodes `buf[start..end]` and delivers what it holds.
+    pub(crate) fn process_rx(&self, id: ConnId, buf: &mut [u8], start: usize, end: usize) {
+        let Some(chunk_max) = self.with_conn(id, |c| self.chunk_size(c.protocol)) else {
+            return;
+        };
+        let mut pos = start;
+        loop {
+            let step = self.with_conn(id, |c| {
+                if c.phase == Phase::Done || (pos == end && !c.decoder.has_event_without_input()) {
+                    return None;
+                }
+                if c.rx_paused {
+                    // ws_rx_flow_control(wsi, 0) in a callback: keep the rest for later.
+                    c.rx_stash.extend_from_slice(&buf[pos..end]);
+                    return None;
+                }
+                let ev = c.decoder.next(&buf[..end], &mut pos, chunk_max);
+                let payload = match ev {
+                    Event::Ping | Event::Pong | Event::Close(_) => {
+                        c.decoder.control_payload().to_vec()
+                    }
+                    Event::Data {
+                        first,
+                        last,
+                        binary,
+                        remaining,
+                        ..
+                    } => {
+                        // What ws_is_final_fragment() and friends report during the callback.
+                        c.rx = RxInfo {
+                            first,
+                            last,
+                            binary,
+                            remaining,
+                        };
+                        // The callback is about to run: this lookup serves it too.
+                        c.wrote_in_callback = false;
+                        Vec::new()
+                    }
+                    _ => Vec::new(),
+                };
+                Some((ev, payload, c.close_sent, (c.protocol, c.user)))
+            });
+            let Some(Some((ev, mut payload, closing, target))) = step else {
+                return;
+            };
+            match ev {
+                Event::NeedMore => return,
+                Event::Data { start: s, len, .. } => {
+                    if closing {
+                        continue;
+                    }
+                    let saved = buf[s + len];
+                    buf[s + len] = 0;
+                    let data = CbIn::Data { buf, start: s, len };
+                    let r = Some(self.call_conn(id, target, Reason::ClientReceive, data));
+                    buf[s + len] = saved;
+                    self.after_callback(id, r);
+                }
+                Event::Ping => {
+                    if !closing {
+                        let mask = self.mask();
+                        self.with_conn(id, |c| c.queue_frame(OpCode::Pong, true, &payload, mask));
+                        self.pend(id, pend::FLUSH);
+                    }
+                }
+                Event::Pong => {
+                    let len = payload.len();
+                    payload.push(0);
+                    let r = self.dispatch(
+                        id,
+                        Reason::ClientReceivePong,
+                        CbIn::Data {
+                            buf: &mut payload,
+                            start: 0,
+                            len,
+                        },
+                    );
+                    self.after_callback(id, r);
+                }
+                Event::Close(code) => self.on_peer_close(id, code, payload),
+                Event::Fail(v) => {
+                    let target = self.with_conn(id, |c| c.target()).unwrap_or_default();
+                    wlog!(log::ERR, "closing {target} with {}: {}", v.code, v.what);
+                    let reason = truncate_utf8(&v.what, 123).as_bytes().to_vec();
+                    self.with_conn(id, |c| c.close_reason = Some((v.code, reason)));
+                    // Answers to the messages before the violation go out
+                    // before the Close: a CLIENT_WRITEABLE asked for is kept.
+                    self.deliver_writeable(id);
+                    self.begin_close(id);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The peer's Close frame.
+    fn on_peer_close(&self, id: ConnId, code: Option<u16>, reason: Vec<u8>) {
+        let Some(we_closed) = self.with_conn(id, |c| c.close_sent) else {
+            return;
+        };
+        if we_closed {
+            // The answer to our Close: the handshake is complete.
+            self.with_conn(id, |c| c.phase = Phase::Done);
+            self.finish_later(id);
+            return;
+        }
+        let mut raw = Vec::with_capacity(reason.len() + 3);
+        if let Some(code) = code {
+            raw.extend_from_slice(&code.to_be_bytes());
+        }
+        raw.extend_from_slice(&reason);
+        let len = raw.len();
+        raw.push(0);
+        wlog!(log::INFO, "peer closed with {:?}", code);
+        self.dispatch(
+            id,
+            Reason::WsPeerInitiatedClose,
+            CbIn::Data {
+                buf: &mut raw,
+                start: 0,
+                len,
+            },
+        );
+        self.with_conn(id, |c| {
+            if c.close_reason.is_none() {
+                c.close_reason = Some(match code {
+                    Some(code) => (code, reason),
+                    None => (0, Vec::new()),
+                });
+            }
+        });
+        self.begin_close(id);
+    }
+
+    /// The peer closed TCP (or reading failed).
+    fn peer_gone(&self, id: ConnId, err: Option<io::Error>) {
+        self.with_conn(id, |c| {
+            match (&err, c.close_sent) {
+                // A TLS peer that drops TCP without close_notify may have lost data.
+                (Some(e), true) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    wlog!(log::NOTICE, "{}: {e}", c.target())
+                }
+                (_, true) => {}
+                (None, false) => wlog!(
+                    log::NOTICE,
+                    "{} closed the connection without a close frame (1006)",
+                    c.target()
+                ),
+                (Some(e), false) => {
+                    wlog!(log::NOTICE, "read from {} failed: {e} (1006)", c.target())
+                }
+            }
+            c.phase = Phase::Done;
+        });
+        self.finish_later(id);
+    }
+
+    /// Receiving resumed: decode what was held back, then read the socket.
+    pub(crate) fn resume_rx(&self, id: ConnId) {
+        let Some(stash) = self.with_conn(id, |c| {
+            if c.rx_paused {
+                None
+            } else {
+                Some(std::mem::take(&mut c.rx_stash))
+            }
+        }) else {
+            return;
+        };
+        let Some(stash) = stash else { return };
+        self.process_bytes(id, &stash);
+        let phase = self.with_conn(id, |c| c.phase);
+        if matches!(phase, Some(Phase::Established | Phase::Closing)) {
+            self.read_frames(id, true);
+        }
+        self.after_io(id);
+    }
+}

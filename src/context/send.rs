@@ -1,0 +1,164 @@
+//! Sending: `ws_write` framing in place, the send queue, CLIENT_WRITEABLE.
+
+use super::Context;
+use crate::callbacks::{CbIn, ConnId, Reason};
+use crate::connection::{pend, Conn, Phase};
+use crate::frame::{self};
+use crate::log;
+
+/// Writes smaller than this, made inside a callback after its first write,
+/// are queued and sent together after the callback; larger ones, and the
+/// first, go straight to the socket.
+const DIRECT_WRITE_MIN: usize = 16 * 1024;
+/// Bytes a connection's send queue may hold before `ws_write` refuses more:
+/// a peer that stops reading must not make the queue grow without end.
+/// A write into an empty queue is always taken, whatever its size.
+pub(crate) const SEND_QUEUE_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Why a write was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteError {
+    Gone,
+    NotOpen(&'static str),
+    Invalid(String),
+}
+
+/// What `write` did with a frame.
+enum Sent {
+    /// Went to the socket (what it refused is queued).
+    Direct,
+    /// Queued, to be flushed after the callback.
+    Queued,
+    /// The socket failed: the connection is lost.
+    Lost,
+}
+
+impl Context {
+    /// Frames and sends (or queues) one message or fragment. `buf` holds
+    /// `head` bytes of headroom, then the payload; the headroom and payload
+    /// may be overwritten. Returns the payload length.
+    pub fn write(
+        &self,
+        id: ConnId,
+        buf: &mut [u8],
+        head: usize,
+        kind: u32,
+    ) -> Result<usize, WriteError> {
+        let len = buf.len() - head;
+        let mask = self.mask();
+        let in_callback = self.in_callback();
+        let r = self.with_conn(id, |c| {
+            match c.phase {
+                Phase::Established if !c.close_sent => {}
+                Phase::Established | Phase::Closing => {
+                    return Err(WriteError::NotOpen("the connection is closing"))
+                }
+                Phase::Done => return Err(WriteError::NotOpen("the connection is closed")),
+                _ => {
+                    return Err(WriteError::NotOpen(
+                        "the connection is not established yet (wait for CLIENT_ESTABLISHED)",
+                    ))
+                }
+            }
+            let queued = c.buffered();
+            if queued > 0 && queued + len > SEND_QUEUE_LIMIT {
+                return Err(WriteError::Invalid(format!(
+                    "{len} bytes refused for {}: {queued} bytes are still queued (limit {SEND_QUEUE_LIMIT}), the peer is not reading; write from CLIENT_WRITEABLE, or check ws_send_pipe_choked() first",
+                    c.target()
+                )));
+            }
+            let (op, fin) = c.tx_frame_kind(kind).map_err(WriteError::Invalid)?;
+            if matches!(op, frame::OpCode::Ping | frame::OpCode::Pong)
+                && len > frame::MAX_CONTROL_PAYLOAD
+            {
+                return Err(WriteError::Invalid(format!(
+                    "{op:?} payload of {len} bytes refused: control frames carry at most 125 bytes"
+                )));
+            }
+            // The first write of a callback goes straight out, framed in place;
+            // more small ones in the same callback are queued and sent
+            // together after it.
+            let batch = in_callback && len < DIRECT_WRITE_MIN && c.wrote_in_callback;
+            c.wrote_in_callback |= in_callback;
+            if c.backlogged() || batch {
+                c.queue_frame(op, fin, &buf[head..], mask);
+                return Ok(Sent::Queued);
+            }
+            // Frame in place in the headroom and hand it straight to the socket.
+            let hlen = frame::header_len(len);
+            let mut hdr = [0u8; frame::MAX_HEADER];
+            frame::encode_header(&mut hdr, op, fin, len, mask);
+            let start = head - hlen;
+            buf[start..head].copy_from_slice(&hdr[..hlen]);
+            frame::apply_mask(&mut buf[head..], mask);
+            let frame_bytes = &buf[start..];
+            let sent = match c.sock.as_mut().map(|s| s.write(frame_bytes)) {
+                Some(Ok(n)) => n,
+                Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+                Some(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => 0,
+                Some(Err(e)) => {
+                    wlog!(log::NOTICE, "write to {} failed: {e}", c.target());
+                    c.phase = Phase::Done;
+                    return Ok(Sent::Lost);
+                }
+                None => 0,
+            };
+            if sent < frame_bytes.len() {
+                // Only what the socket refused is copied; its writable event drains it.
+                c.out.extend_from_slice(&frame_bytes[sent..]);
+            }
+            Ok(Sent::Direct)
+        });
+        match r {
+            None => Err(WriteError::Gone),
+            Some(Err(e)) => Err(e),
+            Some(Ok(Sent::Lost)) => {
+                self.finish_later(id);
+                Err(WriteError::NotOpen("the connection was lost"))
+            }
+            Some(Ok(Sent::Direct)) => Ok(len),
+            Some(Ok(Sent::Queued)) => {
+                if in_callback || self.in_service.get() {
+                    self.pend(id, pend::FLUSH);
+                } else {
+                    self.after_io(id);
+                }
+                Ok(len)
+            }
+        }
+    }
+
+    /// Flushes and delivers a due CLIENT_WRITEABLE.
+    pub(crate) fn after_io(&self, id: ConnId) {
+        // One borrow: flush, then see whether a CLIENT_WRITEABLE is due.
+        let state = self.with_conn(id, |c| match c.flush() {
+            Ok(()) => Ok(c.take_writeable()),
+            Err(e) => {
+                if c.phase != Phase::Done {
+                    wlog!(log::NOTICE, "write to {} failed: {e}", c.target());
+                }
+                c.phase = Phase::Done;
+                Err(())
+            }
+        });
+        match state {
+            Some(Err(())) => self.finish_later(id),
+            Some(Ok(true)) => self.writeable_now(id),
+            _ => {}
+        }
+    }
+
+    pub(crate) fn deliver_writeable(&self, id: ConnId) {
+        if self.with_conn(id, Conn::take_writeable) == Some(true) {
+            self.writeable_now(id);
+        }
+    }
+
+    /// Delivers the CLIENT_WRITEABLE `take_writeable` found due. What the
+    /// callback queued is flushed by the deferred work its writes asked for,
+    /// in this loop iteration.
+    fn writeable_now(&self, id: ConnId) {
+        let r = self.dispatch(id, Reason::ClientWriteable, CbIn::None);
+        self.after_callback(id, r);
+    }
+}

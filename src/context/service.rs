@@ -1,0 +1,226 @@
+//! One loop iteration: poll, socket events, timers, deferred work.
+
+use std::time::{Duration, Instant};
+
+use mio::Token;
+
+use super::{key_conn, Context, Unusable, Wait};
+use crate::callbacks::{CbIn, ConnId, Reason};
+use crate::connection::pend;
+use crate::log;
+use crate::timers::{Key, Kind};
+use std::sync::atomic::Ordering;
+
+pub(super) const WAKER: Token = Token(usize::MAX);
+/// Deferred work items one iteration may run beyond those queued before it.
+const PENDING_EXTRA: usize = 256;
+
+/// One socket's readiness from a poll.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Ready {
+    token: Token,
+    pub readable: bool,
+    pub writable: bool,
+    /// The peer closed (or the socket failed): read until it would block,
+    /// since no further event will come.
+    pub closed: bool,
+}
+
+impl Context {
+    /// One loop iteration. Err once the context is unusable.
+    pub fn service(&self, wait: Wait) -> Result<(), Unusable> {
+        if self.destroyed.get() {
+            return Err(Unusable);
+        }
+        if self.in_service.get() || self.in_callback() {
+            wlog!(
+                log::ERR,
+                "ws_service called from inside a callback: ignored (callbacks run inside ws_service; return and let the loop call again)"
+            );
+            return Ok(());
+        }
+        self.in_service.set(true);
+        self.serviced.set(true);
+        let r = self.service_once(wait);
+        self.in_service.set(false);
+        r
+    }
+
+    fn service_once(&self, wait: Wait) -> Result<(), Unusable> {
+        let mut timeout = match wait {
+            Wait::None => Some(Duration::ZERO),
+            Wait::Forever => None,
+            Wait::Max(d) => Some(d),
+        };
+        if !self.pending.borrow().is_empty() {
+            timeout = Some(Duration::ZERO);
+        } else if timeout != Some(Duration::ZERO) {
+            if let Some(t) = self.next_live_due() {
+                let until = t.saturating_duration_since(Instant::now());
+                timeout = Some(timeout.map_or(until, |d| d.min(until)));
+            }
+        }
+        let mut ready = std::mem::take(&mut *self.ready.borrow_mut());
+        ready.clear();
+        {
+            let mut events = self.events.borrow_mut();
+            if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    wlog!(log::ERR, "poll failed: {e}");
+                    return Err(Unusable);
+                }
+            }
+            ready.extend(events.iter().map(|e| {
+                let closed = e.is_error() || e.is_read_closed() || e.is_write_closed();
+                Ready {
+                    token: e.token(),
+                    readable: e.is_readable() || closed,
+                    writable: e.is_writable() || closed,
+                    closed,
+                }
+            }));
+        }
+        self.now.set(Instant::now());
+        for r in &ready {
+            if r.token == WAKER {
+                self.on_wake();
+            } else {
+                self.on_socket(key_conn(r.token.0 as u64), r);
+            }
+        }
+        *self.ready.borrow_mut() = ready;
+        self.run_timers();
+        self.run_pending();
+        Ok(())
+    }
+
+    fn on_wake(&self) {
+        for (key, result) in self.resolver.take() {
+            self.resolved(key_conn(key), result);
+        }
+        if self.cancelled.swap(false, Ordering::AcqRel) {
+            for i in 0..self.cfg.protocols.len() {
+                self.call_protocol(i, Reason::EventWaitCancelled, CbIn::None);
+            }
+        }
+    }
+
+    /// When the earliest timer that still applies is due. Entries that no
+    /// longer apply (the handshake deadline of an established connection, a
+    /// moved or cancelled sul) are dropped from the top of the heap here, so
+    /// they cost neither clock reads nor early wake-ups.
+    fn next_live_due(&self) -> Option<Instant> {
+        loop {
+            let (at, seq, key) = self.timers.borrow().peek()?;
+            let live = match key {
+                Key::Conn { index, gen, kind } => {
+                    let id = ConnId { index, gen };
+                    self.with_conn(id, |c| c.timer_seq[kind as usize] == seq) == Some(true)
+                }
+                Key::Sul(k) => self.timers.borrow().sul_live(k, seq),
+            };
+            if live {
+                return Some(at);
+            }
+            self.timers.borrow_mut().pop();
+        }
+    }
+
+    /// Fires what is due now (not what callbacks schedule for "now" meanwhile).
+    fn run_timers(&self) {
+        if self.timers.borrow().entries() == 0 {
+            return;
+        }
+        // The time the iteration's events arrived: what fell due while they
+        // were handled runs at the next iteration, which then does not wait.
+        let now = self.now.get();
+        loop {
+            let due = self.timers.borrow_mut().pop_due(now);
+            let Some((seq, key)) = due else {
+                break;
+            };
+            match key {
+                Key::Conn { index, gen, kind } => {
+                    let id = ConnId { index, gen };
+                    let live = self.with_conn(id, |c| {
+                        let live = c.timer_seq[kind as usize] == seq;
+                        if live {
+                            c.timer_seq[kind as usize] = 0;
+                        }
+                        live
+                    });
+                    if live != Some(true) {
+                        continue;
+                    }
+                    match kind {
+                        Kind::Deadline => self.on_deadline(id),
+                        Kind::User => {
+                            let r = self.dispatch(id, Reason::Timer, CbIn::None);
+                            self.after_callback(id, r);
+                            self.after_io(id);
+                        }
+                        Kind::Kill => self.kill(id),
+                        Kind::Keepalive => self.on_keepalive(id),
+                    }
+                }
+                Key::Sul(k) => {
+                    if self.timers.borrow_mut().fire_sul(k, seq) {
+                        self.depth.set(self.depth.get() + 1);
+                        self.callbacks.sul(k);
+                        self.depth.set(self.depth.get() - 1);
+                    }
+                }
+            }
+        }
+    }
+
+    fn run_pending(&self) {
+        // Work queued while this runs (mostly a connection asking for the
+        // next CLIENT_WRITEABLE after a write the socket took whole) is done
+        // in this iteration too, up to a budget, rather than after another
+        // poll: a pipelining sender then costs one poll per burst, not one
+        // per message.
+        let mut budget = self.pending.borrow().len() + PENDING_EXTRA;
+        while budget > 0 {
+            budget -= 1;
+            let Some(id) = self.pending.borrow_mut().pop_front() else {
+                break;
+            };
+            let Some(what) = self.with_conn(id, |c| std::mem::take(&mut c.pend)) else {
+                continue;
+            };
+            if what & pend::REAP != 0 {
+                self.reap(id);
+                continue;
+            }
+            if what & pend::START != 0 {
+                self.start(id);
+            }
+            if what & pend::KILL != 0 {
+                self.kill(id);
+            }
+            if what & pend::READ != 0 {
+                self.resume_rx(id);
+            }
+            if what & (pend::FLUSH | pend::WRITEABLE) != 0 {
+                self.after_io(id);
+            }
+        }
+        if self.pending.borrow().is_empty() {
+            return;
+        }
+        // Reaps left over when the budget ran out are done now rather than
+        // after the next wait.
+        let reaps: Vec<ConnId> = self
+            .pending
+            .borrow()
+            .iter()
+            .copied()
+            .filter(|id| self.with_conn(*id, |c| c.pend & pend::REAP != 0) == Some(true))
+            .collect();
+        for id in reaps {
+            self.reap(id);
+        }
+        self.pending.borrow_mut().retain(|id| self.is_live(*id));
+    }
+}

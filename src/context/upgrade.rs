@@ -1,0 +1,222 @@
+//! The HTTP upgrade: the request out, the response in, the checks, CLIENT_ESTABLISHED.
+
+use std::io;
+use std::time::Duration;
+
+use super::dial::read_failed;
+use super::Context;
+use crate::callbacks::{CbIn, ConnId, Reason};
+use crate::connection::{HandshakeState, Phase};
+use crate::error::ConnectError;
+use crate::handshake::{self, RequestParams, Response};
+use crate::log;
+use crate::timers::Kind;
+
+/// Room given to `CLIENT_APPEND_HANDSHAKE_HEADER`.
+const HEADER_SPACE: usize = 4096;
+
+impl Context {
+    /// TCP is up: ask the application for extra headers, then send the request.
+    pub(super) fn send_upgrade(&self, id: ConnId) {
+        let mut space = vec![0u8; HEADER_SPACE];
+        let mut used = 0usize;
+        let r = self.dispatch(
+            id,
+            Reason::ClientAppendHandshakeHeader,
+            CbIn::HeaderSpace {
+                space: &mut space,
+                used: &mut used,
+            },
+        );
+        if r.unwrap_or(0) != 0 {
+            self.fail(id, ConnectError::RejectedByFilter);
+            return;
+        }
+        let secs = self.cfg.timeout_secs;
+        self.with_conn(id, |c| {
+            let key = handshake::new_key();
+            let request = handshake::build_request(&RequestParams {
+                path: &c.req.path,
+                host: &c.req.host,
+                origin: c.req.origin.as_deref(),
+                protocol: c.req.protocol.as_deref(),
+                key: &key,
+                extra: &space[..used.min(HEADER_SPACE)],
+            });
+            if log::enabled(log::HEADER) {
+                wlog!(
+                    log::HEADER,
+                    "upgrade request to {}:\n{}",
+                    c.peer,
+                    String::from_utf8_lossy(&request).trim_end()
+                );
+            }
+            c.hs = Some(Box::new(HandshakeState {
+                key,
+                request,
+                sent: 0,
+                head: Vec::new(),
+            }));
+            c.phase = Phase::Handshake;
+            self.set_deadline(c, Duration::from_secs(secs.into()));
+        });
+        self.handshake_io(id, true, true);
+    }
+
+    /// Moves the upgrade request out and the response in.
+    pub(super) fn handshake_io(&self, id: ConnId, writable: bool, readable: bool) {
+        enum Next {
+            Wait,
+            Fail(ConnectError),
+            Head(Response, Vec<u8>, String),
+        }
+        let next = self.with_conn(id, |c| {
+            let target = c.target();
+            let (Some(sock), Some(hs)) = (c.sock.as_mut(), c.hs.as_mut()) else {
+                return Next::Wait;
+            };
+            if writable {
+                while hs.sent < hs.request.len() {
+                    match sock.write(&hs.request[hs.sent..]) {
+                        Ok(n) => hs.sent += n,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Next::Fail(read_failed(&target, &e, hs.head.len())),
+                    }
+                }
+            }
+            if !readable {
+                return Next::Wait;
+            }
+            let mut chunk = [0u8; 4096];
+            loop {
+                match sock.read(&mut chunk) {
+                    Ok(0) => {
+                        return Next::Fail(ConnectError::HungUp {
+                            target,
+                            received: hs.head.len(),
+                        })
+                    }
+                    Ok(n) => {
+                        hs.head.extend_from_slice(&chunk[..n]);
+                        match handshake::parse_response(&hs.head) {
+                            Ok(Some((resp, len))) => {
+                                let rest = hs.head.split_off(len);
+                                return Next::Head(resp, rest, hs.key.clone());
+                            }
+                            Ok(None) => continue,
+                            Err(error) => {
+                                return Next::Fail(ConnectError::Handshake {
+                                    target,
+                                    error,
+                                    offered: c.req.protocol.clone(),
+                                })
+                            }
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Next::Wait,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Next::Fail(read_failed(&target, &e, hs.head.len())),
+                }
+            }
+        });
+        match next {
+            Some(Next::Fail(e)) => self.fail(id, e),
+            Some(Next::Head(resp, rest, key)) => {
+                self.on_response(id, resp, rest, &key);
+                // Readiness is edge-triggered: whatever came after the head
+                // in the same burst (frames, the peer's FIN) brings no new
+                // event, so read on until the socket is drained.
+                if self.with_conn(id, |c| c.phase == Phase::Established) == Some(true) {
+                    self.read_frames(id, true);
+                    self.after_io(id);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A complete response head arrived.
+    fn on_response(&self, id: ConnId, resp: Response, rest: Vec<u8>, key: &str) {
+        if log::enabled(log::HEADER) {
+            let lines: Vec<String> = resp
+                .headers
+                .iter()
+                .map(|(n, v)| format!("{n}: {}", String::from_utf8_lossy(v)))
+                .collect();
+            wlog!(
+                log::HEADER,
+                "upgrade response: {} {}\n{}",
+                resp.status,
+                resp.reason,
+                lines.join("\n")
+            );
+        }
+        let checked = self.with_conn(id, |c| {
+            c.http_status = resp.status;
+            let result = handshake::check_response(&resp, key, c.req.protocol.as_deref());
+            c.response = Some(resp);
+            c.hs = None;
+            result.map_err(|error| ConnectError::Handshake {
+                target: c.target(),
+                error,
+                offered: c.req.protocol.clone(),
+            })
+        });
+        let accepted = match checked {
+            Some(Ok(a)) => a,
+            Some(Err(e)) => return self.fail(id, e),
+            None => return,
+        };
+        if accepted.protocol.is_none() {
+            let strict = self.with_conn(id, |c| {
+                let offered = c.req.protocol.clone()?;
+                let local = self.cfg.protocols[c.protocol]
+                    .name
+                    .clone()
+                    .unwrap_or_default();
+                if c.req.require_subprotocol {
+                    return Some(Err(ConnectError::NoSubprotocol { offered, local }));
+                }
+                Some(Ok((offered, local)))
+            });
+            match strict.flatten() {
+                Some(Err(e)) => return self.fail(id, e),
+                Some(Ok((offered, local))) => wlog!(
+                    log::WARN,
+                    "subprotocol mismatch: offered '{offered}', server selected none; continuing bound to local protocol '{local}' (set WS_CONNECT_REQUIRE_SUBPROTOCOL in wsloop_flags to fail instead)"
+                ),
+                None => {}
+            }
+        }
+        if self
+            .dispatch(id, Reason::ClientFilterPreEstablish, CbIn::None)
+            .unwrap_or(0)
+            != 0
+        {
+            return self.fail(id, ConnectError::RejectedByFilter);
+        }
+        self.with_conn(id, |c| {
+            c.phase = Phase::Established;
+            c.established = true;
+            c.response = None;
+            c.timer_seq[Kind::Deadline as usize] = 0;
+        });
+        self.start_keepalive(id);
+        wlog!(
+            log::INFO,
+            "established {}",
+            self.with_conn(id, |c| c.target()).unwrap_or_default()
+        );
+        if self
+            .dispatch(id, Reason::ClientEstablished, CbIn::None)
+            .unwrap_or(0)
+            != 0
+        {
+            self.with_conn(id, |c| c.established = false);
+            return self.fail(id, ConnectError::RejectedAtEstablished);
+        }
+        self.process_bytes(id, &rest);
+        self.after_io(id);
+    }
+}
