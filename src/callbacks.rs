@@ -20,8 +20,30 @@ impl Opaque {
 /// after the connection is gone is recognised as stale.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ConnId {
+    /// The connection's slot.
     pub index: u32,
+    /// The slot's generation when the connection took it.
     pub gen: u32,
+}
+
+impl ConnId {
+    /// The connection as one number (resolver keys, poll tokens).
+    pub(crate) fn key(self) -> u64 {
+        u64::from(self.index) | (u64::from(self.gen) << 32)
+    }
+
+    /// The connection a [`ConnId::key`] names.
+    pub(crate) fn from_key(key: u64) -> ConnId {
+        ConnId {
+            index: key as u32,
+            gen: (key >> 32) as u32,
+        }
+    }
+
+    /// Its poll token.
+    pub(crate) fn token(self) -> mio::Token {
+        mio::Token(self.key() as usize)
+    }
 }
 
 /// Who a callback is about.

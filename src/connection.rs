@@ -14,24 +14,62 @@ use crate::retry::RetryPolicy;
 use crate::stream::Stream;
 use crate::timers::KINDS;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
+/// Where a connection is, with the data that is valid only there. Each
+/// stage in `context/` moves a connection out of its phase in one place.
+pub(crate) enum Phase {
     /// Created; WSI_CREATE not yet delivered.
     New,
+    /// Waiting for the resolver.
     Resolving,
-    Connecting,
+    /// A TCP connect to one of the resolved addresses is under way.
+    Connecting(Dialing),
     /// TCP is up; the TLS handshake is under way.
     Tls,
-    Handshake,
+    /// The upgrade request is going out and the response head coming in.
+    Upgrading(Box<Exchange>),
+    /// The response head arrived and is being checked; the application may
+    /// read its headers (CLIENT_FILTER_PRE_ESTABLISH).
+    Accepting(Box<Response>),
+    /// Open for messages both ways.
     Established,
     /// A Close frame was sent; waiting for the peer's Close or TCP close.
     Closing,
     /// Finished; the final callbacks are due.
-    Done,
+    Done(Outcome),
+}
+
+/// The addresses a connection tries, one after another.
+pub(crate) struct Dialing {
+    pub(crate) addrs: Vec<SocketAddr>,
+    /// The next address to try.
+    pub(crate) next: usize,
+    /// Why the last attempt failed, reported when none is left.
+    pub(crate) last_error: Option<ConnectError>,
+}
+
+/// The upgrade exchange: the request going out, the response head coming in.
+pub(crate) struct Exchange {
+    /// The Sec-WebSocket-Key sent, to check the answer against.
+    pub(crate) key: String,
+    pub(crate) request: Vec<u8>,
+    pub(crate) sent: usize,
+    pub(crate) head: Vec<u8>,
+}
+
+/// How a connection ended.
+pub(crate) enum Outcome {
+    /// It was established: the application gets CLIENT_CLOSED.
+    Closed,
+    /// It never was: the application gets CLIENT_CONNECTION_ERROR. The
+    /// response, when one came, stays readable during that callback.
+    Failed {
+        error: ConnectError,
+        response: Option<Box<Response>>,
+    },
 }
 
 /// Work the service loop owes a connection outside socket events.
-pub mod pend {
+pub(crate) mod pend {
     pub(crate) const START: u8 = 1;
     pub(crate) const WRITEABLE: u8 = 2;
     pub(crate) const FLUSH: u8 = 4;
@@ -44,67 +82,75 @@ pub mod pend {
 
 /// Receive state the application reads during `CLIENT_RECEIVE`.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct RxInfo {
-    pub first: bool,
-    pub last: bool,
-    pub binary: bool,
-    pub remaining: u64,
+pub(crate) struct RxInfo {
+    pub(crate) first: bool,
+    pub(crate) last: bool,
+    pub(crate) binary: bool,
+    pub(crate) remaining: u64,
 }
 
-pub struct HandshakeState {
-    pub(crate) key: String,
-    pub(crate) request: Vec<u8>,
-    pub(crate) sent: usize,
-    pub(crate) head: Vec<u8>,
+/// Why a write request does not fit the message in progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Misframed {
+    /// PING or PONG without FIN.
+    FragmentedControl,
+    /// TEXT or BINARY while a fragmented message is unfinished.
+    MessageInProgress,
+    /// CONTINUATION with no fragmented message started.
+    NoMessageInProgress,
 }
 
-pub struct Conn {
-    pub id: ConnId,
-    pub protocol: usize,
-    pub user: Opaque,
+/// One client connection.
+pub(crate) struct Conn {
+    pub(crate) id: ConnId,
+    /// The protocol table entry its callbacks go to.
+    pub(crate) protocol: usize,
+    /// The `user` pointer its callbacks get.
+    pub(crate) user: Opaque,
     /// Zeroed per-session data, 16-byte aligned, when the library owns it.
-    pub(crate) pss: Vec<u128>,
-    pub opaque_user_data: Opaque,
-    pub req: ConnectRequest,
-    pub phase: Phase,
-    pub established: bool,
-    pub sock: Option<Stream>,
-    pub(crate) addrs: Vec<SocketAddr>,
-    pub(crate) addr_next: usize,
-    pub(crate) last_connect_error: Option<ConnectError>,
-    pub peer: String,
-    pub(crate) hs: Option<Box<HandshakeState>>,
-    pub decoder: Decoder,
-    pub rx: RxInfo,
-    pub out: Vec<u8>,
-    pub out_pos: usize,
-    pub want_writeable: bool,
-    pub close_reason: Option<(u16, Vec<u8>)>,
-    pub close_sent: bool,
-    pub(crate) tx_message_open: bool,
+    pss: Vec<u128>,
+    pub(crate) opaque_user_data: Opaque,
+    pub(crate) req: ConnectRequest,
+    pub(crate) phase: Phase,
+    /// The socket, from the first connect attempt on.
+    pub(crate) sock: Option<Stream>,
+    /// `address:port`, for messages.
+    pub(crate) peer: String,
+    pub(crate) decoder: Decoder,
+    /// What the current CLIENT_RECEIVE is.
+    pub(crate) rx: RxInfo,
+    /// Frames the socket has not taken yet, from `out_pos` on.
+    pub(crate) out: Vec<u8>,
+    pub(crate) out_pos: usize,
+    /// A CLIENT_WRITEABLE was asked for.
+    pub(crate) want_writeable: bool,
+    /// The Close the application asked for (`ws_close_reason`), or the peer's to echo.
+    pub(crate) close_reason: Option<(u16, Vec<u8>)>,
+    /// A message sent with WS_WRITE_NO_FIN is unfinished.
+    tx_message_open: bool,
     /// The live heap entry of each kind of timer (0: none).
-    pub timer_seq: [u64; KINDS],
+    pub(crate) timer_seq: [u64; KINDS],
     /// The `ws_set_timeout` reason, for the log.
-    pub kill_reason: i32,
+    pub(crate) kill_reason: i32,
     /// `ws_rx_flow_control(wsi, 0)`: nothing is read or delivered.
-    pub rx_paused: bool,
+    pub(crate) rx_paused: bool,
     /// Bytes read but not yet decoded when receiving was paused.
-    pub rx_stash: Vec<u8>,
-    pub policy: RetryPolicy,
+    pub(crate) rx_stash: Vec<u8>,
+    pub(crate) policy: RetryPolicy,
     /// When data last arrived (keepalive's proof of life).
-    pub last_rx: Instant,
+    pub(crate) last_rx: Instant,
     /// A keepalive PING is out, sent then.
-    pub ping_sent: Option<Instant>,
-    pub pend: u8,
+    pub(crate) ping_sent: Option<Instant>,
+    /// `pend` bits of deferred work.
+    pub(crate) pend: u8,
     /// A write was made during the current callback to this connection.
-    pub wrote_in_callback: bool,
-    pub failure: Option<ConnectError>,
-    pub http_status: u16,
-    pub response: Option<Response>,
+    pub(crate) wrote_in_callback: bool,
+    /// The upgrade response's status, once one arrived.
+    pub(crate) http_status: u16,
 }
 
 impl Conn {
-    pub fn new(
+    pub(crate) fn new(
         id: ConnId,
         protocol: usize,
         pss_size: usize,
@@ -126,19 +172,13 @@ impl Conn {
             peer: format!("{}:{}", req.address, req.port),
             req,
             phase: Phase::New,
-            established: false,
             sock: None,
-            addrs: Vec::new(),
-            addr_next: 0,
-            last_connect_error: None,
-            hs: None,
             decoder: Decoder::new(max_message),
             rx: RxInfo::default(),
             out: Vec::new(),
             out_pos: 0,
             want_writeable: false,
             close_reason: None,
-            close_sent: false,
             tx_message_open: false,
             timer_seq: [0; KINDS],
             kill_reason: 0,
@@ -149,9 +189,7 @@ impl Conn {
             ping_sent: None,
             pend: 0,
             wrote_in_callback: false,
-            failure: None,
             http_status: 0,
-            response: None,
         };
         if !c.pss.is_empty() {
             c.user = Opaque(c.pss.as_mut_ptr().cast());
@@ -160,7 +198,7 @@ impl Conn {
     }
 
     /// `address:port/path`, for messages.
-    pub fn target(&self) -> String {
+    pub(crate) fn target(&self) -> String {
         let path = if self.req.path.starts_with('/') {
             ""
         } else {
@@ -169,19 +207,77 @@ impl Conn {
         format!("{}{}{}", self.peer, path, self.req.path)
     }
 
+    /// CLIENT_ESTABLISHED was delivered: the connection ends with
+    /// CLIENT_CLOSED, not CLIENT_CONNECTION_ERROR.
+    pub(crate) fn was_established(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Established | Phase::Closing | Phase::Done(Outcome::Closed)
+        )
+    }
+
+    /// Our Close frame is out.
+    pub(crate) fn closing(&self) -> bool {
+        matches!(self.phase, Phase::Closing)
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        matches!(self.phase, Phase::Done(_))
+    }
+
+    /// Ends the connection: CLIENT_CLOSED when it was established, else
+    /// CLIENT_CONNECTION_ERROR with `error(self)`. An ended connection stays as it ended.
+    pub(crate) fn end(&mut self, error: impl FnOnce(&Conn) -> ConnectError) {
+        if self.is_done() {
+            return;
+        }
+        if self.was_established() {
+            self.phase = Phase::Done(Outcome::Closed);
+        } else {
+            let e = error(self);
+            self.fail(e);
+        }
+    }
+
+    /// Fails the connection with `error` (CLIENT_CONNECTION_ERROR), unless it
+    /// already failed: the first error is the one reported. (CLIENT_ESTABLISHED
+    /// returning non-zero fails an established connection this way.)
+    pub(crate) fn fail(&mut self, error: ConnectError) {
+        if let Phase::Done(Outcome::Failed { .. }) = self.phase {
+            return;
+        }
+        let response = match std::mem::replace(&mut self.phase, Phase::New) {
+            Phase::Accepting(r) => Some(r),
+            _ => None,
+        };
+        self.phase = Phase::Done(Outcome::Failed { error, response });
+    }
+
+    /// The upgrade response, while the application may read it: from its
+    /// arrival until CLIENT_ESTABLISHED, and during CLIENT_CONNECTION_ERROR.
+    pub(crate) fn response(&self) -> Option<&Response> {
+        match &self.phase {
+            Phase::Accepting(r)
+            | Phase::Done(Outcome::Failed {
+                response: Some(r), ..
+            }) => Some(r),
+            _ => None,
+        }
+    }
+
     /// Bytes queued but not yet taken by the socket.
-    pub fn buffered(&self) -> usize {
+    pub(crate) fn buffered(&self) -> usize {
         self.out.len() - self.out_pos
     }
 
     /// Something written is still waiting for the socket: queued frames, or
     /// TLS records rustls holds.
-    pub fn backlogged(&self) -> bool {
+    pub(crate) fn backlogged(&self) -> bool {
         self.buffered() > 0 || self.sock.as_ref().is_some_and(Stream::backlogged)
     }
 
     /// Writes queued bytes until the socket refuses. Err means the connection is dead.
-    pub fn flush(&mut self) -> io::Result<()> {
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
         let Some(sock) = self.sock.as_mut() else {
             return Ok(());
         };
@@ -211,8 +307,9 @@ impl Conn {
 
     /// A CLIENT_WRITEABLE was asked for and can be delivered now (nothing
     /// waits for the socket): clears the request and says so.
-    pub fn take_writeable(&mut self) -> bool {
-        let due = self.want_writeable && self.phase == Phase::Established && !self.backlogged();
+    pub(crate) fn take_writeable(&mut self) -> bool {
+        let due =
+            self.want_writeable && matches!(self.phase, Phase::Established) && !self.backlogged();
         if due {
             self.want_writeable = false;
         }
@@ -220,7 +317,7 @@ impl Conn {
     }
 
     /// Appends a masked frame to the send queue.
-    pub fn queue_frame(&mut self, op: OpCode, fin: bool, payload: &[u8], mask: [u8; 4]) {
+    pub(crate) fn queue_frame(&mut self, op: OpCode, fin: bool, payload: &[u8], mask: [u8; 4]) {
         let mut hdr = [0u8; frame::MAX_HEADER];
         let n = frame::encode_header(&mut hdr, op, fin, payload.len(), mask);
         self.out.reserve(n + payload.len());
@@ -230,61 +327,44 @@ impl Conn {
         frame::apply_mask(&mut self.out[at..], mask);
     }
 
-    /// Checks a write request against the message in progress; returns the opcode and FIN.
-    pub fn tx_frame_kind(&mut self, kind: u32) -> Result<(OpCode, bool), String> {
-        let fin = kind & 0x40 == 0;
-        let op = match kind & 0x1f {
-            0 => OpCode::Text,
-            1 => OpCode::Binary,
-            2 => OpCode::Continuation,
-            5 => OpCode::Ping,
-            6 => OpCode::Pong,
-            3 => return Err("WS_WRITE_HTTP/RAW is not supported on a WebSocket connection".into()),
-            4 => {
-                return Err(
-                    "WS_WRITE_CLOSE is not a write: use ws_close_reason() and return non-zero"
-                        .into(),
-                )
-            }
-            other => return Err(format!("unknown write protocol {other}")),
-        };
+    /// Checks a frame the application writes against the message in
+    /// progress, and opens or closes the message.
+    pub(crate) fn tx_check(&mut self, op: OpCode, fin: bool) -> Result<(), Misframed> {
         match op {
-            OpCode::Ping | OpCode::Pong if !fin => {
-                return Err("control frames cannot be fragmented (drop WS_WRITE_NO_FIN)".into())
-            }
+            OpCode::Ping | OpCode::Pong if !fin => return Err(Misframed::FragmentedControl),
             OpCode::Text | OpCode::Binary if self.tx_message_open => {
-                return Err("a new message started before the fragmented one was finished; send its last fragment with WS_WRITE_CONTINUATION and no WS_WRITE_NO_FIN".into())
+                return Err(Misframed::MessageInProgress)
             }
             OpCode::Continuation if !self.tx_message_open => {
-                return Err("WS_WRITE_CONTINUATION with no fragmented message in progress; start it with WS_WRITE_TEXT/BINARY | WS_WRITE_NO_FIN".into())
+                return Err(Misframed::NoMessageInProgress)
             }
             OpCode::Text | OpCode::Binary | OpCode::Continuation => self.tx_message_open = !fin,
             _ => {}
         }
-        Ok((op, fin))
+        Ok(())
     }
 }
 
 /// A connection to make.
 #[derive(Clone, Debug)]
-pub struct ConnectRequest {
-    pub address: String,
-    pub port: u16,
-    pub path: String,
+pub(crate) struct ConnectRequest {
+    pub(crate) address: String,
+    pub(crate) port: u16,
+    pub(crate) path: String,
     /// The Host header.
-    pub host: String,
-    pub origin: Option<String>,
+    pub(crate) host: String,
+    pub(crate) origin: Option<String>,
     /// Sent verbatim as Sec-WebSocket-Protocol.
-    pub protocol: Option<String>,
+    pub(crate) protocol: Option<String>,
     /// The protocol table entry the connection is bound to.
-    pub protocol_index: usize,
-    pub userdata: Opaque,
-    pub opaque_user_data: Opaque,
+    pub(crate) protocol_index: usize,
+    pub(crate) userdata: Opaque,
+    pub(crate) opaque_user_data: Opaque,
     /// Where the application keeps the handle; cleared on failure.
-    pub pwsi: Opaque,
-    pub require_subprotocol: bool,
+    pub(crate) pwsi: Opaque,
+    pub(crate) require_subprotocol: bool,
     /// Set for wss://.
-    pub tls: Option<crate::tls::TlsRequest>,
+    pub(crate) tls: Option<crate::tls::TlsRequest>,
     /// Overrides the context's retry and keepalive policy.
-    pub retry: Option<RetryPolicy>,
+    pub(crate) retry: Option<RetryPolicy>,
 }

@@ -21,11 +21,17 @@ pub(crate) const MAX_CONTROL_PAYLOAD: usize = 125;
 /// Frame opcodes (RFC 6455 §5.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpCode {
+    /// A later fragment of a message.
     Continuation = 0,
+    /// The first frame of a text message.
     Text = 1,
+    /// The first frame of a binary message.
     Binary = 2,
+    /// Close (a control frame).
     Close = 8,
+    /// Ping (a control frame).
     Ping = 9,
+    /// Pong (a control frame).
     Pong = 10,
 }
 
@@ -51,7 +57,9 @@ impl OpCode {
 /// client answers it with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
+    /// The close code to send (1002, 1007 or 1009).
     pub code: u16,
+    /// What was wrong, for the log and the close reason.
     pub what: String,
 }
 
@@ -71,18 +79,22 @@ pub enum Event {
     NeedMore,
     /// A chunk of a text or binary message: `input[start..start + len]`.
     Data {
+        /// Where the chunk starts in the input.
         start: usize,
+        /// Its length.
         len: usize,
         /// First chunk of the message.
         first: bool,
         /// Last chunk of the message.
         last: bool,
+        /// The message is binary (else text).
         binary: bool,
         /// Payload bytes of the current frame still to come.
         remaining: u64,
     },
-    /// A complete control frame; its payload is [`Decoder::control_payload`].
+    /// A complete Ping; its payload is [`Decoder::control_payload`].
     Ping,
+    /// A complete Pong; its payload is [`Decoder::control_payload`].
     Pong,
     /// A close frame: the code (None when the payload was empty).
     Close(Option<u16>),
@@ -143,8 +155,6 @@ impl Decoder {
         &self.control[self.control_skip..]
     }
 
-    /// Decodes from `input`, consuming what it uses into `*pos`. A data chunk
-    /// is at most `chunk_max` bytes.
     /// Whether `next` can return something other than `NeedMore` with no
     /// input left: an empty data or control frame whose header was the
     /// last thing read.
@@ -156,6 +166,8 @@ impl Decoder {
         }
     }
 
+    /// Decodes from `input`, consuming what it uses into `*pos`. A data chunk
+    /// is at most `chunk_max` bytes.
     pub fn next(&mut self, input: &[u8], pos: &mut usize, chunk_max: usize) -> Event {
         loop {
             match self.state {
@@ -441,7 +453,7 @@ pub fn header_len(payload_len: usize) -> usize {
     }
 }
 
-/// XORs `data` with the mask, eight bytes at a time.
+/// XORs `data` with the mask, 32 bytes at a time.
 #[multiversion::multiversion(targets("x86_64+avx2"))]
 pub fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
     // 32 bytes at a time against a 32-byte key (a multiple of 4, so the key

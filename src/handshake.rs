@@ -13,11 +13,15 @@ const MAX_HEADERS: usize = 64;
 /// What the request is built from.
 #[derive(Debug, Clone)]
 pub struct RequestParams<'a> {
+    /// The request target.
     pub path: &'a str,
+    /// The Host header.
     pub host: &'a str,
+    /// The Origin header, when set.
     pub origin: Option<&'a str>,
     /// Sent verbatim as `Sec-WebSocket-Protocol` when set.
     pub protocol: Option<&'a str>,
+    /// The Sec-WebSocket-Key.
     pub key: &'a str,
     /// Extra header lines, each ending in CRLF, from the application.
     pub extra: &'a [u8],
@@ -56,8 +60,11 @@ pub fn build_request(p: &RequestParams<'_>) -> Vec<u8> {
 /// A parsed response head.
 #[derive(Debug, Clone, Default)]
 pub struct Response {
+    /// The status code.
     pub status: u16,
+    /// The reason phrase.
     pub reason: String,
+    /// Header names (as sent) and raw values, in order.
     pub headers: Vec<(String, Vec<u8>)>,
 }
 

@@ -9,23 +9,27 @@
 //! `context/` is a folder of the data path's stages (service, dial, upgrade,
 //! receive, send, close, keepalive, calls).
 
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+
 #[cfg(not(target_pointer_width = "64"))]
 compile_error!("wsloop encodes handles in 64-bit pointers");
 
 #[macro_use]
-pub mod log;
-pub mod callbacks;
-pub mod connection;
-pub mod context;
-pub mod error;
+pub(crate) mod log;
+pub(crate) mod callbacks;
+pub(crate) mod connection;
+pub(crate) mod context;
+pub(crate) mod error;
+#[allow(unsafe_code)]
 pub mod ffi;
 pub mod frame;
 pub mod handshake;
-pub mod json;
-pub mod resolve;
-pub mod retry;
-pub mod ring;
-pub mod stream;
-pub mod timers;
-pub mod tls;
-pub mod utf8;
+pub(crate) mod json;
+pub(crate) mod resolve;
+pub(crate) mod retry;
+pub(crate) mod ring;
+pub(crate) mod stream;
+pub(crate) mod timers;
+pub(crate) mod tls;
+pub(crate) mod utf8;

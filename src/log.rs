@@ -46,13 +46,13 @@ fn init() {
     });
 }
 
-/// Sets the mask and the emitter (None: the `log` crate).
 /// Changes the level mask, keeping the emitter.
 pub fn set_mask(mask: u32) {
     init();
     MASK.store(mask, Ordering::Relaxed);
 }
 
+/// Sets the mask and the emitter (None: the `log` crate).
 pub fn set_level(mask: u32, emitter: Option<Emitter>) {
     init();
     MASK.store(mask, Ordering::Relaxed);

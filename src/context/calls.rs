@@ -98,7 +98,7 @@ impl Context {
     /// cannot write any more, -1 when it is gone.
     pub fn callback_on_writable(&self, id: ConnId) -> i32 {
         let r = self.with_conn(id, |c| match c.phase {
-            Phase::Closing | Phase::Done => 0,
+            Phase::Closing | Phase::Done(_) => 0,
             _ => {
                 c.want_writeable = true;
                 1
@@ -143,14 +143,11 @@ impl Context {
         self.with_conn(id, |c| c.http_status)
     }
 
-    /// A response header, while the response is available (until CLIENT_ESTABLISHED).
+    /// A response header, while the response is readable (from its arrival
+    /// until CLIENT_ESTABLISHED, and during CLIENT_CONNECTION_ERROR).
     pub fn response_header(&self, id: ConnId, name: &str) -> Option<Vec<u8>> {
-        self.with_conn(id, |c| {
-            c.response
-                .as_ref()
-                .and_then(|r| r.header(name).map(<[u8]>::to_vec))
-        })
-        .flatten()
+        self.with_conn(id, |c| c.response()?.header(name).map(<[u8]>::to_vec))
+            .flatten()
     }
 
     pub fn opaque_user_data(&self, id: ConnId) -> Option<Opaque> {

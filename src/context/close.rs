@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::Context;
 use crate::callbacks::ConnId;
-use crate::connection::{pend, Phase};
+use crate::connection::{pend, Outcome, Phase};
 use crate::error::ConnectError;
 use crate::frame::OpCode;
 use crate::log;
@@ -17,7 +17,7 @@ impl Context {
     pub(crate) fn begin_close(&self, id: ConnId) {
         let mask = self.mask();
         self.with_conn(id, |c| {
-            if c.close_sent || c.phase == Phase::Done {
+            if !matches!(c.phase, Phase::Established) {
                 return;
             }
             let (code, reason) = c.close_reason.take().unwrap_or((1000, Vec::new()));
@@ -27,7 +27,6 @@ impl Context {
                 payload.extend_from_slice(&reason);
             }
             c.queue_frame(OpCode::Close, true, &payload, mask);
-            c.close_sent = true;
             c.want_writeable = false;
             c.phase = Phase::Closing;
             self.set_deadline(c, CLOSE_WAIT);
@@ -38,8 +37,8 @@ impl Context {
     /// What a callback's return value means for its connection.
     pub(crate) fn after_callback(&self, id: ConnId, r: Option<i32>) {
         if r.unwrap_or(0) != 0 {
-            let established = self.with_conn(id, |c| c.established).unwrap_or(false);
-            if established {
+            let established = self.with_conn(id, |c| c.was_established());
+            if established == Some(true) {
                 self.begin_close(id);
             } else {
                 self.fail(id, ConnectError::ClosedByApplication);
@@ -50,7 +49,7 @@ impl Context {
     /// `ws_set_timeout` expired: close as if a callback had returned non-zero.
     pub(crate) fn kill(&self, id: ConnId) {
         let Some((established, reason, target)) =
-            self.with_conn(id, |c| (c.established, c.kill_reason, c.target()))
+            self.with_conn(id, |c| (c.was_established(), c.kill_reason, c.target()))
         else {
             return;
         };
@@ -65,67 +64,49 @@ impl Context {
         }
     }
 
-    /// A connection that has not been established fails with `e`.
+    /// The connection fails with `e` (CLIENT_CONNECTION_ERROR), unless it
+    /// already failed with another error.
     pub(crate) fn fail(&self, id: ConnId, e: ConnectError) {
-        self.with_conn(id, |c| {
-            if c.failure.is_none() {
-                c.failure = Some(e);
-            }
-            c.phase = Phase::Done;
-        });
+        self.with_conn(id, |c| c.fail(e));
         self.finish_later(id);
     }
 
     /// A deadline of the connection passed.
     pub(crate) fn on_deadline(&self, id: ConnId) {
-        let Some(phase) = self.with_conn(id, |c| c.phase) else {
-            return;
-        };
         let (connect, timeout) = (self.cfg.connect_timeout_secs, self.cfg.timeout_secs);
-        match phase {
-            Phase::New | Phase::Resolving | Phase::Connecting => {
-                let target = self.with_conn(id, |c| c.peer.clone()).unwrap_or_default();
-                self.fail(
-                    id,
+        let ended = self.with_conn(id, |c| {
+            let error = match c.phase {
+                Phase::New | Phase::Resolving | Phase::Connecting(_) => {
                     ConnectError::ConnectTimeout {
-                        target,
+                        target: c.peer.clone(),
                         secs: connect,
-                    },
-                )
-            }
-            Phase::Tls => {
-                let target = self.with_conn(id, |c| c.peer.clone()).unwrap_or_default();
-                self.fail(
-                    id,
-                    ConnectError::TlsTimeout {
-                        target,
-                        secs: timeout,
-                    },
-                )
-            }
-            Phase::Handshake => {
-                let target = self.with_conn(id, |c| c.target()).unwrap_or_default();
-                self.fail(
-                    id,
-                    ConnectError::HandshakeTimeout {
-                        target,
-                        secs: timeout,
-                    },
-                )
-            }
-            Phase::Closing => {
-                self.with_conn(id, |c| {
+                    }
+                }
+                Phase::Tls => ConnectError::TlsTimeout {
+                    target: c.peer.clone(),
+                    secs: timeout,
+                },
+                Phase::Upgrading(_) | Phase::Accepting(_) => ConnectError::HandshakeTimeout {
+                    target: c.target(),
+                    secs: timeout,
+                },
+                Phase::Closing => {
                     wlog!(
                         log::NOTICE,
                         "{}: no close answer within {} s; dropping the connection",
                         c.target(),
                         CLOSE_WAIT.as_secs()
                     );
-                    c.phase = Phase::Done;
-                });
-                self.finish_later(id);
-            }
-            Phase::Established | Phase::Done => {}
+                    c.phase = Phase::Done(Outcome::Closed);
+                    return true;
+                }
+                Phase::Established | Phase::Done(_) => return false,
+            };
+            c.fail(error);
+            true
+        });
+        if ended == Some(true) {
+            self.finish_later(id);
         }
     }
 }

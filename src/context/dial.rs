@@ -9,7 +9,7 @@ use mio::Interest;
 
 use super::Context;
 use crate::callbacks::{CbIn, ConnId, Reason};
-use crate::connection::Phase;
+use crate::connection::{Dialing, Phase};
 use crate::error::{ConnectError, TlsFailure};
 use crate::log;
 use crate::stream::{self, Stream};
@@ -31,8 +31,7 @@ impl Context {
             None => {
                 self.with_conn(id, |c| c.phase = Phase::Resolving);
                 wlog!(log::INFO, "resolving '{host}'");
-                self.resolver
-                    .start(crate::context::conn_key(id), &host, port);
+                self.resolver.start(id.key(), &host, port);
             }
         }
     }
@@ -45,13 +44,15 @@ impl Context {
             }
             match result {
                 Ok(addrs) => {
-                    c.addrs = addrs;
-                    c.addr_next = 0;
-                    c.phase = Phase::Connecting;
+                    c.phase = Phase::Connecting(Dialing {
+                        addrs,
+                        next: 0,
+                        last_error: None,
+                    });
                     true
                 }
                 Err(detail) => {
-                    c.failure = Some(ConnectError::Dns {
+                    c.fail(ConnectError::Dns {
                         host: c.req.address.clone(),
                         detail,
                     });
@@ -68,24 +69,23 @@ impl Context {
 
     /// Starts a TCP connection to the next address, or fails when none is left.
     fn connect_next(&self, id: ConnId) {
-        let registry_token = crate::context::conn_token(id);
+        let registry_token = id.token();
         let failed = self.with_conn(id, |c| loop {
             if let Some(mut old) = c.sock.take() {
                 let _ = self.poll.borrow().registry().deregister(&mut old.tcp);
             }
-            let Some(addr) = c.addrs.get(c.addr_next).copied() else {
-                if c.failure.is_none() {
-                    c.failure = c
-                        .last_connect_error
-                        .take()
-                        .or(Some(ConnectError::Unreachable {
-                            addr: c.peer.clone(),
-                            detail: "no address to connect to".into(),
-                        }));
-                }
+            let Phase::Connecting(dial) = &mut c.phase else {
+                return false;
+            };
+            let Some(addr) = dial.addrs.get(dial.next).copied() else {
+                let error = dial.last_error.take().unwrap_or(ConnectError::Unreachable {
+                    addr: c.peer.clone(),
+                    detail: "no address to connect to".into(),
+                });
+                c.fail(error);
                 return true;
             };
-            c.addr_next += 1;
+            dial.next += 1;
             wlog!(log::INFO, "connecting to {addr}");
             match TcpStream::connect(addr) {
                 Ok(mut s) => {
@@ -94,7 +94,7 @@ impl Context {
                         registry_token,
                         Interest::READABLE | Interest::WRITABLE,
                     ) {
-                        c.last_connect_error = Some(ConnectError::Unreachable {
+                        dial.last_error = Some(ConnectError::Unreachable {
                             addr: addr.to_string(),
                             detail: format!("cannot register the socket: {e}"),
                         });
@@ -103,7 +103,7 @@ impl Context {
                     c.sock = Some(Stream::plain(s));
                     return false;
                 }
-                Err(e) => c.last_connect_error = Some(connect_error(addr, &e)),
+                Err(e) => dial.last_error = Some(connect_error(addr, &e)),
             }
         });
         if failed == Some(true) {
@@ -119,13 +119,13 @@ impl Context {
             Connected,
         }
         let next = self.with_conn(id, |c| {
-            let Some(sock) = c.sock.as_mut() else {
+            let (Some(sock), Phase::Connecting(dial)) = (c.sock.as_mut(), &mut c.phase) else {
                 return Next::Wait;
             };
-            let addr = c.addrs.get(c.addr_next.wrapping_sub(1)).copied();
+            let addr = dial.addrs.get(dial.next.wrapping_sub(1)).copied();
             if let Ok(Some(e)) | Err(e) = sock.tcp.take_error() {
                 if let Some(a) = addr {
-                    c.last_connect_error = Some(connect_error(a, &e));
+                    dial.last_error = Some(connect_error(a, &e));
                 }
                 return Next::Retry;
             }
@@ -137,7 +137,7 @@ impl Context {
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => Next::Wait,
                 Err(e) => {
                     if let Some(a) = addr {
-                        c.last_connect_error = Some(connect_error(a, &e));
+                        dial.last_error = Some(connect_error(a, &e));
                     }
                     Next::Retry
                 }

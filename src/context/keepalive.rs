@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::Context;
 use crate::callbacks::ConnId;
-use crate::connection::{pend, Phase};
+use crate::connection::{pend, Outcome, Phase};
 use crate::frame::OpCode;
 use crate::log;
 use crate::timers::Kind;
@@ -45,7 +45,7 @@ impl Context {
         let now = Instant::now();
         let give_up = self.with_conn(id, |c| {
             let (ping, hangup) = c.policy.keepalive()?;
-            if c.phase != Phase::Established || c.close_sent {
+            if !matches!(c.phase, Phase::Established) {
                 return None;
             }
             let idle = now.saturating_duration_since(c.last_rx);
@@ -65,7 +65,7 @@ impl Context {
                     idle.as_secs(),
                     hangup.as_secs()
                 );
-                c.phase = Phase::Done;
+                c.phase = Phase::Done(Outcome::Closed);
                 return Some(());
             }
             if c.ping_sent.is_none() {

@@ -20,12 +20,12 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::{Events, Poll, Token, Waker};
+use mio::{Events, Poll, Waker};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
 use crate::callbacks::{Callbacks, CbIn, ConnId, Opaque, Reason, Target};
-use crate::connection::{pend, Conn, ConnectRequest, Phase};
+use crate::connection::{pend, Conn, ConnectRequest, Outcome, Phase};
 use crate::error::ConnectError;
 use crate::frame;
 use crate::log;
@@ -33,7 +33,7 @@ use crate::resolve::Resolver;
 use crate::retry::RetryPolicy;
 use crate::timers::{Key, Kind, Timers};
 use receive::{READ_SIZE, RX_HEADROOM};
-pub use send::WriteError;
+pub(crate) use send::WriteError;
 use service::{Ready, WAKER};
 
 /// One entry of the protocol table.
@@ -102,23 +102,6 @@ pub struct Context {
     serviced: Cell<bool>,
     destroyed: Cell<bool>,
     rng: RefCell<StdRng>,
-}
-
-/// The mio token of a connection.
-pub(crate) fn conn_token(id: ConnId) -> Token {
-    Token(conn_key(id) as usize)
-}
-
-/// A connection as one number (resolver keys, tokens).
-pub(crate) fn conn_key(id: ConnId) -> u64 {
-    u64::from(id.index) | (u64::from(id.gen) << 32)
-}
-
-fn key_conn(key: u64) -> ConnId {
-    ConnId {
-        index: key as u32,
-        gen: (key >> 32) as u32,
-    }
 }
 
 impl Context {
@@ -296,24 +279,18 @@ impl Context {
     /// Delivers the final callbacks of a finished connection and frees it.
     fn reap(&self, id: ConnId) {
         let Some((failure, pwsi)) = self.with_conn(id, |c| {
-            c.phase = Phase::Done;
+            c.end(|_| ConnectError::ClosedByApplication);
             let _ = c.flush();
-            let failure = if c.established {
-                None
-            } else {
-                Some(
-                    c.failure
-                        .take()
-                        .unwrap_or(ConnectError::ClosedByApplication),
-                )
+            let failure = match &c.phase {
+                Phase::Done(Outcome::Failed { error, .. }) => Some(error.to_string()),
+                _ => None,
             };
             (failure, c.req.pwsi)
         }) else {
             return;
         };
         match failure {
-            Some(e) => {
-                let msg = e.to_string();
+            Some(msg) => {
                 wlog!(log::ERR, "CLIENT_CONNECTION_ERROR: {msg}");
                 self.callbacks.clear_handle(pwsi);
                 let mut text = msg.into_bytes();
@@ -376,12 +353,12 @@ impl Context {
         let mask = self.mask();
         for id in ids {
             self.with_conn(id, |c| {
-                if c.established && !c.close_sent {
+                if matches!(c.phase, Phase::Established) {
                     c.queue_frame(frame::OpCode::Close, true, &1001u16.to_be_bytes(), mask);
-                    c.close_sent = true;
+                    c.phase = Phase::Closing;
                 }
-                if c.failure.is_none() && !c.established {
-                    c.failure = Some(ConnectError::ContextDestroyed);
+                if !c.was_established() {
+                    c.fail(ConnectError::ContextDestroyed);
                 }
             });
             self.reap(id);

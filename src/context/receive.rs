@@ -6,7 +6,8 @@ use super::close::truncate_utf8;
 use super::service::Ready;
 use super::Context;
 use crate::callbacks::{CbIn, ConnId, Reason};
-use crate::connection::{pend, Phase, RxInfo};
+use crate::connection::{pend, Outcome, Phase, RxInfo};
+use crate::error::ConnectError;
 use crate::frame::{Event, OpCode};
 use crate::log;
 
@@ -38,14 +39,25 @@ impl Context {
 
     /// Socket readiness for a connection.
     pub(super) fn on_socket(&self, id: ConnId, ready: &Ready) {
-        let Some(phase) = self.with_conn(id, |c| c.phase) else {
-            return;
-        };
-        match phase {
-            Phase::Connecting => self.on_connect_event(id),
-            Phase::Tls => self.tls_io(id),
-            Phase::Handshake => self.handshake_io(id, ready.writable, ready.readable),
-            Phase::Established | Phase::Closing => {
+        enum Step {
+            Connect,
+            Tls,
+            Upgrade,
+            Frames,
+            Nothing,
+        }
+        let step = self.with_conn(id, |c| match c.phase {
+            Phase::Connecting(_) => Step::Connect,
+            Phase::Tls => Step::Tls,
+            Phase::Upgrading(_) => Step::Upgrade,
+            Phase::Established | Phase::Closing => Step::Frames,
+            _ => Step::Nothing,
+        });
+        match step {
+            Some(Step::Connect) => self.on_connect_event(id),
+            Some(Step::Tls) => self.tls_io(id),
+            Some(Step::Upgrade) => self.handshake_io(id, ready.writable, ready.readable),
+            Some(Step::Frames) => {
                 if ready.readable {
                     self.read_frames(id, ready.closed);
                 }
@@ -67,15 +79,18 @@ impl Context {
         let mut buf = self.take_rx_buf();
         let cap = buf.len() - RX_HEADROOM - 1;
         loop {
-            let r = self.with_conn(id, |c| match c.sock.as_mut() {
-                Some(s) if c.phase != Phase::Done && !c.rx_paused => {
-                    let r = s.read(&mut buf[RX_HEADROOM..RX_HEADROOM + cap]);
-                    if matches!(r, Ok(n) if n > 0) {
-                        c.last_rx = self.loop_time();
+            let r = self.with_conn(id, |c| {
+                let open = !c.is_done() && !c.rx_paused;
+                match c.sock.as_mut() {
+                    Some(s) if open => {
+                        let r = s.read(&mut buf[RX_HEADROOM..RX_HEADROOM + cap]);
+                        if matches!(r, Ok(n) if n > 0) {
+                            c.last_rx = self.loop_time();
+                        }
+                        Some((r, all || s.is_tls()))
                     }
-                    Some((r, all || s.is_tls()))
+                    _ => None,
                 }
-                _ => None,
             });
             match r.flatten() {
                 None => break,
@@ -125,7 +140,7 @@ impl Context {
         let mut pos = start;
         loop {
             let step = self.with_conn(id, |c| {
-                if c.phase == Phase::Done || (pos == end && !c.decoder.has_event_without_input()) {
+                if c.is_done() || (pos == end && !c.decoder.has_event_without_input()) {
                     return None;
                 }
                 if c.rx_paused {
@@ -158,7 +173,7 @@ impl Context {
                     }
                     _ => Vec::new(),
                 };
-                Some((ev, payload, c.close_sent, (c.protocol, c.user)))
+                Some((ev, payload, c.closing(), (c.protocol, c.user)))
             });
             let Some(Some((ev, mut payload, closing, target))) = step else {
                 return;
@@ -215,12 +230,12 @@ impl Context {
 
     /// The peer's Close frame.
     fn on_peer_close(&self, id: ConnId, code: Option<u16>, reason: Vec<u8>) {
-        let Some(we_closed) = self.with_conn(id, |c| c.close_sent) else {
+        let Some(we_closed) = self.with_conn(id, |c| c.closing()) else {
             return;
         };
         if we_closed {
             // The answer to our Close: the handshake is complete.
-            self.with_conn(id, |c| c.phase = Phase::Done);
+            self.with_conn(id, |c| c.phase = Phase::Done(Outcome::Closed));
             self.finish_later(id);
             return;
         }
@@ -255,7 +270,7 @@ impl Context {
     /// The peer closed TCP (or reading failed).
     fn peer_gone(&self, id: ConnId, err: Option<io::Error>) {
         self.with_conn(id, |c| {
-            match (&err, c.close_sent) {
+            match (&err, c.closing()) {
                 // A TLS peer that drops TCP without close_notify may have lost data.
                 (Some(e), true) if e.kind() == io::ErrorKind::UnexpectedEof => {
                     wlog!(log::NOTICE, "{}: {e}", c.target())
@@ -270,7 +285,10 @@ impl Context {
                     wlog!(log::NOTICE, "read from {} failed: {e} (1006)", c.target())
                 }
             }
-            c.phase = Phase::Done;
+            c.end(|c| ConnectError::HungUp {
+                target: c.target(),
+                received: 0,
+            });
         });
         self.finish_later(id);
     }
@@ -288,8 +306,10 @@ impl Context {
         };
         let Some(stash) = stash else { return };
         self.process_bytes(id, &stash);
-        let phase = self.with_conn(id, |c| c.phase);
-        if matches!(phase, Some(Phase::Established | Phase::Closing)) {
+        let open = self.with_conn(id, |c| {
+            matches!(c.phase, Phase::Established | Phase::Closing)
+        });
+        if open == Some(true) {
             self.read_frames(id, true);
         }
         self.after_io(id);

@@ -2,8 +2,11 @@
 
 use super::Context;
 use crate::callbacks::{CbIn, ConnId, Reason};
-use crate::connection::{pend, Conn, Phase};
-use crate::frame::{self};
+use std::fmt;
+
+use crate::connection::{pend, Conn, Misframed, Outcome, Phase};
+use crate::error::ConnectError;
+use crate::frame::{self, OpCode};
 use crate::log;
 
 /// Writes smaller than this, made inside a callback after its first write,
@@ -17,10 +20,47 @@ pub(crate) const SEND_QUEUE_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Why a write was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WriteError {
+pub(crate) enum WriteError {
+    /// The connection is gone.
     Gone,
+    /// The connection cannot take messages now; says why.
     NotOpen(&'static str),
-    Invalid(String),
+    /// The peer is not reading and the send queue is full.
+    QueueFull {
+        len: usize,
+        queued: usize,
+        target: String,
+    },
+    /// A PING or PONG with more than 125 bytes.
+    ControlTooLong { op: OpCode, len: usize },
+    /// The frame does not fit the message in progress.
+    Misframed(Misframed),
+}
+
+impl fmt::Display for WriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WriteError::Gone => f.write_str("the connection is gone"),
+            WriteError::NotOpen(why) => f.write_str(why),
+            WriteError::QueueFull { len, queued, target } => write!(
+                f,
+                "{len} bytes refused for {target}: {queued} bytes are still queued (limit {SEND_QUEUE_LIMIT}), the peer is not reading; write from CLIENT_WRITEABLE, or check ws_send_pipe_choked() first"
+            ),
+            WriteError::ControlTooLong { op, len } => write!(
+                f,
+                "{op:?} payload of {len} bytes refused: control frames carry at most 125 bytes"
+            ),
+            WriteError::Misframed(Misframed::FragmentedControl) => {
+                f.write_str("control frames cannot be fragmented (drop WS_WRITE_NO_FIN)")
+            }
+            WriteError::Misframed(Misframed::MessageInProgress) => f.write_str(
+                "a new message started before the fragmented one was finished; send its last fragment with WS_WRITE_CONTINUATION and no WS_WRITE_NO_FIN",
+            ),
+            WriteError::Misframed(Misframed::NoMessageInProgress) => f.write_str(
+                "WS_WRITE_CONTINUATION with no fragmented message in progress; start it with WS_WRITE_TEXT/BINARY | WS_WRITE_NO_FIN",
+            ),
+        }
+    }
 }
 
 /// What `write` did with a frame.
@@ -36,24 +76,24 @@ enum Sent {
 impl Context {
     /// Frames and sends (or queues) one message or fragment. `buf` holds
     /// `head` bytes of headroom, then the payload; the headroom and payload
-    /// may be overwritten. Returns the payload length.
-    pub fn write(
+    /// may be overwritten. `op` and `fin` are the frame's opcode and FIN
+    /// bit. Returns the payload length.
+    pub(crate) fn write(
         &self,
         id: ConnId,
         buf: &mut [u8],
         head: usize,
-        kind: u32,
+        op: OpCode,
+        fin: bool,
     ) -> Result<usize, WriteError> {
         let len = buf.len() - head;
         let mask = self.mask();
         let in_callback = self.in_callback();
         let r = self.with_conn(id, |c| {
             match c.phase {
-                Phase::Established if !c.close_sent => {}
-                Phase::Established | Phase::Closing => {
-                    return Err(WriteError::NotOpen("the connection is closing"))
-                }
-                Phase::Done => return Err(WriteError::NotOpen("the connection is closed")),
+                Phase::Established => {}
+                Phase::Closing => return Err(WriteError::NotOpen("the connection is closing")),
+                Phase::Done(_) => return Err(WriteError::NotOpen("the connection is closed")),
                 _ => {
                     return Err(WriteError::NotOpen(
                         "the connection is not established yet (wait for CLIENT_ESTABLISHED)",
@@ -62,18 +102,15 @@ impl Context {
             }
             let queued = c.buffered();
             if queued > 0 && queued + len > SEND_QUEUE_LIMIT {
-                return Err(WriteError::Invalid(format!(
-                    "{len} bytes refused for {}: {queued} bytes are still queued (limit {SEND_QUEUE_LIMIT}), the peer is not reading; write from CLIENT_WRITEABLE, or check ws_send_pipe_choked() first",
-                    c.target()
-                )));
+                return Err(WriteError::QueueFull {
+                    len,
+                    queued,
+                    target: c.target(),
+                });
             }
-            let (op, fin) = c.tx_frame_kind(kind).map_err(WriteError::Invalid)?;
-            if matches!(op, frame::OpCode::Ping | frame::OpCode::Pong)
-                && len > frame::MAX_CONTROL_PAYLOAD
-            {
-                return Err(WriteError::Invalid(format!(
-                    "{op:?} payload of {len} bytes refused: control frames carry at most 125 bytes"
-                )));
+            c.tx_check(op, fin).map_err(WriteError::Misframed)?;
+            if matches!(op, OpCode::Ping | OpCode::Pong) && len > frame::MAX_CONTROL_PAYLOAD {
+                return Err(WriteError::ControlTooLong { op, len });
             }
             // The first write of a callback goes straight out, framed in place;
             // more small ones in the same callback are queued and sent
@@ -98,7 +135,7 @@ impl Context {
                 Some(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => 0,
                 Some(Err(e)) => {
                     wlog!(log::NOTICE, "write to {} failed: {e}", c.target());
-                    c.phase = Phase::Done;
+                    c.phase = Phase::Done(Outcome::Closed);
                     return Ok(Sent::Lost);
                 }
                 None => 0,
@@ -134,10 +171,13 @@ impl Context {
         let state = self.with_conn(id, |c| match c.flush() {
             Ok(()) => Ok(c.take_writeable()),
             Err(e) => {
-                if c.phase != Phase::Done {
+                if !c.is_done() {
                     wlog!(log::NOTICE, "write to {} failed: {e}", c.target());
                 }
-                c.phase = Phase::Done;
+                c.end(|c| ConnectError::ReadFailed {
+                    target: c.target(),
+                    detail: format!("write failed: {e}"),
+                });
                 Err(())
             }
         });

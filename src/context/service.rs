@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use mio::Token;
 
-use super::{key_conn, Context, Unusable, Wait};
+use super::{Context, Unusable, Wait};
 use crate::callbacks::{CbIn, ConnId, Reason};
 use crate::connection::pend;
 use crate::log;
@@ -85,7 +85,7 @@ impl Context {
             if r.token == WAKER {
                 self.on_wake();
             } else {
-                self.on_socket(key_conn(r.token.0 as u64), r);
+                self.on_socket(ConnId::from_key(r.token.0 as u64), r);
             }
         }
         *self.ready.borrow_mut() = ready;
@@ -96,7 +96,7 @@ impl Context {
 
     fn on_wake(&self) {
         for (key, result) in self.resolver.take() {
-            self.resolved(key_conn(key), result);
+            self.resolved(ConnId::from_key(key), result);
         }
         if self.cancelled.swap(false, Ordering::AcqRel) {
             for i in 0..self.cfg.protocols.len() {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::dial::read_failed;
 use super::Context;
 use crate::callbacks::{CbIn, ConnId, Reason};
-use crate::connection::{HandshakeState, Phase};
+use crate::connection::{Exchange, Phase};
 use crate::error::ConnectError;
 use crate::handshake::{self, RequestParams, Response};
 use crate::log;
@@ -51,13 +51,12 @@ impl Context {
                     String::from_utf8_lossy(&request).trim_end()
                 );
             }
-            c.hs = Some(Box::new(HandshakeState {
+            c.phase = Phase::Upgrading(Box::new(Exchange {
                 key,
                 request,
                 sent: 0,
                 head: Vec::new(),
             }));
-            c.phase = Phase::Handshake;
             self.set_deadline(c, Duration::from_secs(secs.into()));
         });
         self.handshake_io(id, true, true);
@@ -68,11 +67,11 @@ impl Context {
         enum Next {
             Wait,
             Fail(ConnectError),
-            Head(Response, Vec<u8>, String),
+            Head(Vec<u8>, String),
         }
         let next = self.with_conn(id, |c| {
             let target = c.target();
-            let (Some(sock), Some(hs)) = (c.sock.as_mut(), c.hs.as_mut()) else {
+            let (Some(sock), Phase::Upgrading(hs)) = (c.sock.as_mut(), &mut c.phase) else {
                 return Next::Wait;
             };
             if writable {
@@ -102,7 +101,10 @@ impl Context {
                         match handshake::parse_response(&hs.head) {
                             Ok(Some((resp, len))) => {
                                 let rest = hs.head.split_off(len);
-                                return Next::Head(resp, rest, hs.key.clone());
+                                let key = std::mem::take(&mut hs.key);
+                                c.http_status = resp.status;
+                                c.phase = Phase::Accepting(Box::new(resp));
+                                return Next::Head(rest, key);
                             }
                             Ok(None) => continue,
                             Err(error) => {
@@ -122,12 +124,12 @@ impl Context {
         });
         match next {
             Some(Next::Fail(e)) => self.fail(id, e),
-            Some(Next::Head(resp, rest, key)) => {
-                self.on_response(id, resp, rest, &key);
+            Some(Next::Head(rest, key)) => {
+                self.on_response(id, rest, &key);
                 // Readiness is edge-triggered: whatever came after the head
                 // in the same burst (frames, the peer's FIN) brings no new
                 // event, so read on until the socket is drained.
-                if self.with_conn(id, |c| c.phase == Phase::Established) == Some(true) {
+                if self.with_conn(id, |c| matches!(c.phase, Phase::Established)) == Some(true) {
                     self.read_frames(id, true);
                     self.after_io(id);
                 }
@@ -137,33 +139,22 @@ impl Context {
     }
 
     /// A complete response head arrived.
-    fn on_response(&self, id: ConnId, resp: Response, rest: Vec<u8>, key: &str) {
-        if log::enabled(log::HEADER) {
-            let lines: Vec<String> = resp
-                .headers
-                .iter()
-                .map(|(n, v)| format!("{n}: {}", String::from_utf8_lossy(v)))
-                .collect();
-            wlog!(
-                log::HEADER,
-                "upgrade response: {} {}\n{}",
-                resp.status,
-                resp.reason,
-                lines.join("\n")
-            );
-        }
+    fn on_response(&self, id: ConnId, rest: Vec<u8>, key: &str) {
         let checked = self.with_conn(id, |c| {
-            c.http_status = resp.status;
-            let result = handshake::check_response(&resp, key, c.req.protocol.as_deref());
-            c.response = Some(resp);
-            c.hs = None;
-            result.map_err(|error| ConnectError::Handshake {
+            let Phase::Accepting(resp) = &c.phase else {
+                return None;
+            };
+            if log::enabled(log::HEADER) {
+                log_response(resp);
+            }
+            let checked = handshake::check_response(resp, key, c.req.protocol.as_deref());
+            Some(checked.map_err(|error| ConnectError::Handshake {
                 target: c.target(),
                 error,
                 offered: c.req.protocol.clone(),
-            })
+            }))
         });
-        let accepted = match checked {
+        let accepted = match checked.flatten() {
             Some(Ok(a)) => a,
             Some(Err(e)) => return self.fail(id, e),
             None => return,
@@ -198,8 +189,6 @@ impl Context {
         }
         self.with_conn(id, |c| {
             c.phase = Phase::Established;
-            c.established = true;
-            c.response = None;
             c.timer_seq[Kind::Deadline as usize] = 0;
         });
         self.start_keepalive(id);
@@ -213,10 +202,25 @@ impl Context {
             .unwrap_or(0)
             != 0
         {
-            self.with_conn(id, |c| c.established = false);
             return self.fail(id, ConnectError::RejectedAtEstablished);
         }
         self.process_bytes(id, &rest);
         self.after_io(id);
     }
+}
+
+/// Logs the upgrade response at `WS_LLL_HEADER`.
+fn log_response(resp: &Response) {
+    let lines: Vec<String> = resp
+        .headers
+        .iter()
+        .map(|(n, v)| format!("{n}: {}", String::from_utf8_lossy(v)))
+        .collect();
+    wlog!(
+        log::HEADER,
+        "upgrade response: {} {}\n{}",
+        resp.status,
+        resp.reason,
+        lines.join("\n")
+    );
 }

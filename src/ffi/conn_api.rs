@@ -9,6 +9,7 @@ use super::handles::{self, c_len, Shell, Wsi};
 use super::types::*;
 use crate::callbacks::ConnId;
 use crate::context::WriteError;
+use crate::frame::OpCode;
 use crate::log;
 
 /// The context and live connection of a handle, or the reason it is refused.
@@ -88,15 +89,41 @@ pub unsafe extern "C" fn ws_write(
             // and `len` bytes at it (the documented contract, as in lws).
             std::slice::from_raw_parts_mut(buf.sub(WS_PRE), len + WS_PRE)
         };
-        match s.core.write(id, frame, WS_PRE, protocol as u32) {
+        let fin = protocol & WS_WRITE_NO_FIN == 0;
+        let op = match write_opcode(protocol) {
+            Ok(op) => op,
+            Err(why) => refuse!(-1, "ws_write: {why}"),
+        };
+        match s.core.write(id, frame, WS_PRE, op, fin) {
             Ok(n) => c_len(n),
             Err(WriteError::Gone) => {
                 gone(wsi, "ws_write");
                 -1
             }
-            Err(WriteError::NotOpen(why)) => refuse!(-1, "ws_write: {why}"),
-            Err(WriteError::Invalid(why)) => refuse!(-1, "ws_write: {why}"),
+            Err(e) => refuse!(-1, "ws_write: {e}"),
         }
+    })
+}
+
+/// The opcode of a `WS_WRITE_*` kind (its low five bits).
+fn write_opcode(protocol: c_int) -> Result<OpCode, String> {
+    use ws_write_protocol::*;
+    const CLOSE: c_int = 4;
+    Ok(match protocol & 0x1f {
+        p if p == WS_WRITE_TEXT as c_int => OpCode::Text,
+        p if p == WS_WRITE_BINARY as c_int => OpCode::Binary,
+        p if p == WS_WRITE_CONTINUATION as c_int => OpCode::Continuation,
+        p if p == WS_WRITE_PING as c_int => OpCode::Ping,
+        p if p == WS_WRITE_PONG as c_int => OpCode::Pong,
+        p if p == WS_WRITE_HTTP as c_int => {
+            return Err("WS_WRITE_HTTP/RAW is not supported on a WebSocket connection".into())
+        }
+        CLOSE => {
+            return Err(
+                "WS_WRITE_CLOSE is not a write: use ws_close_reason() and return non-zero".into(),
+            )
+        }
+        other => return Err(format!("unknown write protocol {other}")),
     })
 }
 

@@ -3,6 +3,9 @@
 //! Struct field names are lws' own; zero means "default" in every field.
 
 #![allow(non_camel_case_types)]
+// The constants and fields are lws' own, one to one; each group is
+// documented where it is declared, and in lws' reference.
+#![allow(missing_docs)]
 
 use std::ffi::{c_char, c_int, c_long, c_uint, c_ushort, c_void};
 
