@@ -3,35 +3,30 @@
 //! Literal addresses are parsed in place. Names are looked up with the system
 //! resolver (`getaddrinfo`) on a short-lived thread per lookup, so a slow or
 //! failing lookup never stalls `ws_service` or other lookups; the result is
-//! queued here and the loop is woken through its waker.
+//! left in the context's [`Remote`], which wakes the loop.
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use mio::Waker;
+use crate::context::Remote;
 
 /// Addresses for a name, or why there are none.
 pub type Lookup = Result<Vec<SocketAddr>, String>;
 
-/// Completed lookups, keyed by the caller's token.
-#[derive(Clone)]
+/// Starts lookups for one context.
 pub struct Resolver {
-    done: Arc<Mutex<Vec<(u64, Lookup)>>>,
-    waker: Arc<Waker>,
+    remote: Arc<Remote>,
 }
 
 impl Resolver {
-    pub fn new(waker: Arc<Waker>) -> Resolver {
-        Resolver {
-            done: Arc::new(Mutex::new(Vec::new())),
-            waker,
-        }
+    pub fn new(remote: Arc<Remote>) -> Resolver {
+        Resolver { remote }
     }
 
-    /// Starts a lookup of `host`; its result comes back from [`Resolver::take`] under `key`.
+    /// Starts a lookup of `host`; its result reaches the context's
+    /// [`Remote`] under `key`.
     pub fn start(&self, key: u64, host: &str, port: u16) {
-        let done = Arc::clone(&self.done);
-        let waker = Arc::clone(&self.waker);
+        let remote = Arc::clone(&self.remote);
         let name = host.to_string();
         let spawned = std::thread::Builder::new()
             .name("wsloop-dns".into())
@@ -47,23 +42,12 @@ impl Resolver {
                     }
                     Err(e) => Err(e.to_string()),
                 };
-                done.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((key, result));
-                let _ = waker.wake();
+                remote.lookup_done(key, result);
             });
         if let Err(e) = spawned {
-            self.done
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push((key, Err(format!("cannot start a resolver thread: {e}"))));
-            let _ = self.waker.wake();
+            self.remote
+                .lookup_done(key, Err(format!("cannot start a resolver thread: {e}")));
         }
-    }
-
-    /// Takes the lookups finished so far.
-    pub fn take(&self) -> Vec<(u64, Lookup)> {
-        std::mem::take(&mut *self.done.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 

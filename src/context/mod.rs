@@ -8,19 +8,21 @@
 mod calls;
 mod close;
 mod dial;
+#[cfg(test)]
+pub(crate) mod inject;
 mod keepalive;
 mod receive;
+mod remote;
 mod send;
 mod service;
 mod upgrade;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::{Events, Poll, Waker};
+use mio::{Events, Poll};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
@@ -33,6 +35,7 @@ use crate::resolve::Resolver;
 use crate::retry::RetryPolicy;
 use crate::timers::{Key, Kind, Timers};
 use receive::{READ_SIZE, RX_HEADROOM};
+pub(crate) use remote::Remote;
 pub(crate) use send::WriteError;
 use service::{Ready, WAKER};
 
@@ -84,8 +87,8 @@ pub struct Context {
     callbacks: Box<dyn Callbacks>,
     pub(crate) poll: RefCell<Poll>,
     events: RefCell<Events>,
-    waker: Arc<Waker>,
-    cancelled: Arc<AtomicBool>,
+    /// What other threads may touch.
+    remote: Arc<Remote>,
     pub(crate) resolver: Resolver,
     pub(crate) tls: crate::tls::Tls,
     slots: RefCell<Vec<Slot>>,
@@ -97,8 +100,14 @@ pub struct Context {
     /// The events of one poll, reused so an iteration allocates nothing.
     ready: RefCell<Vec<Ready>>,
     rx_buf: RefCell<Vec<u8>>,
+    /// Callbacks running now (they nest when a callback reenters).
     depth: Cell<u32>,
-    in_service: Cell<bool>,
+    /// `service` is running (0 or 1).
+    in_service: Cell<u32>,
+    /// A panic was caught in a call on this context: what and where.
+    broken: RefCell<Option<String>>,
+    /// `broken` is set (checked on every call, so kept apart).
+    is_broken: Cell<bool>,
     serviced: Cell<bool>,
     destroyed: Cell<bool>,
     rng: RefCell<StdRng>,
@@ -107,17 +116,16 @@ pub struct Context {
 impl Context {
     pub fn new(cfg: Config, callbacks: Box<dyn Callbacks>) -> std::io::Result<Context> {
         let poll = Poll::new()?;
-        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let remote = Remote::new(poll.registry(), WAKER)?;
         Ok(Context {
             tls: crate::tls::Tls::new(cfg.tls.clone()),
-            resolver: Resolver::new(Arc::clone(&waker)),
+            resolver: Resolver::new(Arc::clone(&remote)),
             rx_buf: RefCell::new(vec![0; RX_HEADROOM + READ_SIZE + 1]),
             cfg,
             callbacks,
             poll: RefCell::new(poll),
             events: RefCell::new(Events::with_capacity(1024)),
-            waker,
-            cancelled: Arc::new(AtomicBool::new(false)),
+            remote,
             slots: RefCell::new(Vec::new()),
             free: RefCell::new(Vec::new()),
             timers: RefCell::new(Timers::default()),
@@ -125,16 +133,19 @@ impl Context {
             pending: RefCell::new(VecDeque::new()),
             ready: RefCell::new(Vec::new()),
             depth: Cell::new(0),
-            in_service: Cell::new(false),
+            in_service: Cell::new(0),
+            broken: RefCell::new(None),
+            is_broken: Cell::new(false),
             serviced: Cell::new(false),
             destroyed: Cell::new(false),
             rng: RefCell::new(StdRng::from_os_rng()),
         })
     }
 
-    /// What another thread needs to wake the loop (`ws_cancel_service`).
-    pub fn canceller(&self) -> (Arc<Waker>, Arc<AtomicBool>) {
-        (Arc::clone(&self.waker), Arc::clone(&self.cancelled))
+    /// What other threads may touch (`ws_cancel_service`; the handle
+    /// registry keeps it).
+    pub(crate) fn remote(&self) -> Arc<Remote> {
+        Arc::clone(&self.remote)
     }
 
     /// Delivers PROTOCOL_INIT to every protocol.
@@ -150,12 +161,33 @@ impl Context {
     }
 
     fn call_protocol(&self, index: usize, reason: Reason, data: CbIn<'_>) -> i32 {
-        self.depth.set(self.depth.get() + 1);
-        let r = self
-            .callbacks
-            .call(index, Target::Protocol(index), reason, Opaque::NULL, data);
-        self.depth.set(self.depth.get() - 1);
-        r
+        let _inside = Marker::enter(&self.depth);
+        self.callbacks
+            .call(index, Target::Protocol(index), reason, Opaque::NULL, data)
+    }
+
+    /// Runs the scheduled callback `key`.
+    pub(crate) fn call_sul(&self, key: usize) {
+        let _inside = Marker::enter(&self.depth);
+        self.callbacks.sul(key);
+    }
+
+    /// A panic was caught in `what` (a C function and the panic's message):
+    /// the context's state may be half-updated, so from now on only
+    /// `destroy` may use it.
+    pub fn mark_broken(&self, what: String) {
+        if !self.is_broken.replace(true) {
+            *self.broken.borrow_mut() = Some(what);
+        }
+    }
+
+    /// Why the context is unusable, when a panic made it so.
+    pub fn broken(&self) -> Option<String> {
+        if self.is_broken.get() {
+            self.broken.borrow().clone()
+        } else {
+            None
+        }
     }
 
     /// Calls the connection's protocol callback; None when the connection is gone.
@@ -177,12 +209,11 @@ impl Context {
         reason: Reason,
         data: CbIn<'_>,
     ) -> i32 {
-        self.depth.set(self.depth.get() + 1);
-        let r = self
-            .callbacks
-            .call(protocol, Target::Conn(id), reason, user, data);
-        self.depth.set(self.depth.get() - 1);
-        r
+        let _inside = Marker::enter(&self.depth);
+        #[cfg(test)]
+        inject::maybe_panic("callback");
+        self.callbacks
+            .call(protocol, Target::Conn(id), reason, user, data)
     }
 
     /// Runs `f` on a live connection. `f` must not call the application.
@@ -382,5 +413,23 @@ impl Context {
                 _ => None,
             })
             .collect()
+    }
+}
+
+/// A count that is raised for as long as the marker lives: "inside a
+/// callback" (or "inside service") ends however the scope is left, a
+/// caught panic included.
+pub(crate) struct Marker<'a>(&'a Cell<u32>);
+
+impl<'a> Marker<'a> {
+    pub(crate) fn enter(count: &'a Cell<u32>) -> Marker<'a> {
+        count.set(count.get() + 1);
+        Marker(count)
+    }
+}
+
+impl Drop for Marker<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
     }
 }

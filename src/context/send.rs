@@ -155,7 +155,7 @@ impl Context {
             }
             Some(Ok(Sent::Direct)) => Ok(len),
             Some(Ok(Sent::Queued)) => {
-                if in_callback || self.in_service.get() {
+                if in_callback || self.in_service.get() > 0 {
                     self.pend(id, pend::FLUSH);
                 } else {
                     self.after_io(id);

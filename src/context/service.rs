@@ -4,12 +4,11 @@ use std::time::{Duration, Instant};
 
 use mio::Token;
 
-use super::{Context, Unusable, Wait};
+use super::{Context, Marker, Unusable, Wait};
 use crate::callbacks::{CbIn, ConnId, Reason};
 use crate::connection::pend;
 use crate::log;
 use crate::timers::{Key, Kind};
-use std::sync::atomic::Ordering;
 
 pub(super) const WAKER: Token = Token(usize::MAX);
 /// Deferred work items one iteration may run beyond those queued before it.
@@ -27,23 +26,27 @@ pub(super) struct Ready {
 }
 
 impl Context {
-    /// One loop iteration. Err once the context is unusable.
+    /// One loop iteration. Err once the context is unusable (destroyed,
+    /// its poll failed, or a panic was caught in a call on it).
     pub fn service(&self, wait: Wait) -> Result<(), Unusable> {
-        if self.destroyed.get() {
+        if self.destroyed.get() || self.is_broken.get() {
             return Err(Unusable);
         }
-        if self.in_service.get() || self.in_callback() {
+        if self.in_service.get() > 0 || self.in_callback() {
             wlog!(
                 log::ERR,
                 "ws_service called from inside a callback: ignored (callbacks run inside ws_service; return and let the loop call again)"
             );
             return Ok(());
         }
-        self.in_service.set(true);
+        let _inside = Marker::enter(&self.in_service);
         self.serviced.set(true);
-        let r = self.service_once(wait);
-        self.in_service.set(false);
-        r
+        self.service_once(wait)?;
+        // A call from a callback of this iteration may have broken it.
+        if self.is_broken.get() {
+            return Err(Unusable);
+        }
+        Ok(())
     }
 
     fn service_once(&self, wait: Wait) -> Result<(), Unusable> {
@@ -81,6 +84,8 @@ impl Context {
             }));
         }
         self.now.set(Instant::now());
+        #[cfg(test)]
+        super::inject::maybe_panic("service");
         for r in &ready {
             if r.token == WAKER {
                 self.on_wake();
@@ -95,10 +100,10 @@ impl Context {
     }
 
     fn on_wake(&self) {
-        for (key, result) in self.resolver.take() {
+        for (key, result) in self.remote.take_lookups() {
             self.resolved(ConnId::from_key(key), result);
         }
-        if self.cancelled.swap(false, Ordering::AcqRel) {
+        if self.remote.take_cancel() {
             for i in 0..self.cfg.protocols.len() {
                 self.call_protocol(i, Reason::EventWaitCancelled, CbIn::None);
             }
@@ -165,9 +170,7 @@ impl Context {
                 }
                 Key::Sul(k) => {
                     if self.timers.borrow_mut().fire_sul(k, seq) {
-                        self.depth.set(self.depth.get() + 1);
-                        self.callbacks.sul(k);
-                        self.depth.set(self.depth.get() - 1);
+                        self.call_sul(k);
                     }
                 }
             }

@@ -5,52 +5,11 @@
 
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
 
-use super::handles::{self, c_len, Shell, Wsi};
+use super::handles::{self, c_len, Wsi};
 use super::types::*;
-use crate::callbacks::ConnId;
 use crate::context::WriteError;
 use crate::frame::OpCode;
 use crate::log;
-
-/// The context and live connection of a handle, or the reason it is refused.
-fn live<'a>(wsi: *const ws, func: &str) -> Result<(&'a Shell, ConnId), ()> {
-    match handles::wsi_shell(wsi) {
-        Some((s, Wsi::Conn(id))) if s.core.is_live(id) => Ok((s, id)),
-        Some((_, Wsi::Protocol(_))) => {
-            wlog!(log::ERR, "{func}: this wsi is a protocol's (PROTOCOL_INIT, EVENT_WAIT_CANCELLED), not a connection");
-            Err(())
-        }
-        _ if wsi.is_null() => {
-            wlog!(log::ERR, "{func}: wsi is NULL");
-            Err(())
-        }
-        _ => {
-            wlog!(
-                log::ERR,
-                "{func}: wsi {wsi:p} is not a live connection (it was destroyed: its WS_CALLBACK_WSI_DESTROY has run)"
-            );
-            Err(())
-        }
-    }
-}
-
-/// Decodes a connection handle without checking that the connection still
-/// lives (the core call that follows does, at no extra lookup); refuses
-/// NULL, undecodable and protocol handles with a log line.
-fn conn_handle<'a>(wsi: *const ws, func: &str) -> Result<(&'a Shell, ConnId), ()> {
-    match handles::wsi_shell(wsi) {
-        Some((s, Wsi::Conn(id))) => Ok((s, id)),
-        _ => live(wsi, func),
-    }
-}
-
-/// Logs that `wsi` no longer names a live connection.
-fn gone(wsi: *const ws, func: &str) {
-    wlog!(
-        log::ERR,
-        "{func}: wsi {wsi:p} is not a live connection (it was destroyed: its WS_CALLBACK_WSI_DESTROY has run)"
-    );
-}
 
 /// Sends one message or fragment. `buf` must have `WS_PRE` writable bytes
 /// before it: the frame header is built there, and the payload may be masked
@@ -71,38 +30,43 @@ pub unsafe extern "C" fn ws_write(
     len: usize,
     protocol: c_int,
 ) -> c_int {
-    guard!("ws_write", -1, {
-        let Ok((s, id)) = conn_handle(wsi, "ws_write") else {
-            return -1;
-        };
-        if len > c_int::MAX as usize {
-            refuse!(-1, "ws_write: len {len} is larger than INT_MAX");
-        }
-        let mut empty = [0u8; WS_PRE];
-        let frame: &mut [u8] = if buf.is_null() {
-            if len > 0 {
-                refuse!(-1, "ws_write: buf is NULL but len is {len}");
+    guard!(
+        "ws_write",
+        -1,
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        {
+            let Some((s, id)) = handles::conn(wsi, "ws_write") else {
+                return -1;
+            };
+            if len > c_int::MAX as usize {
+                refuse!(-1, "ws_write: len {len} is larger than INT_MAX");
             }
-            &mut empty
-        } else {
-            // SAFETY: the caller provides WS_PRE writable bytes before `buf`
-            // and `len` bytes at it (the documented contract, as in lws).
-            std::slice::from_raw_parts_mut(buf.sub(WS_PRE), len + WS_PRE)
-        };
-        let fin = protocol & WS_WRITE_NO_FIN == 0;
-        let op = match write_opcode(protocol) {
-            Ok(op) => op,
-            Err(why) => refuse!(-1, "ws_write: {why}"),
-        };
-        match s.core.write(id, frame, WS_PRE, op, fin) {
-            Ok(n) => c_len(n),
-            Err(WriteError::Gone) => {
-                gone(wsi, "ws_write");
-                -1
+            let mut empty = [0u8; WS_PRE];
+            let frame: &mut [u8] = if buf.is_null() {
+                if len > 0 {
+                    refuse!(-1, "ws_write: buf is NULL but len is {len}");
+                }
+                &mut empty
+            } else {
+                // SAFETY: the caller provides WS_PRE writable bytes before `buf`
+                // and `len` bytes at it (the documented contract, as in lws).
+                std::slice::from_raw_parts_mut(buf.sub(WS_PRE), len + WS_PRE)
+            };
+            let fin = protocol & WS_WRITE_NO_FIN == 0;
+            let op = match write_opcode(protocol) {
+                Ok(op) => op,
+                Err(why) => refuse!(-1, "ws_write: {why}"),
+            };
+            match s.core.write(id, frame, WS_PRE, op, fin) {
+                Ok(n) => c_len(n),
+                Err(WriteError::Gone) => {
+                    handles::gone(wsi, "ws_write");
+                    -1
+                }
+                Err(e) => refuse!(-1, "ws_write: {e}"),
             }
-            Err(e) => refuse!(-1, "ws_write: {e}"),
         }
-    })
+    )
 }
 
 /// The opcode of a `WS_WRITE_*` kind (its low five bits).
@@ -147,18 +111,23 @@ pub extern "C" fn ws_write_ws_flags(initial: c_int, is_start: c_int, is_end: c_i
 /// closing, -1 when the handle is not a live connection.
 #[no_mangle]
 pub unsafe extern "C" fn ws_callback_on_writable(wsi: *mut ws) -> c_int {
-    guard!("ws_callback_on_writable", -1, {
-        match conn_handle(wsi, "ws_callback_on_writable") {
-            Ok((s, id)) => match s.core.callback_on_writable(id) {
-                -1 => {
-                    gone(wsi, "ws_callback_on_writable");
-                    -1
-                }
-                n => n,
-            },
-            Err(()) => -1,
+    guard!(
+        "ws_callback_on_writable",
+        -1,
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        {
+            match handles::conn(wsi, "ws_callback_on_writable") {
+                Some((s, id)) => match s.core.callback_on_writable(id) {
+                    -1 => {
+                        handles::gone(wsi, "ws_callback_on_writable");
+                        -1
+                    }
+                    n => n,
+                },
+                None => -1,
+            }
         }
-    })
+    )
 }
 
 /// Sets the code and reason (at most 123 bytes, copied) of the Close frame
@@ -167,85 +136,110 @@ pub unsafe extern "C" fn ws_callback_on_writable(wsi: *mut ws) -> c_int {
 /// `WS_CLOSE_STATUS_NOSTATUS` sends a Close frame without a code.
 #[no_mangle]
 pub unsafe extern "C" fn ws_close_reason(wsi: *mut ws, status: c_int, buf: *mut u8, len: usize) {
-    guard!("ws_close_reason", (), {
-        let Ok((s, id)) = live(wsi, "ws_close_reason") else {
-            return;
-        };
-        let code = match u16::try_from(status) {
-            Ok(0) => 0,
-            Ok(c) if crate::frame::close_code_allowed(c) => c,
-            _ => {
-                wlog!(
-                    log::ERR,
-                    "ws_close_reason: {status} may not be sent in a Close frame; sending 1000"
-                );
-                1000
-            }
-        };
-        let reason: &[u8] = if buf.is_null() || len == 0 {
-            if buf.is_null() && len > 0 {
-                wlog!(
+    guard!(
+        "ws_close_reason",
+        (),
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        {
+            let Some((s, id)) = handles::live_conn(wsi, "ws_close_reason") else {
+                return;
+            };
+            let code = match u16::try_from(status) {
+                Ok(0) => 0,
+                Ok(c) if crate::frame::close_code_allowed(c) => c,
+                _ => {
+                    wlog!(
+                        log::ERR,
+                        "ws_close_reason: {status} may not be sent in a Close frame; sending 1000"
+                    );
+                    1000
+                }
+            };
+            let reason: &[u8] = if buf.is_null() || len == 0 {
+                if buf.is_null() && len > 0 {
+                    wlog!(
                     log::ERR,
                     "ws_close_reason: buf is NULL but len is {len}; sending the code without a reason"
                 );
-            }
-            &[]
-        } else {
-            std::slice::from_raw_parts(buf, len.min(123))
-        };
-        s.core.close_reason(id, code, reason);
-    })
+                }
+                &[]
+            } else {
+                std::slice::from_raw_parts(buf, len.min(123))
+            };
+            s.core.close_reason(id, code, reason);
+        }
+    )
 }
 
 /// The context a connection (or protocol wsi) belongs to.
 #[no_mangle]
 pub unsafe extern "C" fn ws_get_context(wsi: *const ws) -> *mut ws_context {
-    guard!("ws_get_context", std::ptr::null_mut(), {
-        match handles::wsi_shell(wsi) {
-            Some((s, _)) => handles::ctx_handle(s.slot, s.gen),
-            None => refuse!(
-                std::ptr::null_mut(),
-                "ws_get_context: wsi {wsi:p} is not a live handle"
-            ),
+    guard!(
+        "ws_get_context",
+        std::ptr::null_mut(),
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        {
+            match handles::wsi_shell(wsi) {
+                Some((s, _)) => handles::ctx_handle(s.slot, s.gen),
+                None => refuse!(
+                    std::ptr::null_mut(),
+                    "ws_get_context: wsi {wsi:p} is not a live handle"
+                ),
+            }
         }
-    })
+    )
 }
 
 /// The connection's `user` pointer: its per-session data, or the
 /// `userdata` given at connect. Valid until `WS_CALLBACK_WSI_DESTROY` returns.
 #[no_mangle]
 pub unsafe extern "C" fn ws_wsi_user(wsi: *mut ws) -> *mut c_void {
-    guard!("ws_wsi_user", std::ptr::null_mut(), {
-        match live(wsi, "ws_wsi_user") {
-            Ok((s, id)) => s.core.user(id).map_or(std::ptr::null_mut(), |u| u.0),
-            Err(()) => std::ptr::null_mut(),
+    guard!(
+        "ws_wsi_user",
+        std::ptr::null_mut(),
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        {
+            match handles::live_conn(wsi, "ws_wsi_user") {
+                Some((s, id)) => s.core.user(id).map_or(std::ptr::null_mut(), |u| u.0),
+                None => std::ptr::null_mut(),
+            }
         }
-    })
+    )
 }
 
 /// The `opaque_user_data` given at connect.
 #[no_mangle]
 pub unsafe extern "C" fn ws_get_opaque_user_data(wsi: *const ws) -> *mut c_void {
-    guard!("ws_get_opaque_user_data", std::ptr::null_mut(), {
-        match live(wsi, "ws_get_opaque_user_data") {
-            Ok((s, id)) => s
-                .core
-                .opaque_user_data(id)
-                .map_or(std::ptr::null_mut(), |u| u.0),
-            Err(()) => std::ptr::null_mut(),
+    guard!(
+        "ws_get_opaque_user_data",
+        std::ptr::null_mut(),
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        {
+            match handles::live_conn(wsi, "ws_get_opaque_user_data") {
+                Some((s, id)) => s
+                    .core
+                    .opaque_user_data(id)
+                    .map_or(std::ptr::null_mut(), |u| u.0),
+                None => std::ptr::null_mut(),
+            }
         }
-    })
+    )
 }
 
 /// Sets the pointer `ws_get_opaque_user_data` returns.
 #[no_mangle]
 pub unsafe extern "C" fn ws_set_opaque_user_data(wsi: *mut ws, data: *mut c_void) {
-    guard!("ws_set_opaque_user_data", (), {
-        if let Ok((s, id)) = live(wsi, "ws_set_opaque_user_data") {
-            s.core
-                .set_opaque_user_data(id, crate::callbacks::Opaque(data));
+    guard!(
+        "ws_set_opaque_user_data",
+        (),
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        {
+            if let Some((s, id)) = handles::live_conn(wsi, "ws_set_opaque_user_data") {
+                s.core
+                    .set_opaque_user_data(id, crate::callbacks::Opaque(data));
+            }
         }
-    })
+    )
 }
 
 /// Replaces the `user` pointer the connection's callbacks receive (and
@@ -253,11 +247,16 @@ pub unsafe extern "C" fn ws_set_opaque_user_data(wsi: *mut ws, data: *mut c_void
 /// until `WS_CALLBACK_WSI_DESTROY`.
 #[no_mangle]
 pub unsafe extern "C" fn ws_set_wsi_user(wsi: *mut ws, user: *mut c_void) {
-    guard!("ws_set_wsi_user", (), {
-        if let Ok((s, id)) = live(wsi, "ws_set_wsi_user") {
-            s.core.set_user(id, crate::callbacks::Opaque(user));
+    guard!(
+        "ws_set_wsi_user",
+        (),
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        {
+            if let Some((s, id)) = handles::live_conn(wsi, "ws_set_wsi_user") {
+                s.core.set_user(id, crate::callbacks::Opaque(user));
+            }
         }
-    })
+    )
 }
 
 /// Pauses (`enable` 0) or resumes (1) receiving: while paused, no
@@ -267,92 +266,121 @@ pub unsafe extern "C" fn ws_set_wsi_user(wsi: *mut ws, user: *mut c_void) {
 /// `_DISABLE` forms. Returns 0, or -1 for a dead connection.
 #[no_mangle]
 pub unsafe extern "C" fn ws_rx_flow_control(wsi: *mut ws, enable: c_int) -> c_int {
-    guard!("ws_rx_flow_control", -1, {
-        let on = if enable & WS_RXFLOW_REASON_APPLIES != 0 {
-            enable & WS_RXFLOW_REASON_APPLIES_ENABLE_BIT != 0
-        } else {
-            enable != 0
-        };
-        match live(wsi, "ws_rx_flow_control") {
-            Ok((s, id)) if s.core.rx_flow(id, on) => 0,
-            _ => -1,
+    guard!(
+        "ws_rx_flow_control",
+        -1,
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        {
+            let on = if enable & WS_RXFLOW_REASON_APPLIES != 0 {
+                enable & WS_RXFLOW_REASON_APPLIES_ENABLE_BIT != 0
+            } else {
+                enable != 0
+            };
+            match handles::live_conn(wsi, "ws_rx_flow_control") {
+                Some((s, id)) if s.core.rx_flow(id, on) => 0,
+                _ => -1,
+            }
         }
-    })
+    )
 }
 
 /// Tells keepalive the connection is alive (as if data had arrived), for
 /// proof of life the application sees itself.
 #[no_mangle]
 pub unsafe extern "C" fn ws_validity_confirmed(wsi: *mut ws) {
-    guard!("ws_validity_confirmed", (), {
-        if let Ok((s, id)) = live(wsi, "ws_validity_confirmed") {
-            s.core.validity_confirmed(id);
+    guard!(
+        "ws_validity_confirmed",
+        (),
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        {
+            if let Some((s, id)) = handles::live_conn(wsi, "ws_validity_confirmed") {
+                s.core.validity_confirmed(id);
+            }
         }
-    })
+    )
 }
 
 /// The protocol table entry (wsloop's copy) the connection is bound to.
 #[no_mangle]
 pub unsafe extern "C" fn ws_get_protocol(wsi: *mut ws) -> *const ws_protocols {
-    guard!("ws_get_protocol", std::ptr::null(), {
-        let index = match handles::wsi_shell(wsi) {
-            Some((s, Wsi::Protocol(i))) => Some((s, i)),
-            Some((s, Wsi::Conn(id))) => s.core.protocol_index(id).map(|i| (s, i)),
-            None => None,
-        };
-        match index {
-            Some((s, i)) if i < s.protocols.len() => &s.protocols[i] as *const ws_protocols,
-            _ => refuse!(
-                std::ptr::null(),
-                "ws_get_protocol: wsi {wsi:p} is not a live handle"
-            ),
+    guard!(
+        "ws_get_protocol",
+        std::ptr::null(),
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        {
+            let index = match handles::wsi_shell(wsi) {
+                Some((s, Wsi::Protocol(i))) => Some((s, i)),
+                Some((s, Wsi::Conn(id))) => s.core.protocol_index(id).map(|i| (s, i)),
+                None => None,
+            };
+            match index {
+                Some((s, i)) if i < s.protocols.len() => &s.protocols[i] as *const ws_protocols,
+                _ => refuse!(
+                    std::ptr::null(),
+                    "ws_get_protocol: wsi {wsi:p} is not a live handle"
+                ),
+            }
         }
-    })
+    )
 }
 
 fn rx<T>(wsi: *mut ws, func: &str, f: impl FnOnce(crate::connection::RxInfo) -> T, fail: T) -> T {
-    match live(wsi, func) {
-        Ok((s, id)) => s.core.rx_info(id).map_or(fail, f),
-        Err(()) => fail,
+    match handles::live_conn(wsi, func) {
+        Some((s, id)) => s.core.rx_info(id).map_or(fail, f),
+        None => fail,
     }
 }
 
 /// In `WS_CALLBACK_CLIENT_RECEIVE`: 1 when this chunk starts a message.
 #[no_mangle]
 pub unsafe extern "C" fn ws_is_first_fragment(wsi: *mut ws) -> c_int {
-    guard!("ws_is_first_fragment", 0, {
-        rx(wsi, "ws_is_first_fragment", |r| r.first as c_int, 0)
-    })
+    guard!(
+        "ws_is_first_fragment",
+        0,
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        { rx(wsi, "ws_is_first_fragment", |r| r.first as c_int, 0) }
+    )
 }
 
 /// In `WS_CALLBACK_CLIENT_RECEIVE`: 1 when this chunk ends the message.
 #[no_mangle]
 pub unsafe extern "C" fn ws_is_final_fragment(wsi: *mut ws) -> c_int {
-    guard!("ws_is_final_fragment", 0, {
-        rx(wsi, "ws_is_final_fragment", |r| r.last as c_int, 0)
-    })
+    guard!(
+        "ws_is_final_fragment",
+        0,
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        { rx(wsi, "ws_is_final_fragment", |r| r.last as c_int, 0) }
+    )
 }
 
 /// In `WS_CALLBACK_CLIENT_RECEIVE`: 1 when the message is binary.
 #[no_mangle]
 pub unsafe extern "C" fn ws_frame_is_binary(wsi: *mut ws) -> c_int {
-    guard!("ws_frame_is_binary", 0, {
-        rx(wsi, "ws_frame_is_binary", |r| r.binary as c_int, 0)
-    })
+    guard!(
+        "ws_frame_is_binary",
+        0,
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        { rx(wsi, "ws_frame_is_binary", |r| r.binary as c_int, 0) }
+    )
 }
 
 /// In `WS_CALLBACK_CLIENT_RECEIVE`: payload bytes of the current frame
 /// still to come after this chunk.
 #[no_mangle]
 pub unsafe extern "C" fn ws_remaining_packet_payload(wsi: *mut ws) -> usize {
-    guard!("ws_remaining_packet_payload", 0, {
-        rx(
-            wsi,
-            "ws_remaining_packet_payload",
-            |r| r.remaining as usize,
-            0,
-        )
-    })
+    guard!(
+        "ws_remaining_packet_payload",
+        0,
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        {
+            rx(
+                wsi,
+                "ws_remaining_packet_payload",
+                |r| r.remaining as usize,
+                0,
+            )
+        }
+    )
 }
 
 /// 1 when data given to `ws_write` is still waiting for the socket (write
@@ -360,23 +388,33 @@ pub unsafe extern "C" fn ws_remaining_packet_payload(wsi: *mut ws) -> usize {
 /// for a handle that is not a live connection.
 #[no_mangle]
 pub unsafe extern "C" fn ws_send_pipe_choked(wsi: *mut ws) -> c_int {
-    guard!("ws_send_pipe_choked", 1, {
-        match live(wsi, "ws_send_pipe_choked") {
-            Ok((s, id)) => (s.core.backlogged(id).unwrap_or(true)) as c_int,
-            Err(()) => 1,
+    guard!(
+        "ws_send_pipe_choked",
+        1,
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        {
+            match handles::live_conn(wsi, "ws_send_pipe_choked") {
+                Some((s, id)) => (s.core.backlogged(id).unwrap_or(true)) as c_int,
+                None => 1,
+            }
         }
-    })
+    )
 }
 
 /// 1 when part of an earlier `ws_write` is still buffered, else 0.
 #[no_mangle]
 pub unsafe extern "C" fn ws_partial_buffered(wsi: *mut ws) -> c_int {
-    guard!("ws_partial_buffered", 0, {
-        match live(wsi, "ws_partial_buffered") {
-            Ok((s, id)) => (s.core.backlogged(id).unwrap_or(false)) as c_int,
-            Err(()) => 0,
+    guard!(
+        "ws_partial_buffered",
+        0,
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        {
+            match handles::live_conn(wsi, "ws_partial_buffered") {
+                Some((s, id)) => (s.core.backlogged(id).unwrap_or(false)) as c_int,
+                None => 0,
+            }
         }
-    })
+    )
 }
 
 /// In `WS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER` (`in` is `char **p`,
@@ -393,50 +431,55 @@ pub unsafe extern "C" fn ws_add_http_header_by_name(
     p: *mut *mut u8,
     end: *mut u8,
 ) -> c_int {
-    guard!("ws_add_http_header_by_name", 1, {
-        let _ = wsi;
-        if name.is_null()
-            || p.is_null()
-            || (*p).is_null()
-            || end.is_null()
-            || (value.is_null() && length > 0)
-            || length < 0
+    guard!(
+        "ws_add_http_header_by_name",
+        1,
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
         {
-            refuse!(
-                1,
-                "ws_add_http_header_by_name: NULL argument or negative length"
-            );
+            let _ = wsi;
+            if name.is_null()
+                || p.is_null()
+                || (*p).is_null()
+                || end.is_null()
+                || (value.is_null() && length > 0)
+                || length < 0
+            {
+                refuse!(
+                    1,
+                    "ws_add_http_header_by_name: NULL argument or negative length"
+                );
+            }
+            let name = CStr::from_ptr(name.cast()).to_bytes();
+            let value: &[u8] = if length == 0 {
+                &[]
+            } else {
+                std::slice::from_raw_parts(value, length as usize)
+            };
+            if name.iter().chain(value).any(|&b| b == b'\r' || b == b'\n') || name.is_empty() {
+                refuse!(
+                    1,
+                    "ws_add_http_header_by_name: header name or value is empty or contains CR/LF"
+                );
+            }
+            let colon = !name.ends_with(b":");
+            let need = name.len() + colon as usize + 1 + value.len() + 2;
+            let room = (end as usize).saturating_sub(*p as usize);
+            if need > room {
+                refuse!(1, "ws_add_http_header_by_name: no room for {need} more bytes of headers ({room} left)");
+            }
+            let mut line = Vec::with_capacity(need);
+            line.extend_from_slice(name);
+            if colon {
+                line.push(b':');
+            }
+            line.push(b' ');
+            line.extend_from_slice(value);
+            line.extend_from_slice(b"\r\n");
+            std::ptr::copy_nonoverlapping(line.as_ptr(), *p, need);
+            *p = (*p).add(need);
+            0
         }
-        let name = CStr::from_ptr(name.cast()).to_bytes();
-        let value: &[u8] = if length == 0 {
-            &[]
-        } else {
-            std::slice::from_raw_parts(value, length as usize)
-        };
-        if name.iter().chain(value).any(|&b| b == b'\r' || b == b'\n') || name.is_empty() {
-            refuse!(
-                1,
-                "ws_add_http_header_by_name: header name or value is empty or contains CR/LF"
-            );
-        }
-        let colon = !name.ends_with(b":");
-        let need = name.len() + colon as usize + 1 + value.len() + 2;
-        let room = (end as usize).saturating_sub(*p as usize);
-        if need > room {
-            refuse!(1, "ws_add_http_header_by_name: no room for {need} more bytes of headers ({room} left)");
-        }
-        let mut line = Vec::with_capacity(need);
-        line.extend_from_slice(name);
-        if colon {
-            line.push(b':');
-        }
-        line.push(b' ');
-        line.extend_from_slice(value);
-        line.extend_from_slice(b"\r\n");
-        std::ptr::copy_nonoverlapping(line.as_ptr(), *p, need);
-        *p = (*p).add(need);
-        0
-    })
+    )
 }
 
 /// Copies a response header (NUL-terminated) into `dst`; usable from the
@@ -444,7 +487,7 @@ pub unsafe extern "C" fn ws_add_http_header_by_name(
 /// returns, i.e. in `WS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH`. Returns its
 /// length, or -1 when it is absent or does not fit with its NUL.
 unsafe fn copy_header(wsi: *mut ws, dst: *mut c_char, len: c_int, name: &str, func: &str) -> c_int {
-    let Ok((s, id)) = live(wsi, func) else {
+    let Some((s, id)) = handles::live_conn(wsi, func) else {
         return -1;
     };
     if dst.is_null() || len <= 0 {
@@ -469,12 +512,17 @@ pub unsafe extern "C" fn ws_hdr_copy(
     len: c_int,
     token: c_int,
 ) -> c_int {
-    guard!("ws_hdr_copy", -1, {
-        match token_header(token) {
+    guard!(
+        "ws_hdr_copy",
+        -1,
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        {
+            match token_header(token) {
             Some(name) => copy_header(wsi, dst, len, name, "ws_hdr_copy"),
             None => refuse!(-1, "ws_hdr_copy: token {token} is not a response header wsloop knows; use ws_hdr_custom_copy"),
         }
-    })
+        }
+    )
 }
 
 /// A response header by name (`"x-thing:"`, with or without the colon,
@@ -487,29 +535,39 @@ pub unsafe extern "C" fn ws_hdr_custom_copy(
     name: *const c_char,
     nlen: c_int,
 ) -> c_int {
-    guard!("ws_hdr_custom_copy", -1, {
-        if name.is_null() || nlen <= 0 {
-            refuse!(
-                -1,
-                "ws_hdr_custom_copy: name is NULL or nlen is not positive"
-            );
+    guard!(
+        "ws_hdr_custom_copy",
+        -1,
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        {
+            if name.is_null() || nlen <= 0 {
+                refuse!(
+                    -1,
+                    "ws_hdr_custom_copy: name is NULL or nlen is not positive"
+                );
+            }
+            let raw = std::slice::from_raw_parts(name.cast::<u8>(), nlen as usize);
+            let Ok(n) = std::str::from_utf8(raw) else {
+                refuse!(-1, "ws_hdr_custom_copy: name is not UTF-8")
+            };
+            copy_header(wsi, dst, len, n.trim_end_matches(':'), "ws_hdr_custom_copy")
         }
-        let raw = std::slice::from_raw_parts(name.cast::<u8>(), nlen as usize);
-        let Ok(n) = std::str::from_utf8(raw) else {
-            refuse!(-1, "ws_hdr_custom_copy: name is not UTF-8")
-        };
-        copy_header(wsi, dst, len, n.trim_end_matches(':'), "ws_hdr_custom_copy")
-    })
+    )
 }
 
 /// The HTTP status of the upgrade response (0 before one arrived); usable in
 /// `WS_CALLBACK_CLIENT_CONNECTION_ERROR`.
 #[no_mangle]
 pub unsafe extern "C" fn ws_http_client_http_response(wsi: *mut ws) -> c_uint {
-    guard!("ws_http_client_http_response", 0, {
-        match live(wsi, "ws_http_client_http_response") {
-            Ok((s, id)) => s.core.http_status(id).map_or(0, c_uint::from),
-            Err(()) => 0,
+    guard!(
+        "ws_http_client_http_response",
+        0,
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        {
+            match handles::live_conn(wsi, "ws_http_client_http_response") {
+                Some((s, id)) => s.core.http_status(id).map_or(0, c_uint::from),
+                None => 0,
+            }
         }
-    })
+    )
 }

@@ -3,7 +3,8 @@
 use std::ffi::{c_int, c_void, CStr};
 use std::time::Duration;
 
-use super::handles::{self, opt_str, CCallbacks, Shell};
+use super::callback::CCallbacks;
+use super::handles::{self, opt_str, Shell};
 use super::types::*;
 use crate::callbacks::Opaque;
 use crate::connection::ConnectRequest;
@@ -168,7 +169,7 @@ pub unsafe extern "C" fn ws_context_destroy(context: *mut ws_context) {
         if context.is_null() {
             return;
         }
-        let Some(s) = handles::shell(context) else {
+        let Some(s) = handles::any_shell(context) else {
             refuse!(
                 (),
                 "ws_context_destroy: not a live context (destroyed twice?)"
@@ -196,20 +197,25 @@ pub unsafe extern "C" fn ws_context_destroy(context: *mut ws_context) {
 /// context). Must not be called from inside a callback.
 #[no_mangle]
 pub unsafe extern "C" fn ws_service(context: *mut ws_context, timeout_ms: c_int) -> c_int {
-    guard!("ws_service", -1, {
-        let Some(s) = handles::shell(context) else {
-            refuse!(-1, "ws_service: not a live context")
-        };
-        let wait = match timeout_ms {
-            n if n < 0 => Wait::None,
-            0 => Wait::Forever,
-            n => Wait::Max(Duration::from_millis(n as u64)),
-        };
-        match s.core.service(wait) {
-            Ok(()) => 0,
-            Err(_) => -1,
+    guard!(
+        "ws_service",
+        -1,
+        ctx = super::handles::any_shell(context),
+        {
+            let Some(s) = handles::shell(context) else {
+                refuse!(-1, "ws_service: not a live context")
+            };
+            let wait = match timeout_ms {
+                n if n < 0 => Wait::None,
+                0 => Wait::Forever,
+                n => Wait::Max(Duration::from_millis(n as u64)),
+            };
+            match s.core.service(wait) {
+                Ok(()) => 0,
+                Err(_) => -1,
+            }
         }
-    })
+    )
 }
 
 /// Wakes the context's loop; every protocol then receives
@@ -227,12 +233,17 @@ pub unsafe extern "C" fn ws_cancel_service(context: *mut ws_context) {
 /// The `user` pointer given in the creation info.
 #[no_mangle]
 pub unsafe extern "C" fn ws_context_user(context: *mut ws_context) -> *mut c_void {
-    guard!("ws_context_user", std::ptr::null_mut(), {
-        match handles::shell(context) {
-            Some(s) => s.user,
-            None => refuse!(std::ptr::null_mut(), "ws_context_user: not a live context"),
+    guard!(
+        "ws_context_user",
+        std::ptr::null_mut(),
+        ctx = super::handles::any_shell(context),
+        {
+            match handles::shell(context) {
+                Some(s) => s.user,
+                None => refuse!(std::ptr::null_mut(), "ws_context_user: not a live context"),
+            }
         }
-    })
+    )
 }
 
 /// Starts a client connection. Returns its handle (also stored in
@@ -242,23 +253,30 @@ pub unsafe extern "C" fn ws_context_user(context: *mut ws_context) -> *mut c_voi
 /// from inside a callback.
 #[no_mangle]
 pub unsafe extern "C" fn ws_client_connect_via_info(i: *const ws_client_connect_info) -> *mut ws {
-    guard!("ws_client_connect_via_info", std::ptr::null_mut(), {
-        let Some(i) = i.as_ref() else {
-            refuse!(
-                std::ptr::null_mut(),
-                "ws_client_connect_via_info: info is NULL"
-            )
-        };
-        match connect(i) {
-            Ok(wsi) => wsi,
-            Err(why) => {
-                if let Some(p) = i.pwsi.as_mut() {
-                    *p = std::ptr::null_mut();
+    guard!(
+        "ws_client_connect_via_info",
+        std::ptr::null_mut(),
+        ctx = i
+            .as_ref()
+            .and_then(|i| super::handles::any_shell(i.context)),
+        {
+            let Some(i) = i.as_ref() else {
+                refuse!(
+                    std::ptr::null_mut(),
+                    "ws_client_connect_via_info: info is NULL"
+                )
+            };
+            match connect(i) {
+                Ok(wsi) => wsi,
+                Err(why) => {
+                    if let Some(p) = i.pwsi.as_mut() {
+                        *p = std::ptr::null_mut();
+                    }
+                    refuse!(std::ptr::null_mut(), "ws_client_connect_via_info: {why}")
                 }
-                refuse!(std::ptr::null_mut(), "ws_client_connect_via_info: {why}")
             }
         }
-    })
+    )
 }
 
 unsafe fn connect(i: &ws_client_connect_info) -> Result<*mut ws, String> {

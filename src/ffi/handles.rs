@@ -9,14 +9,13 @@
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void, CStr};
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use mio::Waker;
-
 use super::types::*;
-use crate::callbacks::{Callbacks, CbIn, ConnId, Opaque, Reason, Target};
-use crate::context::Context;
+use crate::callbacks::ConnId;
+use crate::context::{Context, Remote};
+use crate::log;
 
 const MAX_CONTEXTS: usize = 1023;
 
@@ -65,13 +64,13 @@ const EMPTY: AtomicPtr<Shell> = AtomicPtr::new(std::ptr::null_mut());
 static SLOTS: [AtomicPtr<Shell>; MAX_CONTEXTS] = [EMPTY; MAX_CONTEXTS];
 static NEXT_GEN: AtomicU32 = AtomicU32::new(1);
 
-/// What `ws_cancel_service` needs, reachable from any thread.
-struct WakeEntry {
+/// A context's cross-thread part, reachable from any thread by its handle.
+struct RemoteEntry {
     gen: u32,
     /// None while the slot is reserved but the context not yet published.
-    waker: Option<(Arc<Waker>, Arc<AtomicBool>)>,
+    remote: Option<Arc<Remote>>,
 }
-static WAKERS: Mutex<Vec<Option<WakeEntry>>> = Mutex::new(Vec::new());
+static REMOTES: Mutex<Vec<Option<RemoteEntry>>> = Mutex::new(Vec::new());
 
 pub fn ctx_handle(slot: usize, gen: u32) -> *mut ws_context {
     (((gen as usize) << 14 | (slot + 1)) << 4) as *mut ws_context
@@ -128,8 +127,30 @@ fn wsi_decode(h: *const ws) -> Option<(usize, Wsi)> {
     Some((slot, which))
 }
 
-/// The live context a handle names.
+/// The live, usable context a handle names. One that a caught panic left
+/// unusable is refused with a log line saying so (see [`any_shell`]).
 pub fn shell<'a>(h: *const ws_context) -> Option<&'a Shell> {
+    any_shell(h).and_then(usable)
+}
+
+/// `s`, unless a caught panic left it unusable (then logged).
+fn usable(s: &Shell) -> Option<&Shell> {
+    match s.core.broken() {
+        None => Some(s),
+        Some(why) => {
+            wlog!(
+                log::ERR,
+                "context {:p} is unusable: a panic was caught in {why} (a bug in wsloop, please report it); only ws_context_destroy() may be called on it",
+                ctx_handle(s.slot, s.gen)
+            );
+            None
+        }
+    }
+}
+
+/// The context a handle names, usable or not: for `ws_context_destroy`,
+/// which must still free a context a panic left unusable.
+pub fn any_shell<'a>(h: *const ws_context) -> Option<&'a Shell> {
     let (slot, gen) = ctx_decode(h)?;
     let p = SLOTS[slot].load(Ordering::Acquire);
     if p.is_null() {
@@ -141,8 +162,15 @@ pub fn shell<'a>(h: *const ws_context) -> Option<&'a Shell> {
     (s.gen == gen).then_some(s)
 }
 
-/// The context and connection a handle names (the connection may be gone).
+/// The usable context and the connection a handle names (the connection
+/// may be gone).
 pub fn wsi_shell<'a>(h: *const ws) -> Option<(&'a Shell, Wsi)> {
+    let (s, which) = any_wsi_shell(h)?;
+    Some((usable(s)?, which))
+}
+
+/// The context of a connection handle, usable or not (for the panic path).
+pub fn any_wsi_shell<'a>(h: *const ws) -> Option<(&'a Shell, Wsi)> {
     let (slot, which) = wsi_decode(h)?;
     let p = SLOTS[slot].load(Ordering::Acquire);
     if p.is_null() {
@@ -154,30 +182,29 @@ pub fn wsi_shell<'a>(h: *const ws) -> Option<(&'a Shell, Wsi)> {
 
 /// Reserves a slot; the shell is published by [`publish`].
 pub fn reserve() -> Option<(usize, u32)> {
-    let mut wakers = WAKERS.lock().unwrap_or_else(|e| e.into_inner());
-    if wakers.len() < MAX_CONTEXTS {
-        wakers.resize_with(MAX_CONTEXTS, || None);
+    let mut remotes = REMOTES.lock().unwrap_or_else(|e| e.into_inner());
+    if remotes.len() < MAX_CONTEXTS {
+        remotes.resize_with(MAX_CONTEXTS, || None);
     }
     let slot = (0..MAX_CONTEXTS)
-        .find(|&i| wakers[i].is_none() && SLOTS[i].load(Ordering::Acquire).is_null())?;
+        .find(|&i| remotes[i].is_none() && SLOTS[i].load(Ordering::Acquire).is_null())?;
     let gen = NEXT_GEN.fetch_add(1, Ordering::Relaxed) & 0x3ffff | 1;
     // Taken now, under the lock: a context created at the same time on
     // another thread must not get the same slot.
-    wakers[slot] = Some(WakeEntry { gen, waker: None });
+    remotes[slot] = Some(RemoteEntry { gen, remote: None });
     Some((slot, gen))
 }
 
 /// Gives back a slot from [`reserve`] that was never published.
 pub fn release(slot: usize) {
-    WAKERS.lock().unwrap_or_else(|e| e.into_inner())[slot] = None;
+    REMOTES.lock().unwrap_or_else(|e| e.into_inner())[slot] = None;
 }
 
 pub fn publish(shell: Box<Shell>) -> *mut ws_context {
     let (slot, gen) = (shell.slot, shell.gen);
-    let (waker, flag) = shell.core.canceller();
-    WAKERS.lock().unwrap_or_else(|e| e.into_inner())[slot] = Some(WakeEntry {
+    REMOTES.lock().unwrap_or_else(|e| e.into_inner())[slot] = Some(RemoteEntry {
         gen,
-        waker: Some((waker, flag)),
+        remote: Some(shell.core.remote()),
     });
     SLOTS[slot].store(Box::into_raw(shell), Ordering::Release);
     ctx_handle(slot, gen)
@@ -185,7 +212,7 @@ pub fn publish(shell: Box<Shell>) -> *mut ws_context {
 
 /// Unpublishes and returns the shell for dropping.
 pub fn retire(slot: usize) -> Option<Box<Shell>> {
-    WAKERS.lock().unwrap_or_else(|e| e.into_inner())[slot] = None;
+    REMOTES.lock().unwrap_or_else(|e| e.into_inner())[slot] = None;
     let p = SLOTS[slot].swap(std::ptr::null_mut(), Ordering::AcqRel);
     // SAFETY: the pointer came from Box::into_raw in `publish` and is taken once.
     (!p.is_null()).then(|| unsafe { Box::from_raw(p) })
@@ -196,112 +223,58 @@ pub fn cancel(h: *const ws_context) -> bool {
     let Some((slot, gen)) = ctx_decode(h) else {
         return false;
     };
-    let wakers = WAKERS.lock().unwrap_or_else(|e| e.into_inner());
-    match wakers.get(slot) {
-        Some(Some(WakeEntry {
+    let remotes = REMOTES.lock().unwrap_or_else(|e| e.into_inner());
+    match remotes.get(slot) {
+        Some(Some(RemoteEntry {
             gen: g,
-            waker: Some((waker, flag)),
+            remote: Some(remote),
         })) if *g == gen => {
-            flag.store(true, Ordering::Release);
-            let _ = waker.wake();
+            remote.cancel();
             true
         }
         _ => false,
     }
 }
 
-/// Calls the C protocol callbacks for the core.
-pub struct CCallbacks {
-    pub slot: usize,
-    pub protocols: Vec<ws_protocols>,
-}
-
-impl Callbacks for CCallbacks {
-    fn call(
-        &self,
-        protocol: usize,
-        target: Target,
-        reason: Reason,
-        user: Opaque,
-        data: CbIn<'_>,
-    ) -> i32 {
-        let Some(cb) = self.protocols.get(protocol).and_then(|p| p.callback) else {
-            return 0;
-        };
-        let wsi = match target {
-            Target::Protocol(i) => wsi_handle(self.slot, i as u32, 0),
-            Target::Conn(id) => wsi_handle(self.slot, id.index, id.gen),
-        };
-        let reason = reason_to_c(reason);
-        // SAFETY: `cb` is the application's callback from its protocol table;
-        // every pointer passed is valid for the duration of the call.
-        unsafe {
-            match data {
-                CbIn::None => cb(wsi, reason, user.0, std::ptr::null_mut(), 0),
-                CbIn::Opaque(o) => cb(wsi, reason, user.0, o.0, 0),
-                CbIn::Data { buf, start, len } => {
-                    let p = buf.as_mut_ptr().add(start);
-                    cb(wsi, reason, user.0, p.cast(), len)
-                }
-                CbIn::HeaderSpace { space, used } => {
-                    let start = space.as_mut_ptr();
-                    let mut p: *mut u8 = start;
-                    let r = cb(
-                        wsi,
-                        reason,
-                        user.0,
-                        (&mut p as *mut *mut u8).cast(),
-                        space.len(),
-                    );
-                    let off = (p as usize).wrapping_sub(start as usize);
-                    *used = if off <= space.len() { off } else { 0 };
-                    r
-                }
-            }
+/// The context and connection a `struct ws *` argument of `func` names,
+/// decoded without checking that the connection still lives (the core call
+/// that follows does, at no extra lookup; see [`gone`]). NULL, undecodable
+/// and protocol handles are refused with a log line.
+pub fn conn<'a>(wsi: *const ws, func: &str) -> Option<(&'a Shell, ConnId)> {
+    match wsi_shell(wsi) {
+        Some((s, Wsi::Conn(id))) => Some((s, id)),
+        Some((_, Wsi::Protocol(_))) => {
+            wlog!(log::ERR, "{func}: this wsi is a protocol's (PROTOCOL_INIT, EVENT_WAIT_CANCELLED), not a connection");
+            None
         }
-    }
-
-    fn sul(&self, key: usize) {
-        let sul = key as *mut ws_sorted_usec_list;
-        // SAFETY: `key` is the address of a ws_sorted_usec_list the
-        // application scheduled and, as documented, keeps alive until it
-        // runs or is cancelled.
-        unsafe {
-            (*sul).list.owner = std::ptr::null_mut();
-            if let Some(cb) = (*sul).cb {
-                cb(sul);
-            }
+        None if wsi.is_null() => {
+            wlog!(log::ERR, "{func}: wsi is NULL");
+            None
         }
-    }
-
-    fn clear_handle(&self, pwsi: Opaque) {
-        if !pwsi.is_null() {
-            // SAFETY: `pwsi` is the application's `struct ws **` from the connect info,
-            // documented to stay valid while the connection lives.
-            unsafe { *(pwsi.0 as *mut *mut ws) = std::ptr::null_mut() };
+        None => {
+            gone(wsi, func);
+            None
         }
     }
 }
 
-fn reason_to_c(r: Reason) -> ws_callback_reasons {
-    use ws_callback_reasons::*;
-    match r {
-        Reason::ClientConnectionError => WS_CALLBACK_CLIENT_CONNECTION_ERROR,
-        Reason::ClientFilterPreEstablish => WS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH,
-        Reason::ClientEstablished => WS_CALLBACK_CLIENT_ESTABLISHED,
-        Reason::ClientReceive => WS_CALLBACK_CLIENT_RECEIVE,
-        Reason::ClientReceivePong => WS_CALLBACK_CLIENT_RECEIVE_PONG,
-        Reason::ClientWriteable => WS_CALLBACK_CLIENT_WRITEABLE,
-        Reason::ClientAppendHandshakeHeader => WS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER,
-        Reason::ProtocolInit => WS_CALLBACK_PROTOCOL_INIT,
-        Reason::ProtocolDestroy => WS_CALLBACK_PROTOCOL_DESTROY,
-        Reason::WsiCreate => WS_CALLBACK_WSI_CREATE,
-        Reason::WsiDestroy => WS_CALLBACK_WSI_DESTROY,
-        Reason::WsPeerInitiatedClose => WS_CALLBACK_WS_PEER_INITIATED_CLOSE,
-        Reason::EventWaitCancelled => WS_CALLBACK_EVENT_WAIT_CANCELLED,
-        Reason::Timer => WS_CALLBACK_TIMER,
-        Reason::ClientClosed => WS_CALLBACK_CLIENT_CLOSED,
+/// [`conn`], and the connection must still live.
+pub fn live_conn<'a>(wsi: *const ws, func: &str) -> Option<(&'a Shell, ConnId)> {
+    let (s, id) = conn(wsi, func)?;
+    if s.core.is_live(id) {
+        Some((s, id))
+    } else {
+        gone(wsi, func);
+        None
     }
+}
+
+/// Logs that `wsi` no longer names a live connection.
+pub fn gone(wsi: *const ws, func: &str) {
+    wlog!(
+        log::ERR,
+        "{func}: wsi {wsi:p} is not a live connection (it was destroyed: its WS_CALLBACK_WSI_DESTROY has run)"
+    );
 }
 
 /// A C string argument as UTF-8; Err names the argument when it is not UTF-8.

@@ -13,6 +13,7 @@ pub mod types;
 
 #[macro_use]
 mod guard;
+mod callback;
 mod conn_api;
 mod context_api;
 mod handles;
@@ -22,6 +23,9 @@ mod timer_api;
 mod tls_options;
 mod util_api;
 mod vhost_api;
+
+#[cfg(test)]
+mod panic_tests;
 
 pub use conn_api::*;
 pub use context_api::*;

@@ -9,9 +9,8 @@ use std::ffi::{c_char, c_int, c_uint};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::handles::{self, Wsi};
+use super::handles::{self};
 use super::types::*;
-use crate::callbacks::ConnId;
 use crate::log;
 use crate::retry::RetryPolicy;
 
@@ -65,33 +64,38 @@ pub unsafe extern "C" fn ws_sul_schedule(
     cb: ws_sul_cb_t,
     us: ws_usec_t,
 ) {
-    guard!("ws_sul_schedule", (), {
-        let Some(s) = handles::shell(context) else {
-            refuse!((), "ws_sul_schedule: not a live context")
-        };
-        let Some(l) = sul.as_mut() else {
-            refuse!((), "ws_sul_schedule: sul is NULL")
-        };
-        if tsi != 0 {
-            wlog!(
-                log::WARN,
-                "ws_sul_schedule: tsi {tsi} ignored: a context has one service thread (use 0)"
-            );
+    guard!(
+        "ws_sul_schedule",
+        (),
+        ctx = super::handles::any_shell(context),
+        {
+            let Some(s) = handles::shell(context) else {
+                refuse!((), "ws_sul_schedule: not a live context")
+            };
+            let Some(l) = sul.as_mut() else {
+                refuse!((), "ws_sul_schedule: sul is NULL")
+            };
+            if tsi != 0 {
+                wlog!(
+                    log::WARN,
+                    "ws_sul_schedule: tsi {tsi} ignored: a context has one service thread (use 0)"
+                );
+            }
+            if us == WS_SET_TIMER_USEC_CANCEL {
+                cancel(sul);
+                return;
+            }
+            if cb.is_none() {
+                refuse!((), "ws_sul_schedule: cb is NULL");
+            }
+            l.cb = cb;
+            let after = us.max(0) as u64;
+            s.core
+                .sul_schedule(sul as usize, Duration::from_micros(after));
+            l.us = ws_now_usecs().saturating_add(after as ws_usec_t);
+            l.list.owner = context.cast();
         }
-        if us == WS_SET_TIMER_USEC_CANCEL {
-            cancel(sul);
-            return;
-        }
-        if cb.is_none() {
-            refuse!((), "ws_sul_schedule: cb is NULL");
-        }
-        l.cb = cb;
-        let after = us.max(0) as u64;
-        s.core
-            .sul_schedule(sul as usize, Duration::from_micros(after));
-        l.us = ws_now_usecs().saturating_add(after as ws_usec_t);
-        l.list.owner = context.cast();
-    })
+    )
 }
 
 /// Cancels a scheduled callback; nothing happens if it is not scheduled.
@@ -113,26 +117,21 @@ unsafe fn cancel(sul: *mut ws_sorted_usec_list_t) {
     l.list.owner = std::ptr::null_mut();
 }
 
-fn conn(wsi: *mut ws, func: &str) -> Option<(&'static handles::Shell, ConnId)> {
-    match handles::wsi_shell(wsi) {
-        Some((s, Wsi::Conn(id))) if s.core.is_live(id) => Some((s, id)),
-        _ => {
-            wlog!(log::ERR, "{func}: wsi {wsi:p} is not a live connection");
-            None
-        }
-    }
-}
-
 /// Delivers `WS_CALLBACK_TIMER` to the connection once, `us` microseconds
 /// from now; calling again re-arms it, `WS_SET_TIMER_USEC_CANCEL` cancels.
 #[no_mangle]
 pub unsafe extern "C" fn ws_set_timer_usecs(wsi: *mut ws, us: ws_usec_t) {
-    guard!("ws_set_timer_usecs", (), {
-        if let Some((s, id)) = conn(wsi, "ws_set_timer_usecs") {
-            let after = (us >= 0).then(|| Duration::from_micros(us as u64));
-            s.core.set_timer(id, after);
+    guard!(
+        "ws_set_timer_usecs",
+        (),
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        {
+            if let Some((s, id)) = handles::live_conn(wsi, "ws_set_timer_usecs") {
+                let after = (us >= 0).then(|| Duration::from_micros(us as u64));
+                s.core.set_timer(id, after);
+            }
         }
-    })
+    )
 }
 
 /// Closes the connection after `secs` seconds, as a callback returning
@@ -142,16 +141,21 @@ pub unsafe extern "C" fn ws_set_timer_usecs(wsi: *mut ws, us: ws_usec_t) {
 /// `WS_PENDING_TIMEOUT_*` value or your own) is only logged.
 #[no_mangle]
 pub unsafe extern "C" fn ws_set_timeout(wsi: *mut ws, reason: c_int, secs: c_int) {
-    guard!("ws_set_timeout", (), {
-        if let Some((s, id)) = conn(wsi, "ws_set_timeout") {
-            let after = match secs {
-                0 => None,
-                n if n < 0 => Some(Duration::ZERO),
-                n => Some(Duration::from_secs(n as u64)),
-            };
-            s.core.set_timeout(id, reason, after);
+    guard!(
+        "ws_set_timeout",
+        (),
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        {
+            if let Some((s, id)) = handles::live_conn(wsi, "ws_set_timeout") {
+                let after = match secs {
+                    0 => None,
+                    n if n < 0 => Some(Duration::ZERO),
+                    n => Some(Duration::from_secs(n as u64)),
+                };
+                s.core.set_timeout(id, reason, after);
+            }
         }
-    })
+    )
 }
 
 /// The next backoff delay in ms from `retry` for try count `*ctry` (which
@@ -166,24 +170,29 @@ pub unsafe extern "C" fn ws_retry_get_delay_ms(
     ctry: *mut u16,
     conceal: *mut c_char,
 ) -> c_uint {
-    guard!("ws_retry_get_delay_ms", 0, {
-        let (Some(s), Some(ctry)) = (handles::shell(context), ctry.as_mut()) else {
-            refuse!(
-                0,
-                "ws_retry_get_delay_ms: context is not live or ctry is NULL"
-            )
-        };
-        let p = match policy(retry, "retry") {
-            Ok(Some(p)) => p,
-            Ok(None) => refuse!(0, "ws_retry_get_delay_ms: retry is NULL"),
-            Err(e) => refuse!(0, "ws_retry_get_delay_ms: {e}"),
-        };
-        let (ms, go) = s.core.retry_delay(&p, ctry);
-        if let Some(c) = conceal.as_mut() {
-            *c = go as c_char;
+    guard!(
+        "ws_retry_get_delay_ms",
+        0,
+        ctx = super::handles::any_shell(context),
+        {
+            let (Some(s), Some(ctry)) = (handles::shell(context), ctry.as_mut()) else {
+                refuse!(
+                    0,
+                    "ws_retry_get_delay_ms: context is not live or ctry is NULL"
+                )
+            };
+            let p = match policy(retry, "retry") {
+                Ok(Some(p)) => p,
+                Ok(None) => refuse!(0, "ws_retry_get_delay_ms: retry is NULL"),
+                Err(e) => refuse!(0, "ws_retry_get_delay_ms: {e}"),
+            };
+            let (ms, go) = s.core.retry_delay(&p, ctry);
+            if let Some(c) = conceal.as_mut() {
+                *c = go as c_char;
+            }
+            ms
         }
-        ms
-    })
+    )
 }
 
 /// Schedules `cb(sul)` after the next backoff delay of `retry` and returns
@@ -197,20 +206,25 @@ pub unsafe extern "C" fn ws_retry_sul_schedule(
     cb: ws_sul_cb_t,
     ctry: *mut u16,
 ) -> c_int {
-    guard!("ws_retry_sul_schedule", 1, {
-        let (Some(s), Some(c)) = (handles::shell(context), ctry.as_mut()) else {
-            refuse!(
-                1,
-                "ws_retry_sul_schedule: context is not live or ctry is NULL"
-            )
-        };
-        let p = match policy(retry, "retry") {
-            Ok(Some(p)) => p,
-            Ok(None) => refuse!(1, "ws_retry_sul_schedule: retry is NULL"),
-            Err(e) => refuse!(1, "ws_retry_sul_schedule: {e}"),
-        };
-        schedule_retry(s, context, tid, sul, &p, cb, c)
-    })
+    guard!(
+        "ws_retry_sul_schedule",
+        1,
+        ctx = super::handles::any_shell(context),
+        {
+            let (Some(s), Some(c)) = (handles::shell(context), ctry.as_mut()) else {
+                refuse!(
+                    1,
+                    "ws_retry_sul_schedule: context is not live or ctry is NULL"
+                )
+            };
+            let p = match policy(retry, "retry") {
+                Ok(Some(p)) => p,
+                Ok(None) => refuse!(1, "ws_retry_sul_schedule: retry is NULL"),
+                Err(e) => refuse!(1, "ws_retry_sul_schedule: {e}"),
+            };
+            schedule_retry(s, context, tid, sul, &p, cb, c)
+        }
+    )
 }
 
 /// As `ws_retry_sul_schedule`, with the connection's policy (its
@@ -223,19 +237,24 @@ pub unsafe extern "C" fn ws_retry_sul_schedule_retry_wsi(
     cb: ws_sul_cb_t,
     ctry: *mut u16,
 ) -> c_int {
-    guard!("ws_retry_sul_schedule_retry_wsi", 1, {
-        let Some((s, id)) = conn(wsi, "ws_retry_sul_schedule_retry_wsi") else {
-            return 1;
-        };
-        let Some(c) = ctry.as_mut() else {
-            refuse!(1, "ws_retry_sul_schedule_retry_wsi: ctry is NULL")
-        };
-        let Some(p) = s.core.retry_policy(id) else {
-            return 1;
-        };
-        let ctx = handles::ctx_handle(s.slot, s.gen);
-        schedule_retry(s, ctx, 0, sul, &p, cb, c)
-    })
+    guard!(
+        "ws_retry_sul_schedule_retry_wsi",
+        1,
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        {
+            let Some((s, id)) = handles::live_conn(wsi, "ws_retry_sul_schedule_retry_wsi") else {
+                return 1;
+            };
+            let Some(c) = ctry.as_mut() else {
+                refuse!(1, "ws_retry_sul_schedule_retry_wsi: ctry is NULL")
+            };
+            let Some(p) = s.core.retry_policy(id) else {
+                return 1;
+            };
+            let ctx = handles::ctx_handle(s.slot, s.gen);
+            schedule_retry(s, ctx, 0, sul, &p, cb, c)
+        }
+    )
 }
 
 unsafe fn schedule_retry(

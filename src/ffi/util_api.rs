@@ -19,17 +19,22 @@ pub unsafe extern "C" fn ws_get_random(
     buf: *mut c_void,
     len: usize,
 ) -> usize {
-    guard!("ws_get_random", 0, {
-        let Some(s) = handles::shell(context) else {
-            refuse!(0, "ws_get_random: not a live context")
-        };
-        if buf.is_null() {
-            refuse!(0, "ws_get_random: buf is NULL");
+    guard!(
+        "ws_get_random",
+        0,
+        ctx = super::handles::any_shell(context),
+        {
+            let Some(s) = handles::shell(context) else {
+                refuse!(0, "ws_get_random: not a live context")
+            };
+            if buf.is_null() {
+                refuse!(0, "ws_get_random: buf is NULL");
+            }
+            s.core
+                .random(std::slice::from_raw_parts_mut(buf.cast(), len));
+            len
         }
-        s.core
-            .random(std::slice::from_raw_parts_mut(buf.cast(), len));
-        len
-    })
+    )
 }
 
 /// libwebsockets' command-line helper: searches `argv` from the end for an

@@ -12,32 +12,42 @@ use super::types::*;
 /// context has exactly one vhost.
 #[no_mangle]
 pub unsafe extern "C" fn ws_get_vhost(wsi: *mut ws) -> *mut ws_vhost {
-    guard!("ws_get_vhost", std::ptr::null_mut(), {
-        match handles::wsi_shell(wsi) {
-            Some((s, Wsi::Protocol(_))) => {
-                handles::vhost_handle(handles::ctx_handle(s.slot, s.gen))
+    guard!(
+        "ws_get_vhost",
+        std::ptr::null_mut(),
+        ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
+        {
+            match handles::wsi_shell(wsi) {
+                Some((s, Wsi::Protocol(_))) => {
+                    handles::vhost_handle(handles::ctx_handle(s.slot, s.gen))
+                }
+                Some((s, Wsi::Conn(id))) if s.core.is_live(id) => {
+                    handles::vhost_handle(handles::ctx_handle(s.slot, s.gen))
+                }
+                _ => refuse!(
+                    std::ptr::null_mut(),
+                    "ws_get_vhost: wsi {wsi:p} is not a live handle"
+                ),
             }
-            Some((s, Wsi::Conn(id))) if s.core.is_live(id) => {
-                handles::vhost_handle(handles::ctx_handle(s.slot, s.gen))
-            }
-            _ => refuse!(
-                std::ptr::null_mut(),
-                "ws_get_vhost: wsi {wsi:p} is not a live handle"
-            ),
         }
-    })
+    )
 }
 
 /// The vhost's name: a context's one vhost is "default", as in
 /// libwebsockets. The string is static: do not free it.
 #[no_mangle]
 pub unsafe extern "C" fn ws_get_vhost_name(vhost: *mut ws_vhost) -> *const c_char {
-    guard!("ws_get_vhost_name", std::ptr::null(), {
-        match handles::vhost_shell(vhost) {
-            Some(_) => c"default".as_ptr(),
-            None => refuse!(std::ptr::null(), "ws_get_vhost_name: not a live vhost"),
+    guard!(
+        "ws_get_vhost_name",
+        std::ptr::null(),
+        ctx = super::handles::vhost_shell(vhost),
+        {
+            match handles::vhost_shell(vhost) {
+                Some(_) => c"default".as_ptr(),
+                None => refuse!(std::ptr::null(), "ws_get_vhost_name: not a live vhost"),
+            }
         }
-    })
+    )
 }
 
 /// The vhost named `name` ("default" is the only one), or NULL.
@@ -46,18 +56,23 @@ pub unsafe extern "C" fn ws_get_vhost_by_name(
     context: *mut ws_context,
     name: *const c_char,
 ) -> *mut ws_vhost {
-    guard!("ws_get_vhost_by_name", std::ptr::null_mut(), {
-        if handles::shell(context).is_none() {
-            refuse!(
-                std::ptr::null_mut(),
-                "ws_get_vhost_by_name: not a live context"
-            );
+    guard!(
+        "ws_get_vhost_by_name",
+        std::ptr::null_mut(),
+        ctx = super::handles::any_shell(context),
+        {
+            if handles::shell(context).is_none() {
+                refuse!(
+                    std::ptr::null_mut(),
+                    "ws_get_vhost_by_name: not a live context"
+                );
+            }
+            if name.is_null() || CStr::from_ptr(name) != c"default" {
+                return std::ptr::null_mut();
+            }
+            handles::vhost_handle(context)
         }
-        if name.is_null() || CStr::from_ptr(name) != c"default" {
-            return std::ptr::null_mut();
-        }
-        handles::vhost_handle(context)
-    })
+    )
 }
 
 /// Allocates `size` zeroed bytes (16-byte aligned) of storage for protocol
@@ -70,34 +85,39 @@ pub unsafe extern "C" fn ws_protocol_vh_priv_zalloc(
     prot: *const ws_protocols,
     size: std::ffi::c_int,
 ) -> *mut c_void {
-    guard!("ws_protocol_vh_priv_zalloc", std::ptr::null_mut(), {
-        let Some(s) = handles::vhost_shell(vhost) else {
-            refuse!(
-                std::ptr::null_mut(),
-                "ws_protocol_vh_priv_zalloc: not a live vhost"
-            )
-        };
-        let Some(i) = s.protocol_index(prot) else {
-            refuse!(
+    guard!(
+        "ws_protocol_vh_priv_zalloc",
+        std::ptr::null_mut(),
+        ctx = super::handles::vhost_shell(vhost),
+        {
+            let Some(s) = handles::vhost_shell(vhost) else {
+                refuse!(
+                    std::ptr::null_mut(),
+                    "ws_protocol_vh_priv_zalloc: not a live vhost"
+                )
+            };
+            let Some(i) = s.protocol_index(prot) else {
+                refuse!(
                 std::ptr::null_mut(),
                 "ws_protocol_vh_priv_zalloc: prot is not an entry of this context's protocol table"
             )
-        };
-        if size < 0 {
-            refuse!(
-                std::ptr::null_mut(),
-                "ws_protocol_vh_priv_zalloc: size {size} is negative"
-            );
+            };
+            if size < 0 {
+                refuse!(
+                    std::ptr::null_mut(),
+                    "ws_protocol_vh_priv_zalloc: size {size} is negative"
+                );
+            }
+            let mut privs = s.vh_privs.borrow_mut();
+            if privs.len() < s.protocols.len() {
+                privs.resize_with(s.protocols.len(), Vec::new);
+            }
+            let mut block = vec![0u128; (size as usize).div_ceil(16).max(1)].into_boxed_slice();
+            let p = block.as_mut_ptr().cast();
+            privs[i].push(block);
+            p
         }
-        let mut privs = s.vh_privs.borrow_mut();
-        if privs.len() < s.protocols.len() {
-            privs.resize_with(s.protocols.len(), Vec::new);
-        }
-        let mut block = vec![0u128; (size as usize).div_ceil(16).max(1)].into_boxed_slice();
-        let p = block.as_mut_ptr().cast();
-        privs[i].push(block);
-        p
-    })
+    )
 }
 
 /// The storage `ws_protocol_vh_priv_zalloc` last gave protocol `prot`, or NULL.
@@ -106,25 +126,30 @@ pub unsafe extern "C" fn ws_protocol_vh_priv_get(
     vhost: *mut ws_vhost,
     prot: *const ws_protocols,
 ) -> *mut c_void {
-    guard!("ws_protocol_vh_priv_get", std::ptr::null_mut(), {
-        let Some(s) = handles::vhost_shell(vhost) else {
-            refuse!(
-                std::ptr::null_mut(),
-                "ws_protocol_vh_priv_get: not a live vhost"
-            )
-        };
-        let Some(i) = s.protocol_index(prot) else {
-            refuse!(
+    guard!(
+        "ws_protocol_vh_priv_get",
+        std::ptr::null_mut(),
+        ctx = super::handles::vhost_shell(vhost),
+        {
+            let Some(s) = handles::vhost_shell(vhost) else {
+                refuse!(
+                    std::ptr::null_mut(),
+                    "ws_protocol_vh_priv_get: not a live vhost"
+                )
+            };
+            let Some(i) = s.protocol_index(prot) else {
+                refuse!(
                 std::ptr::null_mut(),
                 "ws_protocol_vh_priv_get: prot is not an entry of this context's protocol table"
             )
-        };
-        let mut privs = s.vh_privs.borrow_mut();
-        match privs.get_mut(i).and_then(|v| v.last_mut()) {
-            Some(b) => b.as_mut_ptr().cast(),
-            None => std::ptr::null_mut(),
+            };
+            let mut privs = s.vh_privs.borrow_mut();
+            match privs.get_mut(i).and_then(|v| v.last_mut()) {
+                Some(b) => b.as_mut_ptr().cast(),
+                None => std::ptr::null_mut(),
+            }
         }
-    })
+    )
 }
 
 /// The entry named `name` in a list of protocol options (the `options`
@@ -158,22 +183,27 @@ pub unsafe extern "C" fn ws_callback_on_writable_all_protocol(
     context: *const ws_context,
     prot: *const ws_protocols,
 ) -> std::ffi::c_int {
-    guard!("ws_callback_on_writable_all_protocol", -1, {
-        let Some(s) = handles::shell(context) else {
-            refuse!(
-                -1,
-                "ws_callback_on_writable_all_protocol: not a live context"
-            )
-        };
-        let Some(i) = s.protocol_index(prot) else {
-            refuse!(
+    guard!(
+        "ws_callback_on_writable_all_protocol",
+        -1,
+        ctx = super::handles::any_shell(context),
+        {
+            let Some(s) = handles::shell(context) else {
+                refuse!(
+                    -1,
+                    "ws_callback_on_writable_all_protocol: not a live context"
+                )
+            };
+            let Some(i) = s.protocol_index(prot) else {
+                refuse!(
                 -1,
                 "ws_callback_on_writable_all_protocol: prot is not an entry of this context's protocol table"
             )
-        };
-        for id in s.core.connections_of(i) {
-            s.core.callback_on_writable(id);
+            };
+            for id in s.core.connections_of(i) {
+                s.core.callback_on_writable(id);
+            }
+            0
         }
-        0
-    })
+    )
 }
