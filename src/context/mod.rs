@@ -181,6 +181,12 @@ impl Context {
         }
     }
 
+    /// A panic made the context unusable.
+    #[inline]
+    pub fn is_broken(&self) -> bool {
+        self.is_broken.get()
+    }
+
     /// Why the context is unusable, when a panic made it so.
     pub fn broken(&self) -> Option<String> {
         if self.is_broken.get() {

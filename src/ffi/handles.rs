@@ -76,6 +76,7 @@ pub fn ctx_handle(slot: usize, gen: u32) -> *mut ws_context {
     (((gen as usize) << 14 | (slot + 1)) << 4) as *mut ws_context
 }
 
+#[inline]
 fn ctx_decode(h: *const ws_context) -> Option<(usize, u32)> {
     let v = h as usize;
     if v & 0xf != 0 {
@@ -111,6 +112,7 @@ pub enum Wsi {
     Protocol(usize),
 }
 
+#[inline]
 fn wsi_decode(h: *const ws) -> Option<(usize, Wsi)> {
     let v = h as usize;
     if v & 0x3 != 0 || v == 0 {
@@ -129,27 +131,34 @@ fn wsi_decode(h: *const ws) -> Option<(usize, Wsi)> {
 
 /// The live, usable context a handle names. One that a caught panic left
 /// unusable is refused with a log line saying so (see [`any_shell`]).
+#[inline]
 pub fn shell<'a>(h: *const ws_context) -> Option<&'a Shell> {
     any_shell(h).and_then(usable)
 }
 
 /// `s`, unless a caught panic left it unusable (then logged).
+#[inline]
 fn usable(s: &Shell) -> Option<&Shell> {
-    match s.core.broken() {
-        None => Some(s),
-        Some(why) => {
-            wlog!(
-                log::ERR,
-                "context {:p} is unusable: a panic was caught in {why} (a bug in wsloop, please report it); only ws_context_destroy() may be called on it",
-                ctx_handle(s.slot, s.gen)
-            );
-            None
-        }
+    if s.core.is_broken() {
+        refuse_broken(s);
+        return None;
     }
+    Some(s)
+}
+
+#[cold]
+fn refuse_broken(s: &Shell) {
+    wlog!(
+        log::ERR,
+        "context {:p} is unusable: a panic was caught in {} (a bug in wsloop, please report it); only ws_context_destroy() may be called on it",
+        ctx_handle(s.slot, s.gen),
+        s.core.broken().unwrap_or_default()
+    );
 }
 
 /// The context a handle names, usable or not: for `ws_context_destroy`,
 /// which must still free a context a panic left unusable.
+#[inline]
 pub fn any_shell<'a>(h: *const ws_context) -> Option<&'a Shell> {
     let (slot, gen) = ctx_decode(h)?;
     let p = SLOTS[slot].load(Ordering::Acquire);
@@ -164,12 +173,14 @@ pub fn any_shell<'a>(h: *const ws_context) -> Option<&'a Shell> {
 
 /// The usable context and the connection a handle names (the connection
 /// may be gone).
+#[inline]
 pub fn wsi_shell<'a>(h: *const ws) -> Option<(&'a Shell, Wsi)> {
     let (s, which) = any_wsi_shell(h)?;
     Some((usable(s)?, which))
 }
 
 /// The context of a connection handle, usable or not (for the panic path).
+#[inline]
 pub fn any_wsi_shell<'a>(h: *const ws) -> Option<(&'a Shell, Wsi)> {
     let (slot, which) = wsi_decode(h)?;
     let p = SLOTS[slot].load(Ordering::Acquire);
@@ -240,21 +251,25 @@ pub fn cancel(h: *const ws_context) -> bool {
 /// decoded without checking that the connection still lives (the core call
 /// that follows does, at no extra lookup; see [`gone`]). NULL, undecodable
 /// and protocol handles are refused with a log line.
+#[inline]
 pub fn conn<'a>(wsi: *const ws, func: &str) -> Option<(&'a Shell, ConnId)> {
     match wsi_shell(wsi) {
         Some((s, Wsi::Conn(id))) => Some((s, id)),
-        Some((_, Wsi::Protocol(_))) => {
-            wlog!(log::ERR, "{func}: this wsi is a protocol's (PROTOCOL_INIT, EVENT_WAIT_CANCELLED), not a connection");
+        other => {
+            refuse_conn(wsi, func, other.is_some());
             None
         }
-        None if wsi.is_null() => {
-            wlog!(log::ERR, "{func}: wsi is NULL");
-            None
-        }
-        None => {
-            gone(wsi, func);
-            None
-        }
+    }
+}
+
+#[cold]
+fn refuse_conn(wsi: *const ws, func: &str, protocol: bool) {
+    if protocol {
+        wlog!(log::ERR, "{func}: this wsi is a protocol's (PROTOCOL_INIT, EVENT_WAIT_CANCELLED), not a connection");
+    } else if wsi.is_null() {
+        wlog!(log::ERR, "{func}: wsi is NULL");
+    } else {
+        gone(wsi, func);
     }
 }
 
@@ -270,6 +285,7 @@ pub fn live_conn<'a>(wsi: *const ws, func: &str) -> Option<(&'a Shell, ConnId)> 
 }
 
 /// Logs that `wsi` no longer names a live connection.
+#[cold]
 pub fn gone(wsi: *const ws, func: &str) {
     wlog!(
         log::ERR,
