@@ -5,7 +5,9 @@
 //! `ffi` is the C API (the only unsafe code); everything else is the safe
 //! core it calls: `context` (the loop), `connection` (one client), `stream`
 //! and `tls` (the socket, plain or TLS), `timers`, `retry`, `keepalive`,
-//! `handshake`, `frame`, `utf8`, `resolve`, `ring`, `json`, `error`, `log`.
+//! `handshake`, `frame`, `utf8`, `resolve`, `ring`, `json`, `error`, `log`;
+//! and the pure pieces dialing uses: `target` (TCP or Unix socket),
+//! `happy_eyeballs`, `url`.
 
 #[cfg(not(target_pointer_width = "64"))]
 compile_error!("wsloop encodes handles in 64-bit pointers");
@@ -19,12 +21,15 @@ pub mod error;
 pub mod ffi;
 pub mod frame;
 pub mod handshake;
+pub mod happy_eyeballs;
 pub mod json;
 pub mod keepalive;
 pub mod resolve;
 pub mod retry;
 pub mod ring;
 pub mod stream;
+pub mod target;
 pub mod timers;
 pub mod tls;
+pub mod url;
 pub mod utf8;
