@@ -7,7 +7,7 @@
 //! and `tls` (the socket, plain or TLS), `timers`, `retry`, `keepalive`,
 //! `handshake`, `frame`, `utf8`, `resolve`, `ring`, `json`, `error`, `log`;
 //! and the pure pieces dialing uses: `target` (TCP or Unix socket),
-//! `happy_eyeballs`, `proxy`, `url`.
+//! `happy_eyeballs`, `proxy`, `redirect`, `url`.
 
 #[cfg(not(target_pointer_width = "64"))]
 compile_error!("wsloop encodes handles in 64-bit pointers");
@@ -25,6 +25,7 @@ pub mod happy_eyeballs;
 pub mod json;
 pub mod keepalive;
 pub mod proxy;
+pub mod redirect;
 pub mod resolve;
 pub mod retry;
 pub mod ring;
