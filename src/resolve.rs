@@ -132,9 +132,11 @@ impl Resolver {
         st.queue.push_back(host.to_string());
         if st.idle > 0 {
             shared.work.notify_one();
-            return;
         }
-        if st.workers >= shared.max_workers {
+        // An idle worker counts as idle until it has the lock again, so
+        // compare with the queue: more names waiting than idle workers to
+        // take them means another worker, up to the limit.
+        if st.queue.len() <= st.idle || st.workers >= shared.max_workers {
             return;
         }
         let worker = Arc::clone(shared);
@@ -381,6 +383,31 @@ mod tests {
         );
         let st = r.shared().lock();
         assert!(st.pending.is_empty() && st.keys.is_empty() && st.queue.is_empty());
+    }
+
+    #[test]
+    fn an_idle_worker_does_not_hold_back_new_ones() {
+        let (r, gate, _poll) = gated(3);
+        gate.open.store(true, Ordering::Release);
+        r.start(0, "warm.example", 1);
+        take_all(&r, 1);
+        // One worker, idle now. Three slow names need three workers.
+        gate.open.store(false, Ordering::Release);
+        for i in 1..=3u64 {
+            r.start(i, &format!("h{i}.example"), 1);
+        }
+        let start = Instant::now();
+        while gate.calls.lock().unwrap().len() < 4 {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "only {:?} started",
+                gate.calls.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(r.workers(), 3);
+        gate.open.store(true, Ordering::Release);
+        take_all(&r, 3);
     }
 
     #[test]
