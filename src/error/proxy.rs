@@ -81,8 +81,10 @@ pub enum ProxyFailure {
         status: u16,
         status_line: String,
     },
-    /// CONNECT answered 407.
+    /// CONNECT answered 407 (or 401, which some proxies send for wrong
+    /// credentials).
     AuthRequired {
+        status: u16,
         status_line: String,
         realm: Option<String>,
         /// The schemes the proxy offered (`Basic`, `Negotiate`, ...).
@@ -232,12 +234,16 @@ impl fmt::Display for ProxyError {
                 status_hint(*status)
             ),
             AuthRequired {
+                status,
                 status_line,
                 realm,
                 schemes,
                 sent_user,
             } => {
-                write!(f, "http_proxy -> 407: the {label} {proxy} answered '{status_line}'")?;
+                write!(
+                    f,
+                    "http_proxy -> {status}: the {label} {proxy} answered '{status_line}'"
+                )?;
                 if let Some(r) = realm {
                     write!(f, " (realm \"{r}\")")?;
                 }

@@ -82,7 +82,7 @@ impl Reply {
 
     /// Takes bytes read from the proxy. Open (with the bytes after the
     /// head, the tunnel's first) on a 2xx answer; NeedMore until the head
-    /// is complete.
+    /// is complete. The body of a refusal is not waited for.
     pub fn receive(&mut self, bytes: &[u8]) -> Result<Progress, ProxyFailure> {
         self.buf.extend_from_slice(bytes);
         // Fail at once on what cannot become an HTTP/1.x status line, rather
@@ -126,15 +126,19 @@ impl Reply {
             200..=299 => Ok(Progress::Open {
                 rest: self.buf.split_off(head_len),
             }),
-            407 => {
+            // tinyproxy answers wrong credentials with 401 and WWW-Authenticate.
+            401 | 407 => {
                 let mut schemes = Vec::new();
                 let mut realm = None;
                 for h in resp.headers.iter() {
-                    if h.name.eq_ignore_ascii_case("proxy-authenticate") {
+                    if h.name.eq_ignore_ascii_case("proxy-authenticate")
+                        || h.name.eq_ignore_ascii_case("www-authenticate")
+                    {
                         challenges(&String::from_utf8_lossy(h.value), &mut schemes, &mut realm);
                     }
                 }
                 Err(ProxyFailure::AuthRequired {
+                    status,
                     status_line,
                     realm,
                     schemes,
@@ -276,6 +280,7 @@ mod tests {
         assert_eq!(
             e,
             ProxyFailure::AuthRequired {
+                status: 407,
                 status_line: "HTTP/1.1 407 Proxy Authentication Required".into(),
                 realm: Some("corp \"west\"".into()),
                 schemes: vec!["Negotiate".into(), "Basic".into()],
@@ -295,6 +300,25 @@ mod tests {
                 assert_eq!(realm.as_deref(), Some("r1"));
                 assert_eq!(schemes, vec!["Digest".to_string()]);
                 assert_eq!(sent_user, None);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_401_for_wrong_credentials_counts_as_an_auth_failure() {
+        let mut r = Reply::new(Some(&creds()));
+        match r.receive(
+            b"HTTP/1.0 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"Tinyproxy\"\r\n\r\n",
+        ) {
+            Err(ProxyFailure::AuthRequired {
+                status: 401,
+                realm,
+                sent_user,
+                ..
+            }) => {
+                assert_eq!(realm.as_deref(), Some("Tinyproxy"));
+                assert_eq!(sent_user.as_deref(), Some("Aladdin"));
             }
             other => panic!("{other:?}"),
         }

@@ -151,11 +151,11 @@ fn messages_for_connect_answers() {
     );
     let status_line = "HTTP/1.1 407 Proxy Authentication Required".to_string();
     assert_eq!(
-        msg(&p, AuthRequired { status_line: status_line.clone(), realm: Some("tinyproxy".into()), schemes: vec!["Basic".into()], sent_user: None }),
+        msg(&p, AuthRequired { status: 407, status_line: status_line.clone(), realm: Some("tinyproxy".into()), schemes: vec!["Basic".into()], sent_user: None }),
         "http_proxy -> 407: the HTTP proxy 127.0.0.1:3128 answered 'HTTP/1.1 407 Proxy Authentication Required' (realm \"tinyproxy\") to the CONNECT request for echo.example:443; no credentials were sent (give them as user:password@ before the host in http_proxy_address)"
     );
     assert_eq!(
-        msg(&p, AuthRequired { status_line: status_line.clone(), realm: None, schemes: vec!["Negotiate".into()], sent_user: Some("bob".into()) }),
+        msg(&p, AuthRequired { status: 407, status_line: status_line.clone(), realm: None, schemes: vec!["Negotiate".into()], sent_user: Some("bob".into()) }),
         "http_proxy -> 407: the HTTP proxy 127.0.0.1:3128 answered 'HTTP/1.1 407 Proxy Authentication Required' to the CONNECT request for echo.example:443; the credentials of user 'bob' were refused (check the user name and password in http_proxy_address); it asks for Negotiate, and only Basic is supported"
     );
     assert_eq!(
