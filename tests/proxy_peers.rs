@@ -70,6 +70,15 @@ fn ws_echo<S: Read + Write>(stream: S, url: &str) {
     ws.close(None).unwrap();
 }
 
+/// A tunnel through the proxy at `proxy_port` to 127.0.0.1's or
+/// localhost's `port`, then a ws:// echo through it; `log` is the proxy's,
+/// shown on failure.
+fn echo_through(proxy_port: u16, proxy: &Proxy, host: &str, port: u16, log: impl Fn() -> String) {
+    let mut s = tcp(proxy_port);
+    open_tunnel(&mut s, proxy, host, port, None).unwrap_or_else(|e| panic!("{e}\n{}", log()));
+    ws_echo(s, &format!("ws://{host}:{port}/"));
+}
+
 fn tls_client(
     name: &str,
     stream: impl Read + Write,
@@ -114,16 +123,8 @@ fn fails(proxy_port: u16, proxy: &Proxy, host: &str, port: u16) -> String {
 fn http_connect_then_websocket_echo() {
     let echo = Server::node("echo");
     let tp = proxies::tinyproxy(None, &[]);
-    let mut s = tcp(tp.port);
-    open_tunnel(
-        &mut s,
-        &http(&format!("127.0.0.1:{}", tp.port)),
-        "127.0.0.1",
-        echo.port,
-        None,
-    )
-    .unwrap_or_else(|e| panic!("{e}\n{}", tp.log()));
-    ws_echo(s, &format!("ws://127.0.0.1:{}/", echo.port));
+    let proxy = http(&format!("127.0.0.1:{}", tp.port));
+    echo_through(tp.port, &proxy, "127.0.0.1", echo.port, || tp.log());
 }
 
 #[test]
@@ -257,10 +258,7 @@ fn socks5_by_name_with_credentials_then_websocket_echo() {
         Origin::SocksProxyAddress,
     )
     .unwrap();
-    let mut s = tcp(ms.port);
-    open_tunnel(&mut s, &proxy, "localhost", echo.port, None)
-        .unwrap_or_else(|e| panic!("{e}\n{}", ms.log()));
-    ws_echo(s, &format!("ws://localhost:{}/", echo.port));
+    echo_through(ms.port, &proxy, "localhost", echo.port, || ms.log());
 }
 
 #[test]
@@ -350,10 +348,7 @@ fn socks5_reply_codes_in_words() {
     );
     // What the ruleset allows goes through Dante too.
     let other = Server::node("echo");
-    let mut s = tcp(dante.port);
-    open_tunnel(&mut s, &proxy, "127.0.0.1", other.port, None)
-        .unwrap_or_else(|e| panic!("{e}\n{}", dante.log()));
-    ws_echo(s, &format!("ws://127.0.0.1:{}/", other.port));
+    echo_through(dante.port, &proxy, "127.0.0.1", other.port, || dante.log());
 }
 
 #[test]

@@ -171,26 +171,17 @@ fn messages_for_connect_answers() {
 #[test]
 fn messages_for_socks_answers() {
     let p = socks_proxy();
-    assert_eq!(
-        msg(&p, SocksReply { code: 5 }),
-        "socks reply fail: the SOCKS5 proxy 127.0.0.1:1080 could not connect to echo.example:443: 0x05 connection refused (by the target: is the server running and listening on that port?)"
-    );
-    assert_eq!(
-        msg(&p, SocksReply { code: 1 }),
-        "socks reply fail: the SOCKS5 proxy 127.0.0.1:1080 could not connect to echo.example:443: 0x01 general SOCKS server failure"
-    );
-    assert_eq!(
-        msg(&p, SocksReply { code: 4 }),
-        "socks reply fail: the SOCKS5 proxy 127.0.0.1:1080 could not connect to echo.example:443: 0x04 host unreachable (the proxy has no route to the target)"
-    );
-    assert_eq!(
-        msg(&p, SocksReply { code: 8 }),
-        "socks reply fail: the SOCKS5 proxy 127.0.0.1:1080 could not connect to echo.example:443: 0x08 address type not supported (socks5h:// lets the proxy resolve the name, socks5:// resolves it here)"
-    );
-    assert_eq!(
-        msg(&p, SocksReply { code: 0x42 }),
-        "socks reply fail: the SOCKS5 proxy 127.0.0.1:1080 could not connect to echo.example:443: 0x42 unassigned reply code"
-    );
+    let head =
+        "socks reply fail: the SOCKS5 proxy 127.0.0.1:1080 could not connect to echo.example:443: ";
+    for (code, words) in [
+        (5, "0x05 connection refused (by the target: is the server running and listening on that port?)"),
+        (1, "0x01 general SOCKS server failure"),
+        (4, "0x04 host unreachable (the proxy has no route to the target)"),
+        (8, "0x08 address type not supported (socks5h:// lets the proxy resolve the name, socks5:// resolves it here)"),
+        (0x42, "0x42 unassigned reply code"),
+    ] {
+        assert_eq!(msg(&p, SocksReply { code }), format!("{head}{words}"));
+    }
     assert_eq!(
         msg(&p, SocksNoMethod { offered_auth: false }),
         "socks reply fail: the SOCKS5 proxy 127.0.0.1:1080 requires authentication and no credentials were given (give them as user:password@ before the host in the environment variable all_proxy)"
