@@ -337,6 +337,52 @@ pub struct ProxyConfig {
 }
 
 impl ProxyConfig {
+    /// The settings of a new context: `http_proxy_address` and
+    /// `socks_proxy_address` with their port fields (a port of 0 means none
+    /// given), and the environment unless `ignore_env`. Both addresses at
+    /// once is refused: which one to use would be a guess.
+    pub fn from_info(
+        http: Option<(&str, u16)>,
+        socks: Option<(&str, u16)>,
+        ignore_env: bool,
+    ) -> Result<ProxyConfig, ProxySettingError> {
+        let explicit = match (http, socks) {
+            (Some((h, _)), Some(_)) => {
+                return Err(setting_error(
+                    h,
+                    Origin::HttpProxyAddress,
+                    ProxySettingProblem::Invalid(
+                        "socks_proxy_address is set too; set only one of them".into(),
+                    ),
+                ))
+            }
+            (Some((v, port)), None) => {
+                Some(Proxy::http_setting(v, port, Origin::HttpProxyAddress)?)
+            }
+            (None, Some((v, port))) => {
+                Some(Proxy::socks_setting(v, port, Origin::SocksProxyAddress)?)
+            }
+            (None, None) => None,
+        };
+        Ok(ProxyConfig {
+            explicit,
+            env: (!ignore_env).then(Environment::capture),
+        })
+    }
+
+    /// `ws_set_proxy(vhost, value)`: replaces any explicit proxy; the old
+    /// one stays when `value` is unusable.
+    pub fn set_proxy(&mut self, value: &str) -> Result<(), ProxySettingError> {
+        self.explicit = Some(Proxy::http_setting(value, 0, Origin::SetProxy)?);
+        Ok(())
+    }
+
+    /// `ws_set_socks(vhost, value)`, likewise.
+    pub fn set_socks(&mut self, value: &str) -> Result<(), ProxySettingError> {
+        self.explicit = Some(Proxy::socks_setting(value, 0, Origin::SetSocks)?);
+        Ok(())
+    }
+
     /// The proxy a connection to `target` takes, None for a direct one.
     pub fn route(&self, target: &Target, tls: bool) -> Option<&Proxy> {
         let Target::Tcp { host, .. } = target else {
@@ -564,6 +610,46 @@ mod tests {
             Some("http://mine:9")
         );
         assert_eq!(ProxyConfig::default().route(&tcp("a.example"), true), None);
+    }
+
+    #[test]
+    fn settings_from_the_context_and_calls() {
+        let cfg = ProxyConfig::from_info(Some(("u:pw@proxy.corp", 3128)), None, true).unwrap();
+        assert!(cfg.env.is_none());
+        let mut cfg2 = cfg.clone();
+        assert_eq!(
+            routed(&cfg, "a.example", false).as_deref(),
+            Some("http://u:***@proxy.corp:3128")
+        );
+        let e = ProxyConfig::from_info(Some(("u:pw@h:1", 0)), Some(("s:2", 0)), true)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "invalid proxy 'u:***@h:1' in http_proxy_address: socks_proxy_address is set too; set only one of them"
+        );
+        let cfg = ProxyConfig::from_info(None, Some(("s", 1080)), false).unwrap();
+        assert_eq!(cfg.explicit.unwrap().to_string(), "socks5h://s:1080");
+        assert!(cfg2.set_socks("127.0.0.1:9050").is_ok());
+        assert_eq!(
+            routed(&cfg2, "a.example", true).as_deref(),
+            Some("socks5h://127.0.0.1:9050")
+        );
+        let e = cfg2.set_proxy("nohost").unwrap_err().to_string();
+        assert!(
+            e.starts_with("http_proxy needs to be ads:port: 'nohost' in ws_set_proxy()"),
+            "{e}"
+        );
+        assert_eq!(
+            routed(&cfg2, "a.example", true).as_deref(),
+            Some("socks5h://127.0.0.1:9050"),
+            "kept"
+        );
+        assert!(cfg2.set_proxy("127.0.0.1:3128").is_ok());
+        assert_eq!(
+            routed(&cfg2, "a.example", true).as_deref(),
+            Some("http://127.0.0.1:3128")
+        );
     }
 
     #[test]
