@@ -32,12 +32,14 @@
 mod config;
 pub mod http;
 mod no_proxy;
+mod route;
 pub mod socks5;
 
 use std::net::IpAddr;
 
-pub use config::{mask, Credentials, Environment, Origin, Proxy, ProxyConfig, ProxyKind, ENV_VARS};
+pub use config::{mask, Credentials, Origin, Proxy, ProxyKind};
 pub use no_proxy::NoProxy;
+pub use route::{Environment, ProxyConfig};
 
 use crate::error::{ProxyError, ProxyFailure, ProxyHop};
 
