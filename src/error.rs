@@ -7,6 +7,15 @@
 
 use std::fmt;
 
+mod proxy;
+mod redirect;
+
+pub use proxy::{
+    socks_reply_words, ProxyError, ProxyFailure, ProxyHop, ProxyProtocol, ProxySettingError,
+    ProxySettingProblem,
+};
+pub use redirect::RedirectError;
+
 /// The server's upgrade response was not acceptable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HandshakeError {
@@ -98,6 +107,10 @@ pub enum ConnectError {
     TimeoutKilled {
         reason: i32,
     },
+    /// A proxy on the way failed, or refused the target.
+    Proxy(ProxyError),
+    /// A redirect of the upgrade request was not followed.
+    Redirect(RedirectError),
 }
 
 /// Why TLS failed, in the terms the application can act on.
@@ -242,6 +255,8 @@ impl fmt::Display for ConnectError {
                 f,
                 "Closed before conn: ws_set_timeout (reason {reason}) expired before the connection was established"
             ),
+            Proxy(e) => e.fmt(f),
+            Redirect(e) => e.fmt(f),
         }
     }
 }

@@ -31,7 +31,7 @@ impl Context {
             None => {
                 self.with_conn(id, |c| c.phase = Phase::Resolving);
                 wlog!(log::INFO, "resolving '{host}'");
-                self.resolver.start(id.key(), &host, port);
+                self.remote.resolver.start(id.key(), &host, port);
             }
         }
     }

@@ -31,7 +31,6 @@ use crate::connection::{pend, Conn, ConnectRequest, Outcome, Phase};
 use crate::error::ConnectError;
 use crate::frame;
 use crate::log;
-use crate::resolve::Resolver;
 use crate::retry::RetryPolicy;
 use crate::timers::{Key, Kind, Timers};
 use receive::{READ_SIZE, RX_HEADROOM};
@@ -89,7 +88,6 @@ pub struct Context {
     events: RefCell<Events>,
     /// What other threads may touch.
     remote: Arc<Remote>,
-    pub(crate) resolver: Resolver,
     pub(crate) tls: crate::tls::Tls,
     slots: RefCell<Vec<Slot>>,
     free: RefCell<Vec<u32>>,
@@ -119,7 +117,6 @@ impl Context {
         let remote = Remote::new(poll.registry(), WAKER)?;
         Ok(Context {
             tls: crate::tls::Tls::new(cfg.tls.clone()),
-            resolver: Resolver::new(Arc::clone(&remote)),
             rx_buf: RefCell::new(vec![0; RX_HEADROOM + READ_SIZE + 1]),
             cfg,
             callbacks,

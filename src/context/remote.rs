@@ -1,51 +1,39 @@
 //! What other threads may touch: the one `Send + Sync` part of a context.
 //!
-//! `ws_cancel_service` and the resolver's threads reach the loop only
+//! `ws_cancel_service` and the resolver's worker threads reach the loop only
 //! through a [`Remote`]: they leave something here and wake the poll. The
 //! loop thread collects it at the top of its next iteration.
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use mio::{Registry, Token, Waker};
 
-use crate::resolve::Lookup;
+use crate::resolve::{Lookup, Resolver};
 
 /// A context's cross-thread mailbox and the waker of its poll.
 pub(crate) struct Remote {
-    waker: Waker,
+    waker: Arc<Waker>,
     /// `ws_cancel_service` was called since the loop last looked.
     cancelled: AtomicBool,
-    /// Finished name lookups, keyed by connection.
-    lookups: Mutex<Vec<(u64, Lookup)>>,
+    /// Name lookups: started by the loop, answered by worker threads.
+    pub(crate) resolver: Resolver,
 }
 
 impl Remote {
     pub(crate) fn new(registry: &Registry, token: Token) -> io::Result<Arc<Remote>> {
+        let waker = Arc::new(Waker::new(registry, token)?);
         Ok(Arc::new(Remote {
-            waker: Waker::new(registry, token)?,
+            resolver: Resolver::new(Arc::clone(&waker)),
+            waker,
             cancelled: AtomicBool::new(false),
-            lookups: Mutex::new(Vec::new()),
         }))
     }
 
     /// `ws_cancel_service`: every protocol gets EVENT_WAIT_CANCELLED on the loop thread.
     pub(crate) fn cancel(&self) {
         self.cancelled.store(true, Ordering::Release);
-        self.wake();
-    }
-
-    /// A name lookup finished (on a resolver thread).
-    pub(crate) fn lookup_done(&self, key: u64, result: Lookup) {
-        self.lookups
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((key, result));
-        self.wake();
-    }
-
-    fn wake(&self) {
         // Fails only when the poll is gone, and then nobody waits for it.
         let _ = self.waker.wake();
     }
@@ -57,6 +45,6 @@ impl Remote {
 
     /// The lookups finished since the last look (loop thread).
     pub(crate) fn take_lookups(&self) -> Vec<(u64, Lookup)> {
-        std::mem::take(&mut *self.lookups.lock().unwrap_or_else(|e| e.into_inner()))
+        self.resolver.take()
     }
 }
