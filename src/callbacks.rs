@@ -28,11 +28,13 @@ pub struct ConnId {
 
 impl ConnId {
     /// The connection as one number (resolver keys, poll tokens).
+    #[inline]
     pub(crate) fn key(self) -> u64 {
         u64::from(self.index) | (u64::from(self.gen) << 32)
     }
 
     /// The connection a [`ConnId::key`] names.
+    #[inline]
     pub(crate) fn from_key(key: u64) -> ConnId {
         ConnId {
             index: key as u32,
@@ -41,6 +43,7 @@ impl ConnId {
     }
 
     /// Its poll token.
+    #[inline]
     pub(crate) fn token(self) -> mio::Token {
         mio::Token(self.key() as usize)
     }

@@ -209,6 +209,7 @@ impl Conn {
 
     /// CLIENT_ESTABLISHED was delivered: the connection ends with
     /// CLIENT_CLOSED, not CLIENT_CONNECTION_ERROR.
+    #[inline]
     pub(crate) fn was_established(&self) -> bool {
         matches!(
             self.phase,
@@ -217,10 +218,12 @@ impl Conn {
     }
 
     /// Our Close frame is out.
+    #[inline]
     pub(crate) fn closing(&self) -> bool {
         matches!(self.phase, Phase::Closing)
     }
 
+    #[inline]
     pub(crate) fn is_done(&self) -> bool {
         matches!(self.phase, Phase::Done(_))
     }
@@ -266,12 +269,14 @@ impl Conn {
     }
 
     /// Bytes queued but not yet taken by the socket.
+    #[inline]
     pub(crate) fn buffered(&self) -> usize {
         self.out.len() - self.out_pos
     }
 
     /// Something written is still waiting for the socket: queued frames, or
     /// TLS records rustls holds.
+    #[inline]
     pub(crate) fn backlogged(&self) -> bool {
         self.buffered() > 0 || self.sock.as_ref().is_some_and(Stream::backlogged)
     }
@@ -307,6 +312,7 @@ impl Conn {
 
     /// A CLIENT_WRITEABLE was asked for and can be delivered now (nothing
     /// waits for the socket): clears the request and says so.
+    #[inline]
     pub(crate) fn take_writeable(&mut self) -> bool {
         let due =
             self.want_writeable && matches!(self.phase, Phase::Established) && !self.backlogged();
@@ -329,6 +335,7 @@ impl Conn {
 
     /// Checks a frame the application writes against the message in
     /// progress, and opens or closes the message.
+    #[inline]
     pub(crate) fn tx_check(&mut self, op: OpCode, fin: bool) -> Result<(), Misframed> {
         match op {
             OpCode::Ping | OpCode::Pong if !fin => return Err(Misframed::FragmentedControl),

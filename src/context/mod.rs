@@ -425,6 +425,7 @@ impl Context {
 pub(crate) struct Marker<'a>(&'a Cell<u32>);
 
 impl<'a> Marker<'a> {
+    #[inline]
     pub(crate) fn enter(count: &'a Cell<u32>) -> Marker<'a> {
         count.set(count.get() + 1);
         Marker(count)
@@ -432,6 +433,7 @@ impl<'a> Marker<'a> {
 }
 
 impl Drop for Marker<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.0.set(self.0.get() - 1);
     }

@@ -72,6 +72,7 @@ struct RemoteEntry {
 }
 static REMOTES: Mutex<Vec<Option<RemoteEntry>>> = Mutex::new(Vec::new());
 
+#[inline]
 pub fn ctx_handle(slot: usize, gen: u32) -> *mut ws_context {
     (((gen as usize) << 14 | (slot + 1)) << 4) as *mut ws_context
 }
@@ -102,6 +103,7 @@ pub fn vhost_shell<'a>(vh: *const ws_vhost) -> Option<&'a Shell> {
 }
 
 /// Encodes a connection (gen >= 1) or a protocol's pseudo-connection (gen 0).
+#[inline]
 pub fn wsi_handle(slot: usize, index: u32, gen: u32) -> *mut ws {
     ((gen as usize) << 40 | (slot + 1) << 30 | (index as usize) << 2) as *mut ws
 }
