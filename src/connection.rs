@@ -16,6 +16,10 @@ use crate::timers::KINDS;
 
 /// Where a connection is, with the data that is valid only there. Each
 /// stage in `context/` moves a connection out of its phase in one place.
+///
+/// `repr(u8)` gives it a plain tag byte: the per-message checks (open?
+/// closing?) read one byte instead of decoding a niche in the variants' data.
+#[repr(u8)]
 pub(crate) enum Phase {
     /// Created; WSI_CREATE not yet delivered.
     New,

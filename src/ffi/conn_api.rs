@@ -70,18 +70,22 @@ pub unsafe extern "C" fn ws_write(
 }
 
 /// The opcode of a `WS_WRITE_*` kind (its low five bits).
+#[inline]
 fn write_opcode(protocol: c_int) -> Result<OpCode, String> {
-    use ws_write_protocol::*;
+    const TEXT: c_int = ws_write_protocol::WS_WRITE_TEXT as c_int;
+    const BINARY: c_int = ws_write_protocol::WS_WRITE_BINARY as c_int;
+    const CONTINUATION: c_int = ws_write_protocol::WS_WRITE_CONTINUATION as c_int;
+    const HTTP: c_int = ws_write_protocol::WS_WRITE_HTTP as c_int;
     const CLOSE: c_int = 4;
+    const PING: c_int = ws_write_protocol::WS_WRITE_PING as c_int;
+    const PONG: c_int = ws_write_protocol::WS_WRITE_PONG as c_int;
     Ok(match protocol & 0x1f {
-        p if p == WS_WRITE_TEXT as c_int => OpCode::Text,
-        p if p == WS_WRITE_BINARY as c_int => OpCode::Binary,
-        p if p == WS_WRITE_CONTINUATION as c_int => OpCode::Continuation,
-        p if p == WS_WRITE_PING as c_int => OpCode::Ping,
-        p if p == WS_WRITE_PONG as c_int => OpCode::Pong,
-        p if p == WS_WRITE_HTTP as c_int => {
-            return Err("WS_WRITE_HTTP/RAW is not supported on a WebSocket connection".into())
-        }
+        TEXT => OpCode::Text,
+        BINARY => OpCode::Binary,
+        CONTINUATION => OpCode::Continuation,
+        PING => OpCode::Ping,
+        PONG => OpCode::Pong,
+        HTTP => return Err("WS_WRITE_HTTP/RAW is not supported on a WebSocket connection".into()),
         CLOSE => {
             return Err(
                 "WS_WRITE_CLOSE is not a write: use ws_close_reason() and return non-zero".into(),
