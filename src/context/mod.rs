@@ -104,8 +104,6 @@ pub struct Context {
     in_service: Cell<u32>,
     /// A panic was caught in a call on this context: what and where.
     broken: RefCell<Option<String>>,
-    /// `broken` is set (checked on every call, so kept apart).
-    is_broken: Cell<bool>,
     serviced: Cell<bool>,
     destroyed: Cell<bool>,
     rng: RefCell<StdRng>,
@@ -132,7 +130,6 @@ impl Context {
             depth: Cell::new(0),
             in_service: Cell::new(0),
             broken: RefCell::new(None),
-            is_broken: Cell::new(false),
             serviced: Cell::new(false),
             destroyed: Cell::new(false),
             rng: RefCell::new(StdRng::from_os_rng()),
@@ -173,24 +170,12 @@ impl Context {
     /// the context's state may be half-updated, so from now on only
     /// `destroy` may use it.
     pub fn mark_broken(&self, what: String) {
-        if !self.is_broken.replace(true) {
-            *self.broken.borrow_mut() = Some(what);
-        }
-    }
-
-    /// A panic made the context unusable.
-    #[inline]
-    pub fn is_broken(&self) -> bool {
-        self.is_broken.get()
+        self.broken.borrow_mut().get_or_insert(what);
     }
 
     /// Why the context is unusable, when a panic made it so.
     pub fn broken(&self) -> Option<String> {
-        if self.is_broken.get() {
-            self.broken.borrow().clone()
-        } else {
-            None
-        }
+        self.broken.borrow().clone()
     }
 
     /// Calls the connection's protocol callback; None when the connection is gone.

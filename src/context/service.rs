@@ -26,10 +26,11 @@ pub(super) struct Ready {
 }
 
 impl Context {
-    /// One loop iteration. Err once the context is unusable (destroyed,
-    /// its poll failed, or a panic was caught in a call on it).
+    /// One loop iteration. Err once the context is unusable (destroyed, or
+    /// its poll failed). A context a caught panic made unusable is refused
+    /// before it gets here (`ffi::handles::quarantine`).
     pub fn service(&self, wait: Wait) -> Result<(), Unusable> {
-        if self.destroyed.get() || self.is_broken.get() {
+        if self.destroyed.get() {
             return Err(Unusable);
         }
         if self.in_service.get() > 0 || self.in_callback() {
@@ -41,12 +42,7 @@ impl Context {
         }
         let _inside = Marker::enter(&self.in_service);
         self.serviced.set(true);
-        self.service_once(wait)?;
-        // A call from a callback of this iteration may have broken it.
-        if self.is_broken.get() {
-            return Err(Unusable);
-        }
-        Ok(())
+        self.service_once(wait)
     }
 
     fn service_once(&self, wait: Wait) -> Result<(), Unusable> {

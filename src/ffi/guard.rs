@@ -46,6 +46,7 @@ pub(crate) fn caught(name: &str, payload: &(dyn Any + Send), ctx: Option<&Shell>
     );
     if let Some(s) = ctx {
         s.core.mark_broken(format!("{name} ({msg})"));
+        super::handles::quarantine(s);
     }
 }
 

@@ -62,6 +62,8 @@ impl Shell {
 #[allow(clippy::declare_interior_mutable_const)]
 const EMPTY: AtomicPtr<Shell> = AtomicPtr::new(std::ptr::null_mut());
 static SLOTS: [AtomicPtr<Shell>; MAX_CONTEXTS] = [EMPTY; MAX_CONTEXTS];
+/// Contexts a caught panic made unusable, kept for `ws_context_destroy`.
+static BROKEN: [AtomicPtr<Shell>; MAX_CONTEXTS] = [EMPTY; MAX_CONTEXTS];
 static NEXT_GEN: AtomicU32 = AtomicU32::new(1);
 
 /// A context's cross-thread part, reachable from any thread by its handle.
@@ -135,21 +137,41 @@ fn wsi_decode(h: *const ws) -> Option<(usize, Wsi)> {
 /// unusable is refused with a log line saying so (see [`any_shell`]).
 #[inline]
 pub fn shell<'a>(h: *const ws_context) -> Option<&'a Shell> {
-    any_shell(h).and_then(usable)
+    let (slot, gen) = ctx_decode(h)?;
+    let s = usable(slot)?;
+    (s.gen == gen).then_some(s)
 }
 
-/// `s`, unless a caught panic left it unusable (then logged).
+/// The usable context and the connection a handle names (the connection
+/// may be gone).
 #[inline]
-fn usable(s: &Shell) -> Option<&Shell> {
-    if s.core.is_broken() {
-        refuse_broken(s);
+pub fn wsi_shell<'a>(h: *const ws) -> Option<(&'a Shell, Wsi)> {
+    let (slot, which) = wsi_decode(h)?;
+    Some((usable(slot)?, which))
+}
+
+/// The usable context in `slot`. A context a caught panic made unusable is
+/// no longer there (see [`quarantine`]), so this costs nothing extra.
+#[inline]
+fn usable<'a>(slot: usize) -> Option<&'a Shell> {
+    let p = SLOTS[slot].load(Ordering::Acquire);
+    if p.is_null() {
+        refuse_if_broken(slot);
         return None;
     }
-    Some(s)
+    // SAFETY: a non-null slot points to a live Shell; it is freed only by
+    // ws_context_destroy on the loop thread, after the slot is cleared.
+    Some(unsafe { &*p })
 }
 
 #[cold]
-fn refuse_broken(s: &Shell) {
+fn refuse_if_broken(slot: usize) {
+    let p = BROKEN[slot].load(Ordering::Acquire);
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: as in `usable`; a quarantined Shell lives until ws_context_destroy.
+    let s = unsafe { &*p };
     wlog!(
         log::ERR,
         "context {:p} is unusable: a panic was caught in {} (a bug in wsloop, please report it); only ws_context_destroy() may be called on it",
@@ -158,39 +180,37 @@ fn refuse_broken(s: &Shell) {
     );
 }
 
-/// The context a handle names, usable or not: for `ws_context_destroy`,
-/// which must still free a context a panic left unusable.
-#[inline]
-pub fn any_shell<'a>(h: *const ws_context) -> Option<&'a Shell> {
-    let (slot, gen) = ctx_decode(h)?;
-    let p = SLOTS[slot].load(Ordering::Acquire);
+/// The Shell in `slot`, usable or quarantined.
+fn any_slot<'a>(slot: usize) -> Option<&'a Shell> {
+    let mut p = SLOTS[slot].load(Ordering::Acquire);
     if p.is_null() {
-        return None;
+        p = BROKEN[slot].load(Ordering::Acquire);
     }
-    // SAFETY: a non-null slot points to a live Shell; it is freed only by
-    // ws_context_destroy on the loop thread, after the slot is cleared.
-    let s = unsafe { &*p };
-    (s.gen == gen).then_some(s)
+    // SAFETY: as in `usable` and `refuse_if_broken`.
+    (!p.is_null()).then(|| unsafe { &*p })
 }
 
-/// The usable context and the connection a handle names (the connection
-/// may be gone).
-#[inline]
-pub fn wsi_shell<'a>(h: *const ws) -> Option<(&'a Shell, Wsi)> {
-    let (s, which) = any_wsi_shell(h)?;
-    Some((usable(s)?, which))
+/// The context a handle names, usable or not: for `ws_context_destroy`,
+/// which must still free a context a panic left unusable.
+pub fn any_shell<'a>(h: *const ws_context) -> Option<&'a Shell> {
+    let (slot, gen) = ctx_decode(h)?;
+    any_slot(slot).filter(|s| s.gen == gen)
 }
 
 /// The context of a connection handle, usable or not (for the panic path).
-#[inline]
 pub fn any_wsi_shell<'a>(h: *const ws) -> Option<(&'a Shell, Wsi)> {
     let (slot, which) = wsi_decode(h)?;
-    let p = SLOTS[slot].load(Ordering::Acquire);
-    if p.is_null() {
-        return None;
+    Some((any_slot(slot)?, which))
+}
+
+/// A caught panic made `s` unusable: its handles stop resolving (every call
+/// naming it is refused) until `ws_context_destroy` frees it.
+pub fn quarantine(s: &Shell) {
+    let p = SLOTS[s.slot].load(Ordering::Acquire);
+    if std::ptr::eq(p, s) {
+        SLOTS[s.slot].store(std::ptr::null_mut(), Ordering::Release);
+        BROKEN[s.slot].store(p, Ordering::Release);
     }
-    // SAFETY: as in `shell`.
-    Some((unsafe { &*p }, which))
 }
 
 /// Reserves a slot; the shell is published by [`publish`].
@@ -199,8 +219,11 @@ pub fn reserve() -> Option<(usize, u32)> {
     if remotes.len() < MAX_CONTEXTS {
         remotes.resize_with(MAX_CONTEXTS, || None);
     }
-    let slot = (0..MAX_CONTEXTS)
-        .find(|&i| remotes[i].is_none() && SLOTS[i].load(Ordering::Acquire).is_null())?;
+    let slot = (0..MAX_CONTEXTS).find(|&i| {
+        remotes[i].is_none()
+            && SLOTS[i].load(Ordering::Acquire).is_null()
+            && BROKEN[i].load(Ordering::Acquire).is_null()
+    })?;
     let gen = NEXT_GEN.fetch_add(1, Ordering::Relaxed) & 0x3ffff | 1;
     // Taken now, under the lock: a context created at the same time on
     // another thread must not get the same slot.
@@ -226,7 +249,10 @@ pub fn publish(shell: Box<Shell>) -> *mut ws_context {
 /// Unpublishes and returns the shell for dropping.
 pub fn retire(slot: usize) -> Option<Box<Shell>> {
     REMOTES.lock().unwrap_or_else(|e| e.into_inner())[slot] = None;
-    let p = SLOTS[slot].swap(std::ptr::null_mut(), Ordering::AcqRel);
+    let mut p = SLOTS[slot].swap(std::ptr::null_mut(), Ordering::AcqRel);
+    if p.is_null() {
+        p = BROKEN[slot].swap(std::ptr::null_mut(), Ordering::AcqRel);
+    }
     // SAFETY: the pointer came from Box::into_raw in `publish` and is taken once.
     (!p.is_null()).then(|| unsafe { Box::from_raw(p) })
 }
