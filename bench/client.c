@@ -119,7 +119,7 @@ int main(int argc, char **argv)
     struct ws_client_connect_info ci;
     struct ws_context *context;
     struct result r;
-    double t0, deadline = 0, c0;
+    double t0, deadline = 0;
     int i;
 
     parse_opts(argc, argv);
@@ -178,13 +178,11 @@ int main(int argc, char **argv)
             if (!sessions[i].idle)
                 ws_callback_on_writable(sessions[i].wsi);
         }
-        c0 = cpu_s();
-        t0 = now_s();
+        t0 = traffic_begins();
         if (o.duration > 0)
             deadline = t0 + o.duration;
         run_traffic(context, deadline);
-        r.traffic_s = now_s() - t0;
-        r.traffic_cpu_s = cpu_s() - c0;
+        traffic_ended(&r);
     }
     stopping = 1;
     r.messages = received;

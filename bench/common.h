@@ -1,12 +1,15 @@
 /*
- * What the two benchmark clients (client.c: WebSocket through wsloop or
- * libwebsockets; raw-client.c: plain TCP) share: options, the payload
- * pattern, clocks, memory readings and the result line.
+ * What the benchmark clients (client.c: WebSocket through wsloop or
+ * libwebsockets; beast-client.cpp and websocketpp-client.cpp: the C++
+ * peers; raw-client.c: plain TCP) share: options, the payload pattern,
+ * clocks, memory readings and the result line. C99 and C++.
  */
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H
 
+#ifndef _GNU_SOURCE /* g++ defines it already */
 #define _GNU_SOURCE
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,7 +118,7 @@ static void make_pattern(void)
 {
     size_t i;
     unsigned int x = 2463534242u;
-    pattern = malloc(o.size + 256);
+    pattern = (unsigned char *)malloc(o.size + 256);
     if (!pattern) {
         perror("malloc");
         exit(1);
@@ -167,6 +170,23 @@ struct result {
     double traffic_s, traffic_cpu_s;
     long mismatches, errors;
 };
+
+/* The traffic phase's clocks: traffic_begins() returns its start time (for
+ * a deadline), traffic_ended() records the wall and CPU time since. */
+static double traffic_t0, traffic_c0;
+
+static double traffic_begins(void)
+{
+    traffic_c0 = cpu_s();
+    traffic_t0 = now_s();
+    return traffic_t0;
+}
+
+static void traffic_ended(struct result *r)
+{
+    r->traffic_s = now_s() - traffic_t0;
+    r->traffic_cpu_s = cpu_s() - traffic_c0;
+}
 
 static int report(const struct result *r)
 {

@@ -208,7 +208,7 @@ int main(int argc, char **argv)
     struct sockaddr_in sa;
     struct epoll_event evs[256];
     struct result r;
-    double t0, deadline = 0, c0;
+    double t0, deadline = 0;
     int i, one = 1;
 
     parse_opts(argc, argv);
@@ -291,15 +291,13 @@ int main(int argc, char **argv)
 
     if ((o.count || o.duration > 0) && !errors) {
         sending = 1;
-        c0 = cpu_s();
-        t0 = now_s();
+        t0 = traffic_begins();
         if (o.duration > 0)
             deadline = t0 + o.duration;
         for (i = 0; i < o.conns; i++)
             pump(&conns[i]);
         run_traffic(deadline);
-        r.traffic_s = now_s() - t0;
-        r.traffic_cpu_s = cpu_s() - c0;
+        traffic_ended(&r);
     }
     r.messages = received;
     r.mismatches = mismatches;

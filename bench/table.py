@@ -1,12 +1,25 @@
 """Turns bench/run's result lines into one Markdown table: medians with
-min-max over the repetitions, wsloop beside libwebsockets and raw TCP (raw
-TLS for the wss:// cells)."""
+min-max over the repetitions, wsloop beside every peer library and raw TCP
+(raw TLS for the wss:// cells), with wsloop's ratio to raw and to the best
+peer of each row, which is named."""
 
 import statistics
 import sys
 from collections import defaultdict
 
-LIBS = ["wsloop", "lws", "raw"]
+# Column order; the peers are the other WebSocket libraries.
+LIBS = ["wsloop", "lws", "beast", "beast-64k", "websocketpp", "raw"]
+PEERS = ["lws", "beast", "beast-64k", "websocketpp"]
+HEADS = {
+    "wsloop": "wsloop",
+    "lws": "libwebsockets",
+    "beast": "Boost.Beast",
+    "beast-64k": "Beast, 64 KiB write buffer",
+    "websocketpp": "WebSocket++",
+    "raw": "raw TCP (TLS for wss://)",
+}
+# How the best-peer column names a peer.
+SHORT = {"lws": "lws", "beast": "Beast", "beast-64k": "Beast 64k", "websocketpp": "WebSocket++"}
 TITLES = {
     "1x1-16": "1 conn × 1 in flight, 16 B",
     "1x1-1k": "1 conn × 1 in flight, 1 KiB",
@@ -72,36 +85,57 @@ def ratio(a, b):
     return f"{a / b:.2f}" if a is not None and b else "–"
 
 
+def best_peer(meds, higher_is_better):
+    """The peer with the best median in a row, or None when no peer ran."""
+    ran = [lib for lib in PEERS if meds.get(lib) is not None]
+    if not ran:
+        return None
+    pick = max if higher_is_better else min
+    return pick(ran, key=lambda lib: meds[lib])
+
+
+def versus_best(meds, higher_is_better):
+    best = best_peer(meds, higher_is_better)
+    if best is None:
+        return "–", None
+    return f"{ratio(meds.get('wsloop'), meds[best])} ({SHORT[best]})", best
+
+
+def row(*cells):
+    print("| " + " | ".join(cells) + " |")
+
+
 def main():
     runs, order = parse(sys.argv[1])
-    print("| cell | metric | wsloop | libwebsockets | raw TCP (TLS for wss://) | wsloop/raw | wsloop/lws "
-          "| CPU % client/server (wsloop; lws; raw) |")
-    print("|---|---|---|---|---|---|---|---|")
+    row("cell", "metric", *(HEADS[lib] for lib in LIBS), "wsloop/raw", "wsloop/best peer",
+        "CPU % client/server (wsloop; best peer; raw)")
+    row(*["---"] * (len(LIBS) + 5))
     for cell in order:
         if cell in CALLGRIND:
             continue
         first = next((runs[(cell, lib)] for lib in LIBS if runs.get((cell, lib))), [])
         size = int(first[0].get("size", 0)) if first else 0
         if cell.startswith("setup-"):
-            metrics = [("connect_ms", "setup ms"), ("rss_per_conn_b", "RSS B/conn"),
-                       ("rss_peak_kib", "peak RSS KiB")]
+            # (field, label, higher is better)
+            metrics = [("connect_ms", "setup ms", False), ("rss_per_conn_b", "RSS B/conn", False),
+                       ("rss_peak_kib", "peak RSS KiB", False)]
             title = f"setup of {cell[6:]} conns (+1 echo each)"
         else:
             field = "mib_per_s" if size >= 65536 else "msgs_per_s"
-            metrics = [(field, "MiB/s" if size >= 65536 else "msg/s")]
+            metrics = [(field, "MiB/s" if size >= 65536 else "msg/s", True)]
             title = TITLES.get(cell, cell)
-        for field, label in metrics:
+        for field, label, higher in metrics:
             meds, texts = {}, {}
             for lib in LIBS:
                 meds[lib], texts[lib] = stat(runs.get((cell, lib), []), field)
+            versus, best = versus_best(meds, higher)
             cpu = "; ".join(
                 f"{stat(runs.get((cell, lib), []), 'cpu_pct')[1].split(' ')[0] or '–'}/"
                 f"{stat(runs.get((cell, lib), []), 'server_cpu_pct')[1].split(' ')[0] or '–'}"
-                for lib in LIBS
-            ) if field == metrics[0][0] and not cell.startswith("setup-") else ""
-            print(f"| {title} | {label} | {texts['wsloop'] or '–'} | {texts['lws'] or '–'} "
-                  f"| {texts['raw'] or '–'} | {ratio(meds['wsloop'], meds['raw'])} "
-                  f"| {ratio(meds['wsloop'], meds['lws'])} | {cpu} |")
+                for lib in ["wsloop", best, "raw"]
+            ) if not cell.startswith("setup-") else ""
+            row(title, label, *(texts[lib] or "–" for lib in LIBS), ratio(meds["wsloop"], meds["raw"]),
+                versus, cpu)
             title = ""
         down = {}
         for lib in LIBS:
@@ -117,8 +151,8 @@ def main():
                 elif cell.startswith("setup-") and r.get("msgs") != r.get("conns"):
                     down.setdefault(lib, []).append(f"echoes {r.get('msgs')}/{r.get('conns')}")
         if down:
-            texts = {lib: "; ".join(sorted(set(down.get(lib, [])))) or "" for lib in LIBS}
-            print(f"| | runs that did not finish | {texts['wsloop']} | {texts['lws']} | {texts['raw']} | | | |")
+            row("", "runs that did not finish", *("; ".join(sorted(set(down.get(lib, [])))) for lib in LIBS),
+                "", "", "")
     for cell, title in CALLGRIND.items():
         ir = {}
         for lib in LIBS:
@@ -127,12 +161,8 @@ def main():
                 ir[lib] = (got[5500] - got[500]) / 5000
         if not ir:
             continue
-
-        def t(lib):
-            return f"{ir[lib]:,.0f}" if lib in ir else "–"
-        print(f"| {title} | instructions/msg | {t('wsloop')} | {t('lws')} "
-              f"| {t('raw')} | {ratio(ir.get('wsloop'), ir.get('raw'))} "
-              f"| {ratio(ir.get('wsloop'), ir.get('lws'))} | |")
+        row(title, "instructions/msg", *(f"{ir[lib]:,.0f}" if lib in ir else "–" for lib in LIBS),
+            ratio(ir.get("wsloop"), ir.get("raw")), versus_best(ir, False)[0], "")
 
 
 if __name__ == "__main__":

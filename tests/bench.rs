@@ -2,13 +2,14 @@
 //! build with -Wall -Wextra -Werror, and a tiny cell of each client runs
 //! against the bench echo server with every echo checked, over TCP and over
 //! TLS (wss://, with the test certificates). No timings are asserted. The
-//! libwebsockets build is tried only where its header exists.
+//! libwebsockets build is tried only where its header exists; the Boost.Beast
+//! and WebSocket++ clients (which scripts/setup installs) always run.
 
 mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use common::*;
@@ -57,6 +58,55 @@ fn bench_src(name: &str) -> PathBuf {
     root().join("bench").join(name)
 }
 
+/// The C++ peer clients, bench/NAME-client.cpp, and the lib= their result
+/// lines carry (the second Beast one runs with a 64 KiB write buffer).
+const PEERS: [(&str, &[&str], &str); 3] = [
+    ("beast", &[], "beast"),
+    ("beast", &["--write-buffer", "65536"], "beast-64k"),
+    ("websocketpp", &[], "websocketpp"),
+];
+
+/// Starts compiling bench/NAME-client.cpp into target/c-bin in the
+/// background: Asio's templates take seconds, so both peers compile side by
+/// side while the C clients run. -O0: bench/run builds them optimised; here
+/// they only have to build and echo.
+fn start_cxx(name: &str) -> (Child, PathBuf) {
+    let header = match name {
+        "beast" => ("/usr/include/boost/beast/websocket.hpp", "libboost-dev"),
+        _ => ("/usr/include/websocketpp/client.hpp", "libwebsocketpp-dev"),
+    };
+    assert!(
+        Path::new(header.0).exists(),
+        "bench/{name}-client.cpp needs {} ({} is missing): run scripts/setup",
+        header.1,
+        header.0
+    );
+    let out_dir = target_dir().join("c-bin");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let exe = out_dir.join(format!("client-{name}"));
+    let child = Command::new("c++")
+        .args(["-std=c++17", "-O0", "-Wall", "-Wextra", "-Werror"])
+        .arg(bench_src(&format!("{name}-client.cpp")))
+        .arg("-o")
+        .arg(&exe)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("c++ runs");
+    (child, exe)
+}
+
+fn finish_cxx((child, exe): (Child, PathBuf)) -> PathBuf {
+    let Output { status, stderr, .. } = child.wait_with_output().unwrap();
+    assert!(
+        status.success(),
+        "compiling {} failed:\n{}",
+        exe.display(),
+        String::from_utf8_lossy(&stderr)
+    );
+    exe
+}
+
 /// Runs one cell; checks the result line says every echo came back intact.
 fn cell(exe: &Path, port: u16, args: &[&str]) -> String {
     let port = port.to_string();
@@ -74,6 +124,8 @@ fn cell(exe: &Path, port: u16, args: &[&str]) -> String {
 
 #[test]
 fn bench_clients_echo_against_the_bench_server() {
+    let beast = start_cxx("beast");
+    let websocketpp = start_cxx("websocketpp");
     let ssl = ["-lssl", "-lcrypto"];
     let server = compile(&bench_src("echo-server.c"), "echo-server", &[], &ssl);
     let client = build_c(&bench_src("client.c"), &[]);
@@ -155,6 +207,32 @@ fn bench_clients_echo_against_the_bench_server() {
         println!("bench smoke: libwebsockets-dev is not installed; the lws build is skipped (bench/run installs it)");
     }
 
+    // The C++ peers: the same plain cells, and a timed one.
+    let beast = finish_cxx(beast);
+    let websocketpp = finish_cxx(websocketpp);
+    for (name, pre, lib) in PEERS {
+        let exe = if name == "beast" {
+            &beast
+        } else {
+            &websocketpp
+        };
+        for args in [
+            &["-c", "3", "-w", "4", "-s", "16", "-n", "200"][..],
+            &["-c", "2", "-w", "2", "-s", "300000", "-n", "5"],
+            &["-c", "5", "-i", "4", "-s", "100", "-n", "50"],
+            &["-s", "1024", "-d", "0.2"],
+        ] {
+            let mut all = pre.to_vec();
+            all.extend_from_slice(args);
+            let out = cell(exe, ws.port, &all);
+            assert!(out.starts_with(&format!("lib={lib} ")), "{out}");
+            if args.contains(&"-i") {
+                assert!(out.contains(" msgs=50 "), "{out}");
+            }
+            lines.push(out);
+        }
+    }
+
     // The table script reads these lines.
     let results = root().join("target/c-bin/bench-smoke-results.txt");
     let text: String = lines
@@ -179,5 +257,31 @@ fn bench_clients_echo_against_the_bench_server() {
             && table_out.contains("| wss:// 1 conn × 1 in flight, 1 KiB | msg/s |"),
         "{table_out}{}",
         String::from_utf8_lossy(&table.stderr)
+    );
+    // Every client has a figure in the plain row, and wsloop's ratio to the
+    // best peer names that peer.
+    let header: Vec<&str> = table_out.lines().next().unwrap().split(" | ").collect();
+    let plain: Vec<&str> = table_out
+        .lines()
+        .find(|l| l.starts_with("| 1 conn × 1 in flight, 1 KiB | msg/s |"))
+        .unwrap()
+        .split(" | ")
+        .collect();
+    for column in [
+        "wsloop",
+        "Boost.Beast",
+        "Beast, 64 KiB write buffer",
+        "WebSocket++",
+        "raw TCP (TLS for wss://)",
+    ] {
+        let i = header.iter().position(|h| *h == column);
+        let value = i.and_then(|i| plain.get(i)).copied().unwrap_or("–");
+        assert_ne!(value, "–", "no {column} figure:\n{table_out}");
+    }
+    let best = header.iter().position(|h| *h == "wsloop/best peer");
+    assert!(
+        best.and_then(|i| plain.get(i))
+            .is_some_and(|v| v.ends_with(')')),
+        "the best peer is not named:\n{table_out}"
     );
 }
