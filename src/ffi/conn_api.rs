@@ -53,9 +53,9 @@ pub unsafe extern "C" fn ws_write(
                 std::slice::from_raw_parts_mut(buf.sub(WS_PRE), len + WS_PRE)
             };
             let fin = protocol & WS_WRITE_NO_FIN == 0;
-            let op = match write_opcode(protocol) {
-                Ok(op) => op,
-                Err(why) => refuse!(-1, "ws_write: {why}"),
+            let Some(op) = write_opcode(protocol) else {
+                refuse_write_kind(protocol);
+                return -1;
             };
             match s.core.write(id, frame, WS_PRE, op, fin) {
                 Ok(n) => c_len(n),
@@ -69,30 +69,42 @@ pub unsafe extern "C" fn ws_write(
     )
 }
 
-/// The opcode of a `WS_WRITE_*` kind (its low five bits).
+const TEXT: c_int = ws_write_protocol::WS_WRITE_TEXT as c_int;
+const BINARY: c_int = ws_write_protocol::WS_WRITE_BINARY as c_int;
+const CONTINUATION: c_int = ws_write_protocol::WS_WRITE_CONTINUATION as c_int;
+const HTTP: c_int = ws_write_protocol::WS_WRITE_HTTP as c_int;
+const CLOSE: c_int = 4;
+const PING: c_int = ws_write_protocol::WS_WRITE_PING as c_int;
+const PONG: c_int = ws_write_protocol::WS_WRITE_PONG as c_int;
+
+/// The opcode of a `WS_WRITE_*` kind (its low five bits); None for kinds
+/// that are not frames of a WebSocket message.
 #[inline]
-fn write_opcode(protocol: c_int) -> Result<OpCode, String> {
-    const TEXT: c_int = ws_write_protocol::WS_WRITE_TEXT as c_int;
-    const BINARY: c_int = ws_write_protocol::WS_WRITE_BINARY as c_int;
-    const CONTINUATION: c_int = ws_write_protocol::WS_WRITE_CONTINUATION as c_int;
-    const HTTP: c_int = ws_write_protocol::WS_WRITE_HTTP as c_int;
-    const CLOSE: c_int = 4;
-    const PING: c_int = ws_write_protocol::WS_WRITE_PING as c_int;
-    const PONG: c_int = ws_write_protocol::WS_WRITE_PONG as c_int;
-    Ok(match protocol & 0x1f {
+fn write_opcode(protocol: c_int) -> Option<OpCode> {
+    Some(match protocol & 0x1f {
         TEXT => OpCode::Text,
         BINARY => OpCode::Binary,
         CONTINUATION => OpCode::Continuation,
         PING => OpCode::Ping,
         PONG => OpCode::Pong,
-        HTTP => return Err("WS_WRITE_HTTP/RAW is not supported on a WebSocket connection".into()),
-        CLOSE => {
-            return Err(
-                "WS_WRITE_CLOSE is not a write: use ws_close_reason() and return non-zero".into(),
-            )
-        }
-        other => return Err(format!("unknown write protocol {other}")),
+        _ => return None,
     })
+}
+
+/// Why `ws_write` refuses a kind `write_opcode` does not take.
+#[cold]
+fn refuse_write_kind(protocol: c_int) {
+    match protocol & 0x1f {
+        HTTP => wlog!(
+            log::ERR,
+            "ws_write: WS_WRITE_HTTP/RAW is not supported on a WebSocket connection"
+        ),
+        CLOSE => wlog!(
+            log::ERR,
+            "ws_write: WS_WRITE_CLOSE is not a write: use ws_close_reason() and return non-zero"
+        ),
+        other => wlog!(log::ERR, "ws_write: unknown write protocol {other}"),
+    }
 }
 
 /// The `WS_WRITE_*` kind of one fragment of a message sent in pieces:
