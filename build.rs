@@ -49,6 +49,8 @@ fn lws_name(ours: &str) -> Option<String> {
         "ws" => Some("lws".into()),
         // A pointer typedef here; lws' is a function type, defined by hand.
         "ws_callback_function" => None,
+        // Defined by hand: it also asks for lws' external-poll callbacks.
+        "ws_create_context" => None,
         "ws_sul_cb_t" => Some("sul_cb_t".into()),
         "ws_hexdump_level" => Some("lwsl_hexdump_level".into()),
         _ if ours.starts_with("wsl_") => Some(format!("l{ours}")),
@@ -113,6 +115,18 @@ fn compat_header(header: &str) -> String {
 typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reason,
                                   void *user, void *in, size_t len);
 #define lws_wsi_close(w, to_kill) ws_set_timeout(w, 1, to_kill)
+
+/* As an lws built with LWS_WITH_EXTERNAL_POLL: protocols[0] gets
+ * ADD_POLL_FD / DEL_POLL_FD for the context's one descriptor. */
+static inline struct ws_context *lws_create_context(const struct ws_context_creation_info *info)
+{
+    struct ws_context_creation_info i;
+    if (!info)
+        return ws_create_context(info);
+    i = *info;
+    i.wsloop_flags |= WS_CONTEXT_EXTERNAL_POLL;
+    return ws_create_context(&i);
+}
 
 ",
     );

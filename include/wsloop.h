@@ -13,6 +13,41 @@
  * inside ws_service(). A context whose connections never progressed because
  * ws_service() was never called says so in the log when it is destroyed.
  *
+ * YOUR OWN EVENT LOOP (wsloop extensions, not in libwebsockets). A context
+ * waits on one descriptor, ws_get_poll_fd(context), and has one timeout,
+ * ws_get_poll_timeout_ms(context): -1 when nothing is scheduled, 0 when work
+ * is due now, else the milliseconds until the next timer. The whole
+ * contract:
+ *
+ *     when the descriptor is readable, or the timeout has passed, call
+ *     ws_service(context, -1); then read the timeout again.
+ *
+ * With poll(2):
+ *
+ *     struct pollfd pfd = { ws_get_poll_fd(context), POLLIN, 0 };
+ *     while (!interrupted) {
+ *         poll(&pfd, 1, ws_get_poll_timeout_ms(context));
+ *         if (ws_service(context, -1) < 0)
+ *             break;
+ *     }
+ *
+ * Calling ws_service(context, -1) when nothing is ready is harmless. Both
+ * level-triggered loops (poll, select, GLib, libuv's uv_poll_t, libevent,
+ * epoll without EPOLLET) and edge-triggered ones (EPOLLET) work: the
+ * descriptor is readable exactly while events wait inside it, one
+ * ws_service() call collects them, and when one call cannot take all of
+ * them the timeout reads 0, so an edge-triggered loop that follows the
+ * contract never waits on events it was already told about. Work never
+ * sits unnoticed: deferred work that callbacks queue (a write, a
+ * ws_callback_on_writable(), a timer due now) makes the timeout 0, and work
+ * the application queues from outside ws_service() (a connect, a write,
+ * ws_callback_on_writable(), a timer, from its own handlers) makes the
+ * descriptor readable, as ws_cancel_service() from another thread does.
+ * Never read, write or close the descriptor yourself. libwebsockets'
+ * external-poll calls (ws_service_fd, ws_service_adjust_timeout,
+ * WS_CALLBACK_ADD_POLL_FD) are built on the same descriptor; see
+ * WS_CONTEXT_EXTERNAL_POLL.
+ *
  * THREADS. A context belongs to the thread that services it. The one call
  * that is safe from any other thread is ws_cancel_service(), which wakes the
  * loop; each protocol then gets WS_CALLBACK_EVENT_WAIT_CANCELLED on the loop
@@ -45,8 +80,11 @@
 #include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <poll.h>
 
 struct ws_sorted_usec_list;
+/* lws' lws_pollfd: the system's struct pollfd, so an array of them goes to poll(2). */
+#define ws_pollfd pollfd
 
 
 /*
@@ -211,6 +249,26 @@ struct ws_sorted_usec_list;
 #define WS_RXFLOW_REASON_APPLIES_ENABLE (WS_RXFLOW_REASON_APPLIES | WS_RXFLOW_REASON_APPLIES_ENABLE_BIT)
 
 #define WS_RXFLOW_REASON_APPLIES_DISABLE WS_RXFLOW_REASON_APPLIES
+
+/*
+ lws' `LWS_POLLIN`, `LWS_POLLOUT`, `LWS_POLLHUP` (POLLHUP | POLLERR).
+ */
+#define WS_POLLIN 1
+
+#define WS_POLLOUT 4
+
+#define WS_POLLHUP (16 | 8)
+
+/*
+ `ws_context_creation_info.wsloop_flags`: deliver libwebsockets'
+ external-poll callbacks to protocols[0]: `WS_CALLBACK_LOCK_POLL`,
+ `WS_CALLBACK_ADD_POLL_FD` with the context's descriptor (see
+ `ws_get_poll_fd()`), `WS_CALLBACK_UNLOCK_POLL` after PROTOCOL_INIT, and
+ `WS_CALLBACK_DEL_POLL_FD` (inside LOCK/UNLOCK) from `ws_context_destroy`
+ before PROTOCOL_DESTROY. `lws_create_context()` of `wsloop/lws-compat.h`
+ sets it, as lws built with `LWS_WITH_EXTERNAL_POLL` behaves.
+ */
+#define WS_CONTEXT_EXTERNAL_POLL (1 << 0)
 
 /*
  `LWS_RETRY_CONCEAL_ALWAYS`: never give up.
@@ -629,6 +687,10 @@ typedef struct ws_context_creation_info {
    wsloop: largest message accepted before closing with 1009; 0 means 64 MiB.
    */
   uint64_t max_message_size;
+  /*
+   wsloop: `WS_CONTEXT_*` bits.
+   */
+  unsigned int wsloop_flags;
 } ws_context_creation_info;
 
 /*
@@ -1081,6 +1143,82 @@ void ws_ring_update_oldest_tail(struct ws_ring *r, uint32_t tail);
  The oldest tail: where a new reader starts.
  */
 uint32_t ws_ring_get_oldest_tail(struct ws_ring *r);
+
+/*
+ wsloop extension (lws has no equivalent): the context's descriptor. It
+ is readable whenever `ws_service()` has network, wake-up
+ (`ws_cancel_service()`) or name-resolution work, and made readable when
+ the application queues work from outside `ws_service()` (a connect, a
+ write, `ws_callback_on_writable()`, a timer). Watch it for reading in
+ your own loop; see THE SERVICE LOOP at the top of this header. It stays
+ the same for the context's life; do not read, write or close it.
+
+ Returns -1 (with a log line) for a handle that is not a live context.
+ */
+int ws_get_poll_fd(struct ws_context *context);
+
+/*
+ wsloop extension (lws has no equivalent): how many milliseconds your
+ loop may wait on `ws_get_poll_fd()` before calling `ws_service(context,
+ -1)` anyway. -1: no timer is scheduled (wait for the descriptor only);
+ 0: work is due now. Read it again after every `ws_service()` call (work
+ queued from outside `ws_service()` makes the descriptor readable
+ instead). Rounded up, so waiting that long never wakes before the timer
+ is due.
+
+ Returns 0 for a handle that is not a live context, so the loop calls
+ `ws_service()`, which then returns -1.
+ */
+int ws_get_poll_timeout_ms(struct ws_context *context);
+
+/*
+ `ws_service()` for service thread `tsi`. wsloop has one service thread
+ per context, tsi 0; any other value is refused with -1 and a log line.
+ */
+int ws_service_tsi(struct ws_context *context, int timeout_ms, int tsi);
+
+/*
+ libwebsockets' external-poll service: `pollfd` is one entry of the
+ application's poll(2) array after the poll. When its `fd` is the
+ context's descriptor (announced by `WS_CALLBACK_ADD_POLL_FD`, see
+ `WS_CONTEXT_EXTERNAL_POLL`), runs one `ws_service(context, -1)`, sets
+ `revents` to 0 and returns 0. Any other descriptor is left alone,
+ `revents` untouched, and 0 is returned. NULL (which lws 4.1 refuses and
+ older lws used for timeouts) also services the context.
+
+ Returns -1 when the context is not live or unusable. lws also returns 1
+ when the connection owning the descriptor closed: the context's
+ descriptor never closes while it lives, so wsloop never does.
+ Afterwards, as with lws, loop `while (!ws_service_adjust_timeout(context,
+ 1, 0)) ws_service_tsi(context, -1, 0);` or arm a timer for what it
+ returns.
+ */
+int ws_service_fd(struct ws_context *context, struct pollfd *pollfd);
+
+/*
+ `ws_service_fd()` for service thread `tsi`, which must be 0.
+ */
+int ws_service_fd_tsi(struct ws_context *context, struct pollfd *pollfd, int tsi);
+
+/*
+ libwebsockets' `lws_service_adjust_timeout`: `timeout_ms` (negative:
+ none) shortened to when the context next needs service; 0 means call
+ `ws_service_tsi(context, -1, 0)` now. Returns 1 for NULL, as lws does.
+ */
+int ws_service_adjust_timeout(struct ws_context *context, int timeout_ms, int tsi);
+
+/*
+ Calls protocol `protocol`'s callback with `reason` (any number,
+ `WS_CALLBACK_USER` and up included) for every connection bound to it
+ that has a socket, with its `user`, `in` NULL and `len` 0. As in lws,
+ the callbacks' return values are ignored (nothing is closed). Returns 0,
+ or -1 (with a log line) for a dead context or a protocol that is not in
+ the context's table. Same thread and reentrancy rules as
+ `ws_callback_on_writable_all_protocol()`.
+ */
+int ws_callback_all_protocol(struct ws_context *context,
+                             const struct ws_protocols *protocol,
+                             int reason);
 
 /*
  Microseconds on a monotonic clock (the time base of

@@ -36,6 +36,18 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
                                   void *user, void *in, size_t len);
 #define lws_wsi_close(w, to_kill) ws_set_timeout(w, 1, to_kill)
 
+/* As an lws built with LWS_WITH_EXTERNAL_POLL: protocols[0] gets
+ * ADD_POLL_FD / DEL_POLL_FD for the context's one descriptor. */
+static inline struct ws_context *lws_create_context(const struct ws_context_creation_info *info)
+{
+    struct ws_context_creation_info i;
+    if (!info)
+        return ws_create_context(info);
+    i = *info;
+    i.wsloop_flags |= WS_CONTEXT_EXTERNAL_POLL;
+    return ws_create_context(&i);
+}
+
 #define LWS_ARRAY_SIZE WS_ARRAY_SIZE
 #define LWS_CALLBACK_ADD_HEADERS WS_CALLBACK_ADD_HEADERS
 #define LWS_CALLBACK_ADD_POLL_FD WS_CALLBACK_ADD_POLL_FD
@@ -170,6 +182,7 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
 #define LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE WS_CLOSE_STATUS_UNACCEPTABLE_OPCODE
 #define LWS_CLOSE_STATUS_UNEXPECTED_CONDITION WS_CLOSE_STATUS_UNEXPECTED_CONDITION
 #define LWS_CONNECT_REQUIRE_SUBPROTOCOL WS_CONNECT_REQUIRE_SUBPROTOCOL
+#define LWS_CONTEXT_EXTERNAL_POLL WS_CONTEXT_EXTERNAL_POLL
 #define CONTEXT_PORT_NO_LISTEN WS_CONTEXT_PORT_NO_LISTEN
 #define LCCSCF_ALLOW_EXPIRED WS_LCCSCF_ALLOW_EXPIRED
 #define LCCSCF_ALLOW_INSECURE WS_LCCSCF_ALLOW_INSECURE
@@ -210,6 +223,9 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
 #define LWS_NS_PER_US WS_NS_PER_US
 #define PENDING_TIMEOUT_USER_OK WS_PENDING_TIMEOUT_USER_OK
 #define PENDING_TIMEOUT_USER_REASON_BASE WS_PENDING_TIMEOUT_USER_REASON_BASE
+#define LWS_POLLHUP WS_POLLHUP
+#define LWS_POLLIN WS_POLLIN
+#define LWS_POLLOUT WS_POLLOUT
 #define LWS_PRE WS_PRE
 #define LWS_PROTOCOL_LIST_TERM WS_PROTOCOL_LIST_TERM
 #define LWS_RETRY_CONCEAL_ALWAYS WS_RETRY_CONCEAL_ALWAYS
@@ -273,6 +289,7 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
 #define WSI_TOKEN_VERSION WS_WSI_TOKEN_VERSION
 #define lws ws
 #define lws_add_http_header_by_name ws_add_http_header_by_name
+#define lws_callback_all_protocol ws_callback_all_protocol
 #define lws_callback_http_dummy ws_callback_http_dummy
 #define lws_callback_on_writable ws_callback_on_writable
 #define lws_callback_on_writable_all_protocol ws_callback_on_writable_all_protocol
@@ -289,13 +306,14 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
 #define lws_context_creation_info ws_context_creation_info
 #define lws_context_destroy ws_context_destroy
 #define lws_context_user ws_context_user
-#define lws_create_context ws_create_context
 #define lws_dll2 ws_dll2
 #define lws_extension ws_extension
 #define lws_extension_callback_pm_deflate ws_extension_callback_pm_deflate
 #define lws_frame_is_binary ws_frame_is_binary
 #define lws_get_context ws_get_context
 #define lws_get_opaque_user_data ws_get_opaque_user_data
+#define lws_get_poll_fd ws_get_poll_fd
+#define lws_get_poll_timeout_ms ws_get_poll_timeout_ms
 #define lws_get_protocol ws_get_protocol
 #define lws_get_random ws_get_random
 #define lws_get_vhost ws_get_vhost
@@ -313,6 +331,7 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
 #define lws_log_line ws_log_line
 #define lws_now_usecs ws_now_usecs
 #define lws_partial_buffered ws_partial_buffered
+#define lws_pollfd ws_pollfd
 #define lws_protocol_vh_priv_get ws_protocol_vh_priv_get
 #define lws_protocol_vh_priv_zalloc ws_protocol_vh_priv_zalloc
 #define lws_protocol_vhost_options ws_protocol_vhost_options
@@ -341,6 +360,10 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
 #define lws_rx_flow_control ws_rx_flow_control
 #define lws_send_pipe_choked ws_send_pipe_choked
 #define lws_service ws_service
+#define lws_service_adjust_timeout ws_service_adjust_timeout
+#define lws_service_fd ws_service_fd
+#define lws_service_fd_tsi ws_service_fd_tsi
+#define lws_service_tsi ws_service_tsi
 #define lws_set_log_level ws_set_log_level
 #define lws_set_opaque_user_data ws_set_opaque_user_data
 #define lws_set_timeout ws_set_timeout

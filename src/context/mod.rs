@@ -8,6 +8,7 @@
 mod calls;
 mod close;
 mod dial;
+mod external;
 mod keepalive;
 mod receive;
 mod send;
@@ -101,6 +102,10 @@ pub struct Context {
     in_service: Cell<bool>,
     serviced: Cell<bool>,
     destroyed: Cell<bool>,
+    /// The waker was woken for work queued outside `service` (external.rs).
+    nudged: Cell<bool>,
+    /// lws' external-poll callbacks were asked for (external.rs).
+    poll_callbacks: Cell<bool>,
     rng: RefCell<StdRng>,
 }
 
@@ -145,6 +150,8 @@ impl Context {
             in_service: Cell::new(false),
             serviced: Cell::new(false),
             destroyed: Cell::new(false),
+            nudged: Cell::new(false),
+            poll_callbacks: Cell::new(false),
             rng: RefCell::new(StdRng::from_os_rng()),
         })
     }
@@ -248,6 +255,7 @@ impl Context {
         });
         if first == Some(true) {
             self.pending.borrow_mut().push_back(id);
+            self.nudge();
         }
     }
 
@@ -386,6 +394,7 @@ impl Context {
             });
             self.reap(id);
         }
+        self.withdraw_poll_fd();
         for i in 0..self.cfg.protocols.len() {
             self.call_protocol(i, Reason::ProtocolDestroy, CbIn::None);
         }

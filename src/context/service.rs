@@ -95,6 +95,7 @@ impl Context {
     }
 
     fn on_wake(&self) {
+        self.nudge_seen();
         for (key, result) in self.resolver.take() {
             self.resolved(key_conn(key), result);
         }
@@ -109,7 +110,7 @@ impl Context {
     /// longer apply (the handshake deadline of an established connection, a
     /// moved or cancelled sul) are dropped from the top of the heap here, so
     /// they cost neither clock reads nor early wake-ups.
-    fn next_live_due(&self) -> Option<Instant> {
+    pub(super) fn next_live_due(&self) -> Option<Instant> {
         loop {
             let (at, seq, key) = self.timers.borrow().peek()?;
             let live = match key {

@@ -135,6 +135,9 @@ unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, Str
     }));
     if let Some(s) = handles::shell(handle) {
         s.core.init_protocols();
+        if info.wsloop_flags & super::service_api::WS_CONTEXT_EXTERNAL_POLL != 0 {
+            s.core.enable_poll_callbacks();
+        }
     }
     Ok(handle)
 }

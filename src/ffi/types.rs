@@ -179,6 +179,8 @@ pub struct ws_context_creation_info {
     pub socks_proxy_port: c_uint,
     /// wsloop: largest message accepted before closing with 1009; 0 means 64 MiB.
     pub max_message_size: u64,
+    /// wsloop: `WS_CONTEXT_*` bits.
+    pub wsloop_flags: c_uint,
 }
 
 /// What to connect to. `memset` it to 0, then set what you need.
