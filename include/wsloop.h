@@ -833,6 +833,24 @@ typedef struct ws_sorted_usec_list {
 
 typedef struct ws_sorted_usec_list ws_sorted_usec_list_t;
 
+/*
+ lws' `lws_sockfd_type`: a socket descriptor.
+ */
+typedef int ws_sockfd_type;
+
+/*
+ What `WS_CALLBACK_ADD_POLL_FD`, `..._DEL_POLL_FD` and
+ `..._CHANGE_MODE_POLL_FD` receive as `in` (lws' `struct lws_pollargs`).
+ */
+typedef struct ws_pollargs {
+  ws_sockfd_type fd;
+  /*
+   The `WS_POLLIN` / `WS_POLLOUT` bits to watch now.
+   */
+  int events;
+  int prev_events;
+} ws_pollargs;
+
 #define WS_NS_PER_US 1000
 
 /*

@@ -331,6 +331,7 @@ static inline struct ws_context *lws_create_context(const struct ws_context_crea
 #define lws_log_line ws_log_line
 #define lws_now_usecs ws_now_usecs
 #define lws_partial_buffered ws_partial_buffered
+#define lws_pollargs ws_pollargs
 #define lws_pollfd ws_pollfd
 #define lws_protocol_vh_priv_get ws_protocol_vh_priv_get
 #define lws_protocol_vh_priv_zalloc ws_protocol_vh_priv_zalloc
@@ -370,6 +371,7 @@ static inline struct ws_context *lws_create_context(const struct ws_context_crea
 #define lws_set_timer_usecs ws_set_timer_usecs
 #define lws_set_wsi_user ws_set_wsi_user
 #define lws_snprintf ws_snprintf
+#define lws_sockfd_type ws_sockfd_type
 #define lws_sorted_usec_list ws_sorted_usec_list
 #define lws_sorted_usec_list_t ws_sorted_usec_list_t
 #define lws_strncpy ws_strncpy
