@@ -155,3 +155,23 @@ fn external_poll_with_the_applications_pollfd_array() {
          descriptors announced: yes, all withdrawn: yes, locks balanced: yes\n"
     );
 }
+
+#[test]
+fn helpers_lists_ring_peer_headers_all_protocol() {
+    let out = run_both("helpers", || Server::node("echo"), &[]);
+    assert_eq!(
+        out,
+        "dll2: 20 30 10 (count 3)\n\
+         dll2 after remove: 20 10 (count 2, detached 1)\n\
+         dll2 sorted: 5 25 30 40\n\
+         ring: 28 bytes free in place\n\
+         ring: 3 waiting, 4 free\n\
+         ring: a consumed 2, free 4 (b still holds them)\n\
+         ring: b consumed 3, free 6\n\
+         ring: a consumed 1, free 7\n\
+         Upgrade header: 9 bytes\n\
+         established with 127.0.0.1, socket fd yes\n\
+         user reason on the connection\n\
+         closed by the timeout\n"
+    );
+}

@@ -113,6 +113,11 @@ impl Context {
             .flatten()
     }
 
+    /// Whether the connection is over TLS.
+    pub fn is_tls(&self, id: ConnId) -> bool {
+        self.with_conn(id, |c| c.req.tls.is_some()) == Some(true)
+    }
+
     /// The peer's address as text ("127.0.0.1", "::1"), once connected.
     pub fn peer_ip(&self, id: ConnId) -> Option<String> {
         self.with_conn(id, |c| {

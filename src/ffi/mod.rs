@@ -15,6 +15,9 @@ pub mod types;
 mod guard;
 mod conn_api;
 mod context_api;
+mod foreign;
+#[cfg(feature = "libuv")]
+mod foreign_uv;
 mod handles;
 mod log_api;
 mod ring_api;
@@ -23,6 +26,7 @@ mod timer_api;
 mod tls_options;
 mod util_api;
 mod vhost_api;
+mod wsi_api;
 
 pub use conn_api::*;
 pub use context_api::*;
@@ -33,3 +37,4 @@ pub use timer_api::*;
 pub use types::*;
 pub use util_api::*;
 pub use vhost_api::*;
+pub use wsi_api::*;

@@ -230,26 +230,49 @@ pub unsafe extern "C" fn ws_callback_all_protocol(
                 "ws_callback_all_protocol: protocol is not an entry of this context's protocol table"
             )
         };
-        let Some(cb) = s.protocols[i].callback else {
-            return 0;
-        };
-        // Any number is a reason here (lws' set is open: WS_CALLBACK_USER
-        // and up), so the callback is called with a plain int, which is how
-        // C passes the enum.
-        type Callback = unsafe extern "C" fn(
-            *mut ws,
-            ws_callback_reasons,
-            *mut c_void,
-            *mut c_void,
-            usize,
-        ) -> c_int;
-        type RawCallback =
-            unsafe extern "C" fn(*mut ws, c_int, *mut c_void, *mut c_void, usize) -> c_int;
-        let cb = std::mem::transmute::<Callback, RawCallback>(cb);
-        s.core.for_each_of_protocol(i, |id, user| {
-            let wsi = handles::wsi_handle(s.slot, id.index, id.gen);
-            cb(wsi, reason, user.0, std::ptr::null_mut(), 0);
-        });
+        call_each(s, i, reason, std::ptr::null_mut(), 0);
         0
     })
+}
+
+/// Calls protocol `index`'s callback with any reason number for every
+/// connection bound to it that has a socket (`ws_callback_all_protocol*`).
+pub(super) fn call_each(s: &Shell, index: usize, reason: c_int, argp: *mut c_void, len: usize) {
+    s.core.for_each_of_protocol(index, |id, user| {
+        let wsi = handles::wsi_handle(s.slot, id.index, id.gen);
+        // SAFETY: the application's callback, with its own handle and data.
+        unsafe { call_raw(s, index, wsi, reason, user.0, argp, len) };
+    });
+}
+
+/// Calls protocol `index`'s callback with a reason given as a number.
+/// lws' set of reasons is open (`WS_CALLBACK_USER` and up), so the callback
+/// gets a plain int, which is how C passes the enum. 0 when the protocol
+/// has no callback.
+///
+/// # Safety
+/// `user` and `in_` are what the callback expects for this reason.
+pub(super) unsafe fn call_raw(
+    s: &Shell,
+    index: usize,
+    wsi: *mut ws,
+    reason: c_int,
+    user: *mut c_void,
+    in_: *mut c_void,
+    len: usize,
+) -> c_int {
+    let Some(cb) = s.protocols.get(index).and_then(|p| p.callback) else {
+        return 0;
+    };
+    type Callback = unsafe extern "C" fn(
+        *mut ws,
+        ws_callback_reasons,
+        *mut c_void,
+        *mut c_void,
+        usize,
+    ) -> c_int;
+    type RawCallback =
+        unsafe extern "C" fn(*mut ws, c_int, *mut c_void, *mut c_void, usize) -> c_int;
+    let cb = std::mem::transmute::<Callback, RawCallback>(cb);
+    cb(wsi, reason, user, in_, len)
 }
