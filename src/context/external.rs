@@ -48,11 +48,21 @@ impl Context {
     /// the descriptor readable so an outer loop blocked on it comes back
     /// and asks for the new timeout. Inside `service` there is nothing to
     /// do, since the outer loop reads the timeout after `service` returns.
+    #[inline]
     pub(crate) fn nudge(&self) {
-        if self.in_service.get() || self.nudged.replace(true) {
-            return;
+        if !self.in_service.get() {
+            self.wake_for_outside_work();
         }
-        let _ = self.waker.wake();
+    }
+
+    /// Kept out of line: `nudge` runs on the hot path (every deferred work
+    /// item), this only outside `service`.
+    #[cold]
+    #[inline(never)]
+    fn wake_for_outside_work(&self) {
+        if !self.nudged.replace(true) {
+            let _ = self.waker.wake();
+        }
     }
 
     /// The wake-up a nudge caused has been collected.

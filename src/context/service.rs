@@ -110,6 +110,7 @@ impl Context {
     /// longer apply (the handshake deadline of an established connection, a
     /// moved or cancelled sul) are dropped from the top of the heap here, so
     /// they cost neither clock reads nor early wake-ups.
+    #[inline(always)]
     pub(super) fn next_live_due(&self) -> Option<Instant> {
         loop {
             let (at, seq, key) = self.timers.borrow().peek()?;
