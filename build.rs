@@ -35,6 +35,26 @@ fn main() {
     }
 }
 
+/// libwebsockets calls a client may use that wsloop refuses at compile time,
+/// with the reason and the alternative (only while wsloop has no `ws_` twin).
+const REFUSED: &[(&str, &str)] = &[
+    ("lws_uv_getloop", "wsloop owns no libuv loop: pass yours in foreign_loops with LWS_SERVER_OPTION_LIBUV (cargo feature libuv), or watch lws_get_poll_fd()"),
+    ("lws_get_peer_addresses", "wsloop does no reverse DNS: use lws_get_peer_simple()"),
+    ("lws_hdr_fragment_length", "wsloop keeps each response header whole: use lws_hdr_total_length()"),
+    ("lws_http_client_read", "HTTP client requests (connect info .method) are not supported by wsloop"),
+    ("lws_client_http_body_pending", "HTTP client requests (connect info .method) are not supported by wsloop"),
+    ("lws_set_proxy", "proxies are not supported by wsloop yet"),
+    ("lws_set_socks", "proxies are not supported by wsloop yet"),
+    ("lws_get_parent", "wsloop connections have no parent or child connections"),
+    ("lws_get_child", "wsloop connections have no parent or child connections"),
+    ("lws_client_reset", "connect again with lws_client_connect_via_info(), e.g. from lws_retry_sul_schedule_retry_wsi()"),
+    ("lws_ws_sending_multifragment", "not in wsloop yet: track the WS_WRITE_NO_FIN fragments you wrote"),
+    ("lws_get_urlarg_by_name", "a server call: wsloop is a client library"),
+    ("lws_is_cgi", "a server call: wsloop is a client library"),
+    ("lws_get_udp", "UDP is not supported by wsloop"),
+    ("lws_set_allocator", "wsloop allocates with Rust's allocator; it cannot be replaced"),
+];
+
 /// libwebsockets' name for one of ours, or None to leave it out.
 fn lws_name(ours: &str) -> Option<String> {
     const KEEP_PREFIX: [&str; 6] = [
@@ -49,6 +69,8 @@ fn lws_name(ours: &str) -> Option<String> {
         "ws" => Some("lws".into()),
         // A pointer typedef here; lws' is a function type, defined by hand.
         "ws_callback_function" => None,
+        // Defined by hand: it also asks for lws' external-poll callbacks.
+        "ws_create_context" => None,
         "ws_sul_cb_t" => Some("sul_cb_t".into()),
         "ws_hexdump_level" => Some("lwsl_hexdump_level".into()),
         _ if ours.starts_with("wsl_") => Some(format!("l{ours}")),
@@ -114,6 +136,18 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
                                   void *user, void *in, size_t len);
 #define lws_wsi_close(w, to_kill) ws_set_timeout(w, 1, to_kill)
 
+/* As an lws built with LWS_WITH_EXTERNAL_POLL: protocols[0] gets
+ * ADD_POLL_FD / DEL_POLL_FD for the context's one descriptor. */
+static inline struct ws_context *lws_create_context(const struct ws_context_creation_info *info)
+{
+    struct ws_context_creation_info i;
+    if (!info)
+        return ws_create_context(info);
+    i = *info;
+    i.wsloop_flags |= WS_CONTEXT_EXTERNAL_POLL;
+    return ws_create_context(&i);
+}
+
 ",
     );
     for ours in &names {
@@ -124,6 +158,17 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
             if theirs != *ours && !names.contains(&theirs) {
                 out.push_str(&format!("#define {theirs} {ours}\n"));
             }
+        }
+    }
+    out.push_str(
+        "\n/* libwebsockets calls wsloop does not have: using one stops the build with\n * a message saying why and what to use instead. */\n",
+    );
+    for (theirs, why) in REFUSED {
+        let ours = format!("ws_{}", &theirs[4..]);
+        if !names.contains(&ours) {
+            out.push_str(&format!(
+                "#define {theirs}(...) (_Pragma(\"GCC error \\\"{theirs}: {why}\\\"\") 0)\n"
+            ));
         }
     }
     out.push_str("\n#endif /* WSLOOP_LWS_COMPAT_H */\n");

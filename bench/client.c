@@ -5,7 +5,7 @@
  *
  *   client [-a address] [-p port] [-c conns] [-w in_flight] [-s size]
  *          [-n messages_per_conn] [-d seconds] [-t limit_seconds] [-i idle_conns]
- *          [-T ca.pem]
+ *          [-T ca.pem] [-P threads]
  *
  * Opens `conns` connections, waits until all are established (the connect
  * time), then keeps `in_flight` binary messages of `size` bytes outstanding
@@ -14,9 +14,13 @@
  * `messages_per_conn` echoes. With -T, over wss:// (TLS verified against
  * that CA file; the certificate must cover the address). Writes the lws way: one
  * ws_write() per CLIENT_WRITEABLE. Prints one result line (see common.h);
- * exits 0 only if every connection came up and every echo matched.
+ * exits 0 only if every connection came up and every echo matched. With
+ * -P N, N threads each do all of that on a context of their own (one
+ * context per thread, the way to use more cores), and the line has the
+ * totals.
  */
 #include "common.h"
+#include <pthread.h>
 #include "lws-shim.h"
 
 struct session {
@@ -26,10 +30,11 @@ struct session {
     int up, idle;
 };
 
-static struct session *sessions;
-static unsigned char *txbuf;
-static int established, sending, stopping, finished;
-static long received, mismatches, errors;
+/* Each -P thread runs its own context, with its own copy of these. */
+static __thread struct session *sessions;
+static __thread unsigned char *txbuf;
+static __thread int established, sending, stopping, finished;
+static __thread long received, mismatches, errors;
 
 static int wants_to_send(const struct session *s)
 {
@@ -113,28 +118,22 @@ static const struct ws_protocols protocols[] = {
     WS_PROTOCOL_LIST_TERM
 };
 
-int main(int argc, char **argv)
+/* One context and its connections, start to finish; fills *r. */
+static void *run(void *arg)
 {
+    struct result *rp = arg, r;
     struct ws_context_creation_info info;
     struct ws_client_connect_info ci;
     struct ws_context *context;
-    struct result r;
     double t0, deadline = 0;
     int i;
 
-    parse_opts(argc, argv);
-    make_pattern();
-    progress_lib = BENCH_LIB;
-    progress_established = &established;
-    arm_limit();
     txbuf = malloc(WS_PRE + o.size);
     sessions = calloc((size_t)o.conns, sizeof *sessions);
     if (!txbuf || !sessions)
-        return 1;
+        exit(1);
     memset(&r, 0, sizeof r);
     r.lib = BENCH_LIB;
-
-    ws_set_log_level(WS_LLL_ERR, NULL);
     memset(&info, 0, sizeof info);
     info.port = WS_CONTEXT_PORT_NO_LISTEN;
     info.protocols = protocols;
@@ -146,7 +145,7 @@ int main(int argc, char **argv)
     }
     context = ws_create_context(&info);
     if (!context)
-        return 1;
+        exit(1);
 
     r.rss_before = rss_now();
     t0 = now_s();
@@ -189,5 +188,54 @@ int main(int argc, char **argv)
     r.mismatches = mismatches;
     r.errors = errors;
     ws_context_destroy(context);
-    return report(&r);
+    free(sessions);
+    free(txbuf);
+    *rp = r;
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    struct result total, *each;
+    pthread_t *tid;
+    int t;
+
+    parse_opts(argc, argv);
+    make_pattern();
+    progress_lib = BENCH_LIB;
+    progress_established = &established;
+    arm_limit();
+    ws_set_log_level(WS_LLL_ERR, NULL);
+    if (o.threads == 1) {
+        run(&total);
+        return report(&total);
+    }
+    /* -P: one context per thread; one line with the totals (traffic time:
+     * the longest thread's; CPU: the process's). */
+    each = calloc((size_t)o.threads, sizeof *each);
+    tid = calloc((size_t)o.threads, sizeof *tid);
+    if (!each || !tid)
+        return 1;
+    for (t = 0; t < o.threads; t++)
+        if (pthread_create(&tid[t], NULL, run, &each[t]))
+            return 1;
+    memset(&total, 0, sizeof total);
+    total.lib = BENCH_LIB;
+    for (t = 0; t < o.threads; t++) {
+        pthread_join(tid[t], NULL);
+        total.established += each[t].established;
+        total.messages += each[t].messages;
+        total.mismatches += each[t].mismatches;
+        total.errors += each[t].errors;
+        if (!t || each[t].rss_before < total.rss_before)
+            total.rss_before = each[t].rss_before;
+        if (each[t].rss_after > total.rss_after)
+            total.rss_after = each[t].rss_after;
+        if (each[t].connect_s > total.connect_s)
+            total.connect_s = each[t].connect_s;
+        if (each[t].traffic_s > total.traffic_s)
+            total.traffic_s = each[t].traffic_s;
+        total.traffic_cpu_s += each[t].traffic_cpu_s;
+    }
+    return report(&total);
 }

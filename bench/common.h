@@ -29,19 +29,21 @@ struct opts {
     int limit;        /* -t: seconds before giving up */
     int idle;         /* -i: connections (of -c) that stay idle */
     const char *ca;   /* -T: TLS, trusting the CA certificate(s) in this PEM file */
+    int threads;      /* -P: threads, each with its own context and -c connections */
 };
 
-static struct opts o = { "127.0.0.1", 7681, 1, 1, 1024, 0, 2.0, 120, 0, NULL };
+static struct opts o = { "127.0.0.1", 7681, 1, 1, 1024, 0, 2.0, 120, 0, NULL, 1 };
 
 static void usage(const char *prog)
 {
     fprintf(stderr,
             "usage: %s [-a address] [-p port] [-c conns] [-w in_flight] [-s size]\n"
             "          [-n messages_per_conn] [-d seconds] [-t limit_seconds] [-i idle_conns]\n"
-            "          [-T ca.pem]\n"
+            "          [-T ca.pem] [-P threads]\n"
             "  -n 0 -d 0: connect only (setup cell)\n"
             "  -i N: the last N connections stay idle while the others echo\n"
-            "  -T FILE: TLS (wss://), verifying the server against this CA file\n", prog);
+            "  -T FILE: TLS (wss://), verifying the server against this CA file\n"
+            "  -P N: N threads, each with its own context and -c connections (one line, totals)\n", prog);
     exit(2);
 }
 
@@ -63,11 +65,12 @@ static void parse_opts(int argc, char **argv)
         case 't': o.limit = atoi(v); break;
         case 'i': o.idle = atoi(v); break;
         case 'T': o.ca = v; break;
+        case 'P': o.threads = atoi(v); break;
         default: usage(argv[0]);
         }
         i++;
     }
-    if (o.conns < 1 || o.inflight < 1 || o.size < 1 || o.idle < 0 || o.idle >= o.conns)
+    if (o.conns < 1 || o.inflight < 1 || o.size < 1 || o.idle < 0 || o.idle >= o.conns || o.threads < 1)
         usage(argv[0]);
     if (o.count && !d_set)
         o.duration = 0;
@@ -191,16 +194,17 @@ static void traffic_ended(struct result *r)
 static int report(const struct result *r)
 {
     double mps = r->traffic_s > 0 ? (double)r->messages / r->traffic_s : 0;
-    printf("lib=%s%s conns=%d idle=%d inflight=%d size=%zu established=%d connect_ms=%.2f "
+    int total = o.conns * o.threads;
+    printf("lib=%s%s threads=%d conns=%d idle=%d inflight=%d size=%zu established=%d connect_ms=%.2f "
            "rss_per_conn_b=%.0f msgs=%ld secs=%.3f msgs_per_s=%.0f mib_per_s=%.2f "
            "cpu_pct=%.0f rss_peak_kib=%ld mismatches=%ld errors=%ld\n",
-           r->lib, o.ca ? " tls=1" : "", o.conns, o.idle, o.inflight, o.size, r->established, r->connect_s * 1e3,
-           (double)(r->rss_after - r->rss_before) / o.conns, r->messages, r->traffic_s, mps,
+           r->lib, o.ca ? " tls=1" : "", o.threads, o.conns, o.idle, o.inflight, o.size, r->established, r->connect_s * 1e3,
+           (double)(r->rss_after - r->rss_before) / total, r->messages, r->traffic_s, mps,
            mps * (double)o.size / (1024.0 * 1024.0),
            r->traffic_s > 0 ? 100.0 * r->traffic_cpu_s / r->traffic_s : 0, rss_peak_kib(),
            r->mismatches, r->errors);
     fflush(stdout);
-    return r->established == o.conns && !r->mismatches && !r->errors ? 0 : 1;
+    return r->established == total && !r->mismatches && !r->errors ? 0 : 1;
 }
 
 #endif

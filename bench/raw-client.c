@@ -216,6 +216,10 @@ int main(int argc, char **argv)
     progress_lib = "raw";
     progress_established = &established;
     arm_limit();
+    if (o.threads != 1) {
+        fprintf(stderr, "raw-client: -P is not supported (one thread)\n");
+        return 2;
+    }
     conns = calloc((size_t)o.conns, sizeof *conns);
     ep = epoll_create1(0);
     if (o.ca) {

@@ -38,6 +38,8 @@ TITLES = {
     "wss-1x1-64k": "wss:// 1 conn × 1 in flight, 64 KiB",
     "wss-1x64-1k": "wss:// 1 conn × 64 in flight, 1 KiB",
     "wss-1x64-64k": "wss:// 1 conn × 64 in flight, 64 KiB",
+    "threads-1": "1 context (1 thread) × 100 conns × 1, 1 KiB",
+    "threads-n": "1 context per core (all cores) × 100 conns × 1, 1 KiB, total",
 }
 CALLGRIND = {
     "callgrind": "callgrind, 1 conn × 1, 1 KiB",

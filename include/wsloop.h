@@ -13,6 +13,41 @@
  * inside ws_service(). A context whose connections never progressed because
  * ws_service() was never called says so in the log when it is destroyed.
  *
+ * YOUR OWN EVENT LOOP (wsloop extensions, not in libwebsockets). A context
+ * waits on one descriptor, ws_get_poll_fd(context), and has one timeout,
+ * ws_get_poll_timeout_ms(context): -1 when nothing is scheduled, 0 when work
+ * is due now, else the milliseconds until the next timer. The whole
+ * contract:
+ *
+ *     when the descriptor is readable, or the timeout has passed, call
+ *     ws_service(context, -1); then read the timeout again.
+ *
+ * With poll(2):
+ *
+ *     struct pollfd pfd = { ws_get_poll_fd(context), POLLIN, 0 };
+ *     while (!interrupted) {
+ *         poll(&pfd, 1, ws_get_poll_timeout_ms(context));
+ *         if (ws_service(context, -1) < 0)
+ *             break;
+ *     }
+ *
+ * Calling ws_service(context, -1) when nothing is ready is harmless. Both
+ * level-triggered loops (poll, select, GLib, libuv's uv_poll_t, libevent,
+ * epoll without EPOLLET) and edge-triggered ones (EPOLLET) work: the
+ * descriptor is readable exactly while events wait inside it, one
+ * ws_service() call collects them, and when one call cannot take all of
+ * them the timeout reads 0, so an edge-triggered loop that follows the
+ * contract never waits on events it was already told about. Work never
+ * sits unnoticed: deferred work that callbacks queue (a write, a
+ * ws_callback_on_writable(), a timer due now) makes the timeout 0, and work
+ * the application queues from outside ws_service() (a connect, a write,
+ * ws_callback_on_writable(), a timer, from its own handlers) makes the
+ * descriptor readable, as ws_cancel_service() from another thread does.
+ * Never read, write or close the descriptor yourself. libwebsockets'
+ * external-poll calls (ws_service_fd, ws_service_adjust_timeout,
+ * WS_CALLBACK_ADD_POLL_FD) are built on the same descriptor; see
+ * WS_CONTEXT_EXTERNAL_POLL.
+ *
  * THREADS. A context belongs to the thread that services it. The one call
  * that is safe from any other thread is ws_cancel_service(), which wakes the
  * loop; each protocol then gets WS_CALLBACK_EVENT_WAIT_CANCELLED on the loop
@@ -45,8 +80,12 @@
 #include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <poll.h>
 
 struct ws_sorted_usec_list;
+/* lws' lws_pollfd: the system's struct pollfd, so an array of them goes to poll(2). */
+#define ws_pollfd pollfd
 
 
 /*
@@ -211,6 +250,32 @@ struct ws_sorted_usec_list;
 #define WS_RXFLOW_REASON_APPLIES_ENABLE (WS_RXFLOW_REASON_APPLIES | WS_RXFLOW_REASON_APPLIES_ENABLE_BIT)
 
 #define WS_RXFLOW_REASON_APPLIES_DISABLE WS_RXFLOW_REASON_APPLIES
+
+/*
+ lws' `LWS_POLLIN`: readable.
+ */
+#define WS_POLLIN 1
+
+/*
+ lws' `LWS_POLLOUT`: writable.
+ */
+#define WS_POLLOUT 4
+
+/*
+ lws' `LWS_POLLHUP` (POLLHUP | POLLERR).
+ */
+#define WS_POLLHUP (16 | 8)
+
+/*
+ `ws_context_creation_info.wsloop_flags`: deliver libwebsockets'
+ external-poll callbacks to protocols[0]: `WS_CALLBACK_LOCK_POLL`,
+ `WS_CALLBACK_ADD_POLL_FD` with the context's descriptor (see
+ `ws_get_poll_fd()`), `WS_CALLBACK_UNLOCK_POLL` after PROTOCOL_INIT, and
+ `WS_CALLBACK_DEL_POLL_FD` (inside LOCK/UNLOCK) from `ws_context_destroy`
+ before PROTOCOL_DESTROY. `lws_create_context()` of `wsloop/lws-compat.h`
+ sets it, as lws built with `LWS_WITH_EXTERNAL_POLL` behaves.
+ */
+#define WS_CONTEXT_EXTERNAL_POLL (1 << 0)
 
 /*
  `LWS_RETRY_CONCEAL_ALWAYS`: never give up.
@@ -615,7 +680,10 @@ typedef struct ws_context_creation_info {
    */
   const char *client_tls_1_3_plus_cipher_list;
   /*
-   Foreign event loops are not supported: non-NULL is refused.
+   With `WS_SERVER_OPTION_LIBUV`: `foreign_loops[0]` is the application's
+   `uv_loop_t *`, which the context joins (wsloop built with its `libuv`
+   cargo feature). Other event libraries are refused with a log line
+   pointing to `ws_get_poll_fd()`.
    */
   void **foreign_loops;
   const ws_retry_bo_t *retry_and_idle_policy;
@@ -629,6 +697,10 @@ typedef struct ws_context_creation_info {
    wsloop: largest message accepted before closing with 1009; 0 means 64 MiB.
    */
   uint64_t max_message_size;
+  /*
+   wsloop: `WS_CONTEXT_*` bits.
+   */
+  unsigned int wsloop_flags;
 } ws_context_creation_info;
 
 /*
@@ -770,6 +842,30 @@ typedef struct ws_sorted_usec_list {
 } ws_sorted_usec_list;
 
 typedef struct ws_sorted_usec_list ws_sorted_usec_list_t;
+
+/*
+ lws' `lws_sockfd_type`: a socket descriptor.
+ */
+typedef int ws_sockfd_type;
+
+/*
+ What `WS_CALLBACK_ADD_POLL_FD`, `..._DEL_POLL_FD` and
+ `..._CHANGE_MODE_POLL_FD` receive as `in` (lws' `struct lws_pollargs`).
+ */
+typedef struct ws_pollargs {
+  /*
+   The descriptor: the context's one pollable descriptor.
+   */
+  ws_sockfd_type fd;
+  /*
+   The `WS_POLLIN` / `WS_POLLOUT` bits to watch now.
+   */
+  int events;
+  /*
+   The bits watched before this change.
+   */
+  int prev_events;
+} ws_pollargs;
 
 #define WS_NS_PER_US 1000
 
@@ -940,8 +1036,8 @@ unsigned int ws_http_client_http_response(struct ws *wsi);
 
  Returns NULL, with a log line naming the cause, when `info` is NULL,
  asks for something wsloop does not do (a listening port, a foreign event
- loop, a proxy), or names a CA, certificate or key that cannot be read or
- used.
+ loop other than libuv's, or libuv's without the `libuv` cargo feature, a
+ proxy), or names a CA, certificate or key that cannot be read or used.
 
  TLS needs no global initialisation (`WS_SERVER_OPTION_DO_SSL_GLOBAL_INIT`
  is accepted and changes nothing); the system's CA certificates are read
@@ -1083,6 +1179,101 @@ void ws_ring_update_oldest_tail(struct ws_ring *r, uint32_t tail);
 uint32_t ws_ring_get_oldest_tail(struct ws_ring *r);
 
 /*
+ Where to write new elements in place: sets `*start` to the head and
+ `*bytes` to the free bytes from there up to the end of the buffer (whole
+ elements); returns 0, or 1 when the ring is full. Commit what was
+ written with `ws_ring_bump_head()`.
+ */
+int ws_ring_next_linear_insert_range(struct ws_ring *r, void **start, size_t *bytes);
+
+/*
+ Commits `bytes` (whole elements, at most what
+ `ws_ring_next_linear_insert_range()` gave) written at the head.
+ */
+void ws_ring_bump_head(struct ws_ring *r, size_t bytes);
+
+/*
+ Logs the ring's state (and `*tail`'s, when not NULL) at NOTICE level.
+ */
+void ws_ring_dump(struct ws_ring *r, uint32_t *tail);
+
+/*
+ wsloop extension (lws has no equivalent): the context's descriptor. It
+ is readable whenever `ws_service()` has network, wake-up
+ (`ws_cancel_service()`) or name-resolution work, and made readable when
+ the application queues work from outside `ws_service()` (a connect, a
+ write, `ws_callback_on_writable()`, a timer). Watch it for reading in
+ your own loop; see THE SERVICE LOOP at the top of this header. It stays
+ the same for the context's life; do not read, write or close it.
+
+ Returns -1 (with a log line) for a handle that is not a live context.
+ */
+int ws_get_poll_fd(struct ws_context *context);
+
+/*
+ wsloop extension (lws has no equivalent): how many milliseconds your
+ loop may wait on `ws_get_poll_fd()` before calling `ws_service(context,
+ -1)` anyway. -1: no timer is scheduled (wait for the descriptor only);
+ 0: work is due now. Read it again after every `ws_service()` call (work
+ queued from outside `ws_service()` makes the descriptor readable
+ instead). Rounded up, so waiting that long never wakes before the timer
+ is due.
+
+ Returns 0 for a handle that is not a live context, so the loop calls
+ `ws_service()`, which then returns -1.
+ */
+int ws_get_poll_timeout_ms(struct ws_context *context);
+
+/*
+ `ws_service()` for service thread `tsi`. wsloop has one service thread
+ per context, tsi 0; any other value is refused with -1 and a log line.
+ */
+int ws_service_tsi(struct ws_context *context, int timeout_ms, int tsi);
+
+/*
+ libwebsockets' external-poll service: `pollfd` is one entry of the
+ application's poll(2) array after the poll. When its `fd` is the
+ context's descriptor (announced by `WS_CALLBACK_ADD_POLL_FD`, see
+ `WS_CONTEXT_EXTERNAL_POLL`), runs one `ws_service(context, -1)`, sets
+ `revents` to 0 and returns 0. Any other descriptor is left alone,
+ `revents` untouched, and 0 is returned. NULL (which lws 4.1 refuses and
+ older lws used for timeouts) also services the context.
+
+ Returns -1 when the context is not live or unusable. lws also returns 1
+ when the connection owning the descriptor closed: the context's
+ descriptor never closes while it lives, so wsloop never does.
+ Afterwards, as with lws, loop `while (!ws_service_adjust_timeout(context,
+ 1, 0)) ws_service_tsi(context, -1, 0);` or arm a timer for what it
+ returns.
+ */
+int ws_service_fd(struct ws_context *context, struct pollfd *pollfd);
+
+/*
+ `ws_service_fd()` for service thread `tsi`, which must be 0.
+ */
+int ws_service_fd_tsi(struct ws_context *context, struct pollfd *pollfd, int tsi);
+
+/*
+ libwebsockets' `lws_service_adjust_timeout`: `timeout_ms` (negative:
+ none) shortened to when the context next needs service; 0 means call
+ `ws_service_tsi(context, -1, 0)` now. Returns 1 for NULL, as lws does.
+ */
+int ws_service_adjust_timeout(struct ws_context *context, int timeout_ms, int tsi);
+
+/*
+ Calls protocol `protocol`'s callback with `reason` (any number,
+ `WS_CALLBACK_USER` and up included) for every connection bound to it
+ that has a socket, with its `user`, `in` NULL and `len` 0. As in lws,
+ the callbacks' return values are ignored (nothing is closed). Returns 0,
+ or -1 (with a log line) for a dead context or a protocol that is not in
+ the context's table. Same thread and reentrancy rules as
+ `ws_callback_on_writable_all_protocol()`.
+ */
+int ws_callback_all_protocol(struct ws_context *context,
+                             const struct ws_protocols *protocol,
+                             int reason);
+
+/*
  Microseconds on a monotonic clock (the time base of
  `ws_sorted_usec_list_t.us`).
  */
@@ -1120,6 +1311,19 @@ void ws_set_timer_usecs(struct ws *wsi, ws_usec_t us);
  `WS_PENDING_TIMEOUT_*` value or your own) is only logged.
  */
 void ws_set_timeout(struct ws *wsi, int reason, int secs);
+
+/*
+ `ws_set_timeout()` with the delay in microseconds (lws 4.1+): closes
+ the connection `us` from now; 0 cancels, a negative value closes at the
+ next service.
+ */
+void ws_set_timeout_us(struct ws *wsi, int reason, ws_usec_t us);
+
+/*
+ Seconds since the Unix epoch (wall-clock time, as lws' `lws_now_secs`;
+ `ws_now_usecs()` is the monotonic clock timers use).
+ */
+unsigned long ws_now_secs(void);
 
 /*
  The next backoff delay in ms from `retry` for try count `*ctry` (which
@@ -1244,6 +1448,72 @@ const struct ws_protocol_vhost_options *ws_pvo_search(const struct ws_protocol_v
 int ws_callback_on_writable_all_protocol(const struct ws_context *context,
                                          const struct ws_protocols *prot);
 
+/*
+ The connection's socket descriptor, for socket options or logging only
+ (wsloop owns it: never read, write, close or poll it; watch
+ `ws_get_poll_fd()` instead). -1 before the TCP connect starts, after
+ it closed, or for a handle that is not a live connection.
+ */
+int ws_get_socket_fd(struct ws *wsi);
+
+/*
+ Writes the peer's IP address ("127.0.0.1", "::1") into `name`
+ (`namelen` bytes, NUL-terminated, truncated to fit) and returns `name`;
+ NULL (with `name` left alone) before the connection has a connected
+ socket or for a handle that is not a live connection.
+ */
+const char *ws_get_peer_simple(struct ws *wsi, char *name, size_t namelen);
+
+/*
+ The length of a response header by `WS_WSI_TOKEN_*`, 0 when the
+ response does not have it (or is no longer kept: it is available until
+ `WS_CALLBACK_CLIENT_ESTABLISHED` returns). Size the buffer for
+ `ws_hdr_copy()` as this + 1. -1 for a token wsloop does not know.
+ */
+int ws_hdr_total_length(struct ws *wsi, int token);
+
+/*
+ In `WS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER`: as
+ `ws_add_http_header_by_name()`, with the header named by its
+ `WS_WSI_TOKEN_*`. Returns 0, or 1 when it does not fit, the token is
+ unknown, or an argument is invalid.
+ */
+int ws_add_http_header_by_token(struct ws *wsi,
+                                int token,
+                                const uint8_t *value,
+                                int length,
+                                uint8_t **p,
+                                uint8_t *end);
+
+/*
+ 1 when the connection is over TLS (wss://), else 0.
+ */
+int ws_is_ssl(struct ws *wsi);
+
+/*
+ `ws_callback_all_protocol()` on the vhost's context, with `argp`/`len`
+ as `in`/`len`; a NULL `protocol` means every protocol. Returns 0, or -1
+ (log line) for a dead vhost or a protocol not in its table.
+ */
+int ws_callback_all_protocol_vhost_args(struct ws_vhost *vh,
+                                        const struct ws_protocols *protocol,
+                                        int reason,
+                                        void *argp,
+                                        size_t len);
+
+/*
+ `ws_callback_on_writable_all_protocol()` on the vhost's context.
+ */
+int ws_callback_on_writable_all_protocol_vhost(const struct ws_vhost *vh,
+                                               const struct ws_protocols *prot);
+
+/*
+ Calls every protocol's callback with `wsi`, `reason`, `in` and `len`
+ (and `user` NULL), in table order, until one returns non-zero; returns
+ 1 then, else 0.
+ */
+int ws_callback_vhost_protocols(struct ws *wsi, int reason, void *in_, int len);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
@@ -1322,6 +1592,152 @@ static inline char *ws_strncpy(char *dest, const char *src, size_t size)
 /* Consumes from a tail and moves the oldest tail with it (one reader). */
 #define ws_ring_consume_single_tail(_ring, _tail, _count) \
     { ws_ring_consume(_ring, _tail, NULL, _count); ws_ring_update_oldest_tail(_ring, *(_tail)); }
+
+/* A reader among several consumes `count` at `*ptail`; when it was the
+ * oldest, the oldest tail moves to the tail of whichever reader in the list
+ * (`list_head`, linked through `mlist`, tails in `mtail`) is furthest behind. */
+#define ws_ring_consume_and_update_oldest_tail(_ring, _type, _ptail, _count, _list_head, _mtail, _mlist) { int _was_oldest = ws_ring_get_oldest_tail(_ring) == *(_ptail); ws_ring_consume(_ring, _ptail, NULL, _count); if (_was_oldest) { uint32_t _oldest = *(_ptail); size_t _most = 0, _w; _type *_it; for (_it = (_list_head); _it; _it = _it->_mlist) { _w = ws_ring_get_count_waiting_elements(_ring, &_it->_mtail); if (_w >= _most) { _most = _w; _oldest = _it->_mtail; } } ws_ring_update_oldest_tail(_ring, _oldest); } }
+
+/* Singly linked lists (lws' lws_start_foreach_ll / _llp). */
+#define ws_start_foreach_ll(type, it, start) { type it = start; while (it) {
+#define ws_end_foreach_ll(it, nxt) it = it->nxt; } }
+#define ws_start_foreach_ll_safe(type, it, start, nxt) { type it = start; while (it) { type next_##it = it->nxt;
+#define ws_end_foreach_ll_safe(it) it = next_##it; } }
+#define ws_start_foreach_llp(type, it, start) { type it = &(start); while (*(it)) {
+#define ws_start_foreach_llp_safe(type, it, start, nxt) { type it = &(start); while (*(it)) { type next_##it = &((*(it))->nxt);
+#define ws_end_foreach_llp(it, nxt) it = &(*(it))->nxt; } }
+#define ws_end_foreach_llp_safe(it) it = next_##it; } }
+
+/* Doubly linked lists with an owner (lws' lws_dll2). A node is in at most
+ * one list; `owner` is NULL while it is in none. */
+typedef struct ws_dll2_owner {
+    struct ws_dll2 *tail;
+    struct ws_dll2 *head;
+    uint32_t count;
+} ws_dll2_owner_t;
+typedef struct ws_dll2 ws_dll2_t;
+
+static inline int ws_dll2_is_detached(const struct ws_dll2 *d) { return !d->owner; }
+static inline const struct ws_dll2_owner *ws_dll2_owner(const struct ws_dll2 *d)
+{
+    return (const struct ws_dll2_owner *)d->owner;
+}
+static inline struct ws_dll2 *ws_dll2_get_head(struct ws_dll2_owner *o) { return o->head; }
+static inline struct ws_dll2 *ws_dll2_get_tail(struct ws_dll2_owner *o) { return o->tail; }
+static inline void ws_dll2_clear(struct ws_dll2 *d) { d->prev = d->next = NULL; d->owner = NULL; }
+static inline void ws_dll2_owner_clear(struct ws_dll2_owner *o) { o->head = o->tail = NULL; o->count = 0; }
+/* Adds a detached node first in the list (a node already in a list is left alone). */
+static inline void ws_dll2_add_head(struct ws_dll2 *d, struct ws_dll2_owner *o)
+{
+    if (d->owner)
+        return;
+    d->prev = NULL;
+    d->next = o->head;
+    if (o->head)
+        o->head->prev = d;
+    else
+        o->tail = d;
+    o->head = d;
+    d->owner = o;
+    o->count++;
+}
+/* Adds a detached node last in the list. */
+static inline void ws_dll2_add_tail(struct ws_dll2 *d, struct ws_dll2_owner *o)
+{
+    if (d->owner)
+        return;
+    d->next = NULL;
+    d->prev = o->tail;
+    if (o->tail)
+        o->tail->next = d;
+    else
+        o->head = d;
+    o->tail = d;
+    d->owner = o;
+    o->count++;
+}
+/* Takes a node out of its list (nothing happens to a detached node). */
+static inline void ws_dll2_remove(struct ws_dll2 *d)
+{
+    struct ws_dll2_owner *o = (struct ws_dll2_owner *)d->owner;
+    if (!o)
+        return;
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        o->head = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    else
+        o->tail = d->prev;
+    o->count--;
+    ws_dll2_clear(d);
+}
+/* Adds a detached node just before `before`, in `before`'s list. */
+static inline void ws_dll2_add_before(struct ws_dll2 *d, struct ws_dll2 *before)
+{
+    struct ws_dll2_owner *o = (struct ws_dll2_owner *)before->owner;
+    if (d->owner || !o)
+        return;
+    d->next = before;
+    d->prev = before->prev;
+    if (before->prev)
+        before->prev->next = d;
+    else
+        o->head = d;
+    before->prev = d;
+    d->owner = o;
+    o->count++;
+}
+/* Adds a detached node before the first one `compare` puts after it
+ * (compare(a, b) > 0 when a comes after b), so the list stays sorted. */
+static inline void ws_dll2_add_sorted(struct ws_dll2 *d, struct ws_dll2_owner *o,
+                                      int (*compare)(const struct ws_dll2 *a, const struct ws_dll2 *b))
+{
+    struct ws_dll2 *p;
+    for (p = o->head; p; p = p->next)
+        if (compare(p, d) > 0) {
+            ws_dll2_add_before(d, p);
+            return;
+        }
+    ws_dll2_add_tail(d, o);
+}
+/* Calls cb on each node, head first (cb may remove its node); stops and
+ * returns 1 when cb returns non-zero, else returns 0. */
+static inline int ws_dll2_foreach_safe(struct ws_dll2_owner *o, void *user,
+                                       int (*cb)(struct ws_dll2 *d, void *user))
+{
+    struct ws_dll2 *p = o->head, *next;
+    while (p) {
+        next = p->next;
+        if (cb(p, user))
+            return 1;
+        p = next;
+    }
+    return 0;
+}
+#define ws_dll2_describe(owner, desc) do { (void)(owner); (void)(desc); } while (0)
+#define ws_start_foreach_dll(type, it, start) { type it = start; while (it) {
+#define ws_end_foreach_dll(it) it = (it)->next; } }
+#define ws_start_foreach_dll_safe(type, it, tmp, start) { type it = start; while (it) { type tmp = (it)->next;
+#define ws_end_foreach_dll_safe(it, tmp) it = tmp; } }
+
+/* lws 4.4's lws_context_info_defaults(): zeroes `info` and sets what its
+ * minimal examples expect (`sspol`, Secure Streams policy, is not used). */
+static inline void ws_context_info_defaults(struct ws_context_creation_info *info, const char *sspol)
+{
+    (void)sspol;
+    memset(info, 0, sizeof(*info));
+    info->port = WS_CONTEXT_PORT_NO_LISTEN;
+    info->fd_limit_per_thread = 8;
+    info->options = WS_SERVER_OPTION_EXPLICIT_VHOSTS | WS_SERVER_OPTION_H2_JUST_FIX_WINDOW_UPDATE_OVERFLOW |
+                    WS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+}
+/* One vhost per context, no HTTP/2 streams: these forward. */
+#define ws_callback_all_protocol_vhost(vh, prot, reason) ws_callback_all_protocol_vhost_args(vh, prot, reason, NULL, 0)
+#define ws_get_network_wsi(wsi) (wsi)
+#define ws_protocol_get(wsi) ws_get_protocol(wsi)
+#define ws_get_count_threads(context) ((void)(context), 1)
 
 #define WS_ARRAY_SIZE(_x) (sizeof(_x) / sizeof((_x)[0]))
 #define ws_container_of(P, T, M) ((T *)((char *)(P) - offsetof(T, M)))

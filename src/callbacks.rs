@@ -72,6 +72,10 @@ pub enum Reason {
     ProtocolDestroy = 28,
     WsiCreate = 29,
     WsiDestroy = 30,
+    AddPollFd = 32,
+    DelPollFd = 33,
+    LockPoll = 35,
+    UnlockPoll = 36,
     WsPeerInitiatedClose = 38,
     EventWaitCancelled = 71,
     Timer = 73,
@@ -94,6 +98,14 @@ pub enum CbIn<'a> {
     },
     /// An application pointer (the protocol's options for PROTOCOL_INIT).
     Opaque(Opaque),
+    /// lws' `struct lws_pollargs` (ADD_POLL_FD, DEL_POLL_FD).
+    PollArgs {
+        fd: i32,
+        events: i32,
+        prev_events: i32,
+    },
+    /// No data, only a length (LOCK_POLL, UNLOCK_POLL).
+    Len(usize),
 }
 
 /// The application side of the context.

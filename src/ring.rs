@@ -97,6 +97,44 @@ impl Ring {
         }
     }
 
+    /// Where the application may write new elements itself, in place: the
+    /// offset of the head and how many bytes from there are free without
+    /// wrapping (None when the ring is full). `bump_head` then commits them.
+    pub fn linear_insert_range(&self) -> Option<(usize, usize)> {
+        let free = self.free() * self.elem;
+        if free == 0 {
+            return None;
+        }
+        Some((self.head, free.min(self.buf.len() - self.head)))
+    }
+
+    /// Commits `bytes` written at the head (whole elements).
+    pub fn bump_head(&mut self, bytes: usize) {
+        self.head = (self.head + bytes) % self.buf.len();
+    }
+
+    /// The buffer, for in-place writes at `linear_insert_range`.
+    pub fn buffer(&mut self) -> &mut [u8] {
+        &mut self.buf
+    }
+
+    /// One line describing the ring (for `ws_ring_dump`).
+    pub fn describe(&self, tail: Option<usize>) -> String {
+        let mut line = format!(
+            "ring: {} elements of {} bytes, head {}, oldest tail {} ({} waiting), {} free",
+            self.slots(),
+            self.elem,
+            self.head,
+            self.oldest_tail,
+            self.waiting(self.oldest_tail),
+            self.free()
+        );
+        if let Some(t) = tail {
+            line.push_str(&format!(", tail {t} ({} waiting)", self.waiting(t)));
+        }
+        line
+    }
+
     /// Every element still held, oldest first (for destroy).
     pub fn drain(&mut self, mut each: impl FnMut(&mut [u8])) {
         let head = self.head;
@@ -129,6 +167,23 @@ mod tests {
         r.drain(|_| dropped += 1);
         assert_eq!(dropped, 3);
         assert_eq!(r.free(), 3);
+    }
+
+    #[test]
+    fn in_place_inserts_stop_at_the_end_of_the_buffer() {
+        let mut r = Ring::new(4, 4).unwrap();
+        assert_eq!(r.linear_insert_range(), Some((0, 12)));
+        r.buffer()[..8].copy_from_slice(b"aaaabbbb");
+        r.bump_head(8);
+        let mut tail = 0;
+        assert_eq!(r.consume(&mut tail, 2, |_, _| {}), 2);
+        r.update_oldest_tail(tail, |_| {});
+        // Free: 3 elements, but only one before the end of the buffer.
+        assert_eq!(r.linear_insert_range(), Some((8, 8)));
+        r.bump_head(8);
+        assert_eq!(r.linear_insert_range(), Some((0, 4)));
+        r.bump_head(4);
+        assert_eq!(r.linear_insert_range(), None);
     }
 
     #[test]

@@ -36,6 +36,18 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
                                   void *user, void *in, size_t len);
 #define lws_wsi_close(w, to_kill) ws_set_timeout(w, 1, to_kill)
 
+/* As an lws built with LWS_WITH_EXTERNAL_POLL: protocols[0] gets
+ * ADD_POLL_FD / DEL_POLL_FD for the context's one descriptor. */
+static inline struct ws_context *lws_create_context(const struct ws_context_creation_info *info)
+{
+    struct ws_context_creation_info i;
+    if (!info)
+        return ws_create_context(info);
+    i = *info;
+    i.wsloop_flags |= WS_CONTEXT_EXTERNAL_POLL;
+    return ws_create_context(&i);
+}
+
 #define LWS_ARRAY_SIZE WS_ARRAY_SIZE
 #define LWS_CALLBACK_ADD_HEADERS WS_CALLBACK_ADD_HEADERS
 #define LWS_CALLBACK_ADD_POLL_FD WS_CALLBACK_ADD_POLL_FD
@@ -170,6 +182,7 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
 #define LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE WS_CLOSE_STATUS_UNACCEPTABLE_OPCODE
 #define LWS_CLOSE_STATUS_UNEXPECTED_CONDITION WS_CLOSE_STATUS_UNEXPECTED_CONDITION
 #define LWS_CONNECT_REQUIRE_SUBPROTOCOL WS_CONNECT_REQUIRE_SUBPROTOCOL
+#define LWS_CONTEXT_EXTERNAL_POLL WS_CONTEXT_EXTERNAL_POLL
 #define CONTEXT_PORT_NO_LISTEN WS_CONTEXT_PORT_NO_LISTEN
 #define LCCSCF_ALLOW_EXPIRED WS_LCCSCF_ALLOW_EXPIRED
 #define LCCSCF_ALLOW_INSECURE WS_LCCSCF_ALLOW_INSECURE
@@ -210,6 +223,9 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
 #define LWS_NS_PER_US WS_NS_PER_US
 #define PENDING_TIMEOUT_USER_OK WS_PENDING_TIMEOUT_USER_OK
 #define PENDING_TIMEOUT_USER_REASON_BASE WS_PENDING_TIMEOUT_USER_REASON_BASE
+#define LWS_POLLHUP WS_POLLHUP
+#define LWS_POLLIN WS_POLLIN
+#define LWS_POLLOUT WS_POLLOUT
 #define LWS_PRE WS_PRE
 #define LWS_PROTOCOL_LIST_TERM WS_PROTOCOL_LIST_TERM
 #define LWS_RETRY_CONCEAL_ALWAYS WS_RETRY_CONCEAL_ALWAYS
@@ -273,10 +289,16 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
 #define WSI_TOKEN_VERSION WS_WSI_TOKEN_VERSION
 #define lws ws
 #define lws_add_http_header_by_name ws_add_http_header_by_name
+#define lws_add_http_header_by_token ws_add_http_header_by_token
+#define lws_callback_all_protocol ws_callback_all_protocol
+#define lws_callback_all_protocol_vhost ws_callback_all_protocol_vhost
+#define lws_callback_all_protocol_vhost_args ws_callback_all_protocol_vhost_args
 #define lws_callback_http_dummy ws_callback_http_dummy
 #define lws_callback_on_writable ws_callback_on_writable
 #define lws_callback_on_writable_all_protocol ws_callback_on_writable_all_protocol
+#define lws_callback_on_writable_all_protocol_vhost ws_callback_on_writable_all_protocol_vhost
 #define lws_callback_reasons ws_callback_reasons
+#define lws_callback_vhost_protocols ws_callback_vhost_protocols
 #define lws_cancel_service ws_cancel_service
 #define lws_client_connect_info ws_client_connect_info
 #define lws_client_connect_via_info ws_client_connect_via_info
@@ -288,31 +310,64 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
 #define lws_context ws_context
 #define lws_context_creation_info ws_context_creation_info
 #define lws_context_destroy ws_context_destroy
+#define lws_context_info_defaults ws_context_info_defaults
 #define lws_context_user ws_context_user
-#define lws_create_context ws_create_context
 #define lws_dll2 ws_dll2
+#define lws_dll2_add_before ws_dll2_add_before
+#define lws_dll2_add_head ws_dll2_add_head
+#define lws_dll2_add_sorted ws_dll2_add_sorted
+#define lws_dll2_add_tail ws_dll2_add_tail
+#define lws_dll2_clear ws_dll2_clear
+#define lws_dll2_describe ws_dll2_describe
+#define lws_dll2_foreach_safe ws_dll2_foreach_safe
+#define lws_dll2_get_head ws_dll2_get_head
+#define lws_dll2_get_tail ws_dll2_get_tail
+#define lws_dll2_is_detached ws_dll2_is_detached
+#define lws_dll2_owner ws_dll2_owner
+#define lws_dll2_owner_clear ws_dll2_owner_clear
+#define lws_dll2_owner_t ws_dll2_owner_t
+#define lws_dll2_remove ws_dll2_remove
+#define lws_dll2_t ws_dll2_t
+#define lws_end_foreach_dll ws_end_foreach_dll
+#define lws_end_foreach_dll_safe ws_end_foreach_dll_safe
+#define lws_end_foreach_ll ws_end_foreach_ll
+#define lws_end_foreach_ll_safe ws_end_foreach_ll_safe
+#define lws_end_foreach_llp ws_end_foreach_llp
+#define lws_end_foreach_llp_safe ws_end_foreach_llp_safe
 #define lws_extension ws_extension
 #define lws_extension_callback_pm_deflate ws_extension_callback_pm_deflate
 #define lws_frame_is_binary ws_frame_is_binary
 #define lws_get_context ws_get_context
+#define lws_get_count_threads ws_get_count_threads
+#define lws_get_network_wsi ws_get_network_wsi
 #define lws_get_opaque_user_data ws_get_opaque_user_data
+#define lws_get_peer_simple ws_get_peer_simple
+#define lws_get_poll_fd ws_get_poll_fd
+#define lws_get_poll_timeout_ms ws_get_poll_timeout_ms
 #define lws_get_protocol ws_get_protocol
 #define lws_get_random ws_get_random
+#define lws_get_socket_fd ws_get_socket_fd
 #define lws_get_vhost ws_get_vhost
 #define lws_get_vhost_by_name ws_get_vhost_by_name
 #define lws_get_vhost_name ws_get_vhost_name
 #define lws_hdr_copy ws_hdr_copy
 #define lws_hdr_custom_copy ws_hdr_custom_copy
+#define lws_hdr_total_length ws_hdr_total_length
 #define lwsl_hexdump_level ws_hexdump_level
 #define lws_http_client_http_response ws_http_client_http_response
 #define lws_is_final_fragment ws_is_final_fragment
 #define lws_is_first_fragment ws_is_first_fragment
+#define lws_is_ssl ws_is_ssl
 #define lws_json_simple_find ws_json_simple_find
 #define lws_log_emit_t ws_log_emit_t
 #define lws_log_level_enabled ws_log_level_enabled
 #define lws_log_line ws_log_line
+#define lws_now_secs ws_now_secs
 #define lws_now_usecs ws_now_usecs
 #define lws_partial_buffered ws_partial_buffered
+#define lws_pollargs ws_pollargs
+#define lws_pollfd ws_pollfd
+#define lws_protocol_get ws_protocol_get
 #define lws_protocol_vh_priv_get ws_protocol_vh_priv_get
 #define lws_protocol_vh_priv_zalloc ws_protocol_vh_priv_zalloc
 #define lws_protocol_vhost_options ws_protocol_vhost_options
@@ -327,28 +382,44 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
 #define lws_retry_sul_schedule ws_retry_sul_schedule
 #define lws_retry_sul_schedule_retry_wsi ws_retry_sul_schedule_retry_wsi
 #define lws_ring ws_ring
+#define lws_ring_bump_head ws_ring_bump_head
 #define lws_ring_consume ws_ring_consume
+#define lws_ring_consume_and_update_oldest_tail ws_ring_consume_and_update_oldest_tail
 #define lws_ring_consume_single_tail ws_ring_consume_single_tail
 #define lws_ring_create ws_ring_create
 #define lws_ring_destroy ws_ring_destroy
 #define lws_ring_destroy_element ws_ring_destroy_element
+#define lws_ring_dump ws_ring_dump
 #define lws_ring_get_count_free_elements ws_ring_get_count_free_elements
 #define lws_ring_get_count_waiting_elements ws_ring_get_count_waiting_elements
 #define lws_ring_get_element ws_ring_get_element
 #define lws_ring_get_oldest_tail ws_ring_get_oldest_tail
 #define lws_ring_insert ws_ring_insert
+#define lws_ring_next_linear_insert_range ws_ring_next_linear_insert_range
 #define lws_ring_update_oldest_tail ws_ring_update_oldest_tail
 #define lws_rx_flow_control ws_rx_flow_control
 #define lws_send_pipe_choked ws_send_pipe_choked
 #define lws_service ws_service
+#define lws_service_adjust_timeout ws_service_adjust_timeout
+#define lws_service_fd ws_service_fd
+#define lws_service_fd_tsi ws_service_fd_tsi
+#define lws_service_tsi ws_service_tsi
 #define lws_set_log_level ws_set_log_level
 #define lws_set_opaque_user_data ws_set_opaque_user_data
 #define lws_set_timeout ws_set_timeout
+#define lws_set_timeout_us ws_set_timeout_us
 #define lws_set_timer_usecs ws_set_timer_usecs
 #define lws_set_wsi_user ws_set_wsi_user
 #define lws_snprintf ws_snprintf
+#define lws_sockfd_type ws_sockfd_type
 #define lws_sorted_usec_list ws_sorted_usec_list
 #define lws_sorted_usec_list_t ws_sorted_usec_list_t
+#define lws_start_foreach_dll ws_start_foreach_dll
+#define lws_start_foreach_dll_safe ws_start_foreach_dll_safe
+#define lws_start_foreach_ll ws_start_foreach_ll
+#define lws_start_foreach_ll_safe ws_start_foreach_ll_safe
+#define lws_start_foreach_llp ws_start_foreach_llp
+#define lws_start_foreach_llp_safe ws_start_foreach_llp_safe
 #define lws_strncpy ws_strncpy
 #define lws_strnncpy ws_strnncpy
 #define lws_sul_cancel ws_sul_cancel
@@ -373,5 +444,23 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
 #define lwsl_notice wsl_notice
 #define lwsl_user wsl_user
 #define lwsl_warn wsl_warn
+
+/* libwebsockets calls wsloop does not have: using one stops the build with
+ * a message saying why and what to use instead. */
+#define lws_uv_getloop(...) (_Pragma("GCC error \"lws_uv_getloop: wsloop owns no libuv loop: pass yours in foreign_loops with LWS_SERVER_OPTION_LIBUV (cargo feature libuv), or watch lws_get_poll_fd()\"") 0)
+#define lws_get_peer_addresses(...) (_Pragma("GCC error \"lws_get_peer_addresses: wsloop does no reverse DNS: use lws_get_peer_simple()\"") 0)
+#define lws_hdr_fragment_length(...) (_Pragma("GCC error \"lws_hdr_fragment_length: wsloop keeps each response header whole: use lws_hdr_total_length()\"") 0)
+#define lws_http_client_read(...) (_Pragma("GCC error \"lws_http_client_read: HTTP client requests (connect info .method) are not supported by wsloop\"") 0)
+#define lws_client_http_body_pending(...) (_Pragma("GCC error \"lws_client_http_body_pending: HTTP client requests (connect info .method) are not supported by wsloop\"") 0)
+#define lws_set_proxy(...) (_Pragma("GCC error \"lws_set_proxy: proxies are not supported by wsloop yet\"") 0)
+#define lws_set_socks(...) (_Pragma("GCC error \"lws_set_socks: proxies are not supported by wsloop yet\"") 0)
+#define lws_get_parent(...) (_Pragma("GCC error \"lws_get_parent: wsloop connections have no parent or child connections\"") 0)
+#define lws_get_child(...) (_Pragma("GCC error \"lws_get_child: wsloop connections have no parent or child connections\"") 0)
+#define lws_client_reset(...) (_Pragma("GCC error \"lws_client_reset: connect again with lws_client_connect_via_info(), e.g. from lws_retry_sul_schedule_retry_wsi()\"") 0)
+#define lws_ws_sending_multifragment(...) (_Pragma("GCC error \"lws_ws_sending_multifragment: not in wsloop yet: track the WS_WRITE_NO_FIN fragments you wrote\"") 0)
+#define lws_get_urlarg_by_name(...) (_Pragma("GCC error \"lws_get_urlarg_by_name: a server call: wsloop is a client library\"") 0)
+#define lws_is_cgi(...) (_Pragma("GCC error \"lws_is_cgi: a server call: wsloop is a client library\"") 0)
+#define lws_get_udp(...) (_Pragma("GCC error \"lws_get_udp: UDP is not supported by wsloop\"") 0)
+#define lws_set_allocator(...) (_Pragma("GCC error \"lws_set_allocator: wsloop allocates with Rust's allocator; it cannot be replaced\"") 0)
 
 #endif /* WSLOOP_LWS_COMPAT_H */

@@ -16,6 +16,7 @@ impl Context {
         self.timers
             .borrow_mut()
             .schedule_sul(key, Instant::now() + after);
+        self.nudge();
     }
 
     /// Unschedules it; false when it was not scheduled.
@@ -29,6 +30,7 @@ impl Context {
             Some(d) => self.arm(c, Kind::User, d),
             None => c.timer_seq[Kind::User as usize] = 0,
         })
+        .inspect(|_| self.nudge())
         .is_some()
     }
 
@@ -45,6 +47,7 @@ impl Context {
                 Some(d) if d.is_zero() => true,
                 Some(d) => {
                     self.arm(c, Kind::Kill, d);
+                    self.nudge();
                     false
                 }
             }

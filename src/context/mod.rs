@@ -8,6 +8,7 @@
 mod calls;
 mod close;
 mod dial;
+mod external;
 #[cfg(test)]
 pub(crate) mod inject;
 mod keepalive;
@@ -106,6 +107,10 @@ pub struct Context {
     broken: RefCell<Option<String>>,
     serviced: Cell<bool>,
     destroyed: Cell<bool>,
+    /// The waker was woken for work queued outside `service` (external.rs).
+    nudged: Cell<bool>,
+    /// lws' external-poll callbacks were asked for (external.rs).
+    poll_callbacks: Cell<bool>,
     rng: RefCell<StdRng>,
 }
 
@@ -132,6 +137,8 @@ impl Context {
             broken: RefCell::new(None),
             serviced: Cell::new(false),
             destroyed: Cell::new(false),
+            nudged: Cell::new(false),
+            poll_callbacks: Cell::new(false),
             rng: RefCell::new(StdRng::from_os_rng()),
         })
     }
@@ -250,6 +257,7 @@ impl Context {
         });
         if first == Some(true) {
             self.pending.borrow_mut().push_back(id);
+            self.nudge();
         }
     }
 
@@ -382,6 +390,7 @@ impl Context {
             });
             self.reap(id);
         }
+        self.withdraw_poll_fd();
         for i in 0..self.cfg.protocols.len() {
             self.call_protocol(i, Reason::ProtocolDestroy, CbIn::None);
         }

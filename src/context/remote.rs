@@ -34,6 +34,11 @@ impl Remote {
     /// `ws_cancel_service`: every protocol gets EVENT_WAIT_CANCELLED on the loop thread.
     pub(crate) fn cancel(&self) {
         self.cancelled.store(true, Ordering::Release);
+        self.wake();
+    }
+
+    /// Wakes the loop: makes the poll (and the context's descriptor) readable.
+    pub(crate) fn wake(&self) {
         // Fails only when the poll is gone, and then nobody waits for it.
         let _ = self.waker.wake();
     }

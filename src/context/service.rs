@@ -96,6 +96,7 @@ impl Context {
     }
 
     fn on_wake(&self) {
+        self.nudge_seen();
         for (key, result) in self.remote.take_lookups() {
             self.resolved(ConnId::from_key(key), result);
         }
@@ -110,7 +111,8 @@ impl Context {
     /// longer apply (the handshake deadline of an established connection, a
     /// moved or cancelled sul) are dropped from the top of the heap here, so
     /// they cost neither clock reads nor early wake-ups.
-    fn next_live_due(&self) -> Option<Instant> {
+    #[inline(always)]
+    pub(super) fn next_live_due(&self) -> Option<Instant> {
         loop {
             let (at, seq, key) = self.timers.borrow().peek()?;
             let live = match key {

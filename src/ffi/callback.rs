@@ -2,6 +2,8 @@
 //! callbacks (with handles built for `wsi` and lws' reason numbers),
 //! scheduled callbacks, and clearing the application's `pwsi`.
 
+use std::ffi::c_void;
+
 use super::handles::wsi_handle;
 use super::types::*;
 use crate::callbacks::{Callbacks, CbIn, Opaque, Reason, Target};
@@ -35,6 +37,19 @@ impl Callbacks for CCallbacks {
             match data {
                 CbIn::None => cb(wsi, reason, user.0, std::ptr::null_mut(), 0),
                 CbIn::Opaque(o) => cb(wsi, reason, user.0, o.0, 0),
+                CbIn::PollArgs {
+                    fd,
+                    events,
+                    prev_events,
+                } => {
+                    let mut pa = super::service_api::ws_pollargs {
+                        fd,
+                        events,
+                        prev_events,
+                    };
+                    cb(wsi, reason, user.0, &mut pa as *mut _ as *mut c_void, 0)
+                }
+                CbIn::Len(n) => cb(wsi, reason, user.0, std::ptr::null_mut(), n),
                 CbIn::Data { buf, start, len } => {
                     let p = buf.as_mut_ptr().add(start);
                     cb(wsi, reason, user.0, p.cast(), len)
@@ -93,6 +108,10 @@ fn reason_to_c(r: Reason) -> ws_callback_reasons {
         Reason::ProtocolDestroy => WS_CALLBACK_PROTOCOL_DESTROY,
         Reason::WsiCreate => WS_CALLBACK_WSI_CREATE,
         Reason::WsiDestroy => WS_CALLBACK_WSI_DESTROY,
+        Reason::AddPollFd => WS_CALLBACK_ADD_POLL_FD,
+        Reason::DelPollFd => WS_CALLBACK_DEL_POLL_FD,
+        Reason::LockPoll => WS_CALLBACK_LOCK_POLL,
+        Reason::UnlockPoll => WS_CALLBACK_UNLOCK_POLL,
         Reason::WsPeerInitiatedClose => WS_CALLBACK_WS_PEER_INITIATED_CLOSE,
         Reason::EventWaitCancelled => WS_CALLBACK_EVENT_WAIT_CANCELLED,
         Reason::Timer => WS_CALLBACK_TIMER,

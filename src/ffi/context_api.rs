@@ -23,8 +23,8 @@ const DEFAULT_MAX_MESSAGE: u64 = 64 << 20;
 ///
 /// Returns NULL, with a log line naming the cause, when `info` is NULL,
 /// asks for something wsloop does not do (a listening port, a foreign event
-/// loop, a proxy), or names a CA, certificate or key that cannot be read or
-/// used.
+/// loop other than libuv's, or libuv's without the `libuv` cargo feature, a
+/// proxy), or names a CA, certificate or key that cannot be read or used.
 ///
 /// TLS needs no global initialisation (`WS_SERVER_OPTION_DO_SSL_GLOBAL_INIT`
 /// is accepted and changes nothing); the system's CA certificates are read
@@ -54,9 +54,7 @@ unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, Str
             info.port
         ));
     }
-    if !info.foreign_loops.is_null() || info.options & EVENT_LIB_OPTIONS != 0 {
-        return Err("foreign event loops (libuv, libev, libevent, glib, sdevent, uloop) are not supported: drive the context with ws_service()".into());
-    }
+    let foreign = super::foreign::check(info)?;
     if !info.http_proxy_address.is_null() || !info.socks_proxy_address.is_null() {
         return Err("HTTP and SOCKS proxies are not supported yet".into());
     }
@@ -136,6 +134,15 @@ unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, Str
     }));
     if let Some(s) = handles::shell(handle) {
         s.core.init_protocols();
+        if info.wsloop_flags & super::service_api::WS_CONTEXT_EXTERNAL_POLL != 0 {
+            s.core.enable_poll_callbacks();
+        }
+    }
+    if let Some(f) = foreign {
+        if let Err(e) = super::foreign::attach(handle, f) {
+            ws_context_destroy(handle);
+            return Err(e);
+        }
     }
     Ok(handle)
 }
@@ -181,6 +188,7 @@ pub unsafe extern "C" fn ws_context_destroy(context: *mut ws_context) {
                 "ws_context_destroy called from inside a callback: refused; set a flag, leave the ws_service() loop, then destroy"
             );
         }
+        super::foreign::detach(context);
         s.core.destroy();
         drop(handles::retire(s.slot));
     })

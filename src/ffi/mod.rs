@@ -16,13 +16,18 @@ mod guard;
 mod callback;
 mod conn_api;
 mod context_api;
+mod foreign;
+#[cfg(feature = "libuv")]
+mod foreign_uv;
 mod handles;
 mod log_api;
 mod ring_api;
+mod service_api;
 mod timer_api;
 mod tls_options;
 mod util_api;
 mod vhost_api;
+mod wsi_api;
 
 #[cfg(test)]
 mod panic_tests;
@@ -31,7 +36,9 @@ pub use conn_api::*;
 pub use context_api::*;
 pub use log_api::*;
 pub use ring_api::*;
+pub use service_api::*;
 pub use timer_api::*;
 pub use types::*;
 pub use util_api::*;
 pub use vhost_api::*;
+pub use wsi_api::*;

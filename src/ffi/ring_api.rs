@@ -2,7 +2,7 @@
 //! not tied to a context; like lws', it has no lock of its own: guard it
 //! with a mutex when threads share it.
 
-use std::ffi::c_void;
+use std::ffi::{c_int, c_void};
 
 use super::types::*;
 use crate::ring::Ring;
@@ -189,6 +189,65 @@ pub unsafe extern "C" fn ws_ring_update_oldest_tail(r: *mut ws_ring, tail: u32) 
 pub unsafe extern "C" fn ws_ring_get_oldest_tail(r: *mut ws_ring) -> u32 {
     guard!("ws_ring_get_oldest_tail", 0, {
         ring(r, "ws_ring_get_oldest_tail").map_or(0, |r| r.ring.oldest_tail() as u32)
+    })
+}
+
+/// Where to write new elements in place: sets `*start` to the head and
+/// `*bytes` to the free bytes from there up to the end of the buffer (whole
+/// elements); returns 0, or 1 when the ring is full. Commit what was
+/// written with `ws_ring_bump_head()`.
+#[no_mangle]
+pub unsafe extern "C" fn ws_ring_next_linear_insert_range(
+    r: *mut ws_ring,
+    start: *mut *mut c_void,
+    bytes: *mut usize,
+) -> c_int {
+    guard!("ws_ring_next_linear_insert_range", 1, {
+        let Some(r) = ring(r, "ws_ring_next_linear_insert_range") else {
+            return 1;
+        };
+        let (Some(start), Some(bytes)) = (start.as_mut(), bytes.as_mut()) else {
+            refuse!(
+                1,
+                "ws_ring_next_linear_insert_range: start or bytes is NULL"
+            )
+        };
+        let Some((at, n)) = r.ring.linear_insert_range() else {
+            return 1;
+        };
+        *start = r.ring.buffer().as_mut_ptr().add(at).cast();
+        *bytes = n;
+        0
+    })
+}
+
+/// Commits `bytes` (whole elements, at most what
+/// `ws_ring_next_linear_insert_range()` gave) written at the head.
+#[no_mangle]
+pub unsafe extern "C" fn ws_ring_bump_head(r: *mut ws_ring, bytes: usize) {
+    guard!("ws_ring_bump_head", (), {
+        if let Some(r) = ring(r, "ws_ring_bump_head") {
+            let elem = r.ring_elem();
+            let free = r.ring.linear_insert_range().map_or(0, |(_, n)| n);
+            if bytes % elem != 0 || bytes > free {
+                refuse!(
+                    (),
+                    "ws_ring_bump_head: {bytes} bytes is not whole elements of {elem} within the {free} free bytes at the head; nothing committed"
+                );
+            }
+            r.ring.bump_head(bytes);
+        }
+    })
+}
+
+/// Logs the ring's state (and `*tail`'s, when not NULL) at NOTICE level.
+#[no_mangle]
+pub unsafe extern "C" fn ws_ring_dump(r: *mut ws_ring, tail: *mut u32) {
+    guard!("ws_ring_dump", (), {
+        if let Some(r) = ring(r, "ws_ring_dump") {
+            let line = r.ring.describe(tail.as_ref().map(|t| *t as usize));
+            wlog!(crate::log::NOTICE, "{line}");
+        }
     })
 }
 

@@ -158,6 +158,34 @@ pub unsafe extern "C" fn ws_set_timeout(wsi: *mut ws, reason: c_int, secs: c_int
     )
 }
 
+/// `ws_set_timeout()` with the delay in microseconds (lws 4.1+): closes
+/// the connection `us` from now; 0 cancels, a negative value closes at the
+/// next service.
+#[no_mangle]
+pub unsafe extern "C" fn ws_set_timeout_us(wsi: *mut ws, reason: c_int, us: ws_usec_t) {
+    guard!("ws_set_timeout_us", (), {
+        if let Some((s, id)) = handles::live_conn(wsi, "ws_set_timeout_us") {
+            let after = match us {
+                0 => None,
+                n if n < 0 => Some(Duration::ZERO),
+                n => Some(Duration::from_micros(n as u64)),
+            };
+            s.core.set_timeout(id, reason, after);
+        }
+    })
+}
+
+/// Seconds since the Unix epoch (wall-clock time, as lws' `lws_now_secs`;
+/// `ws_now_usecs()` is the monotonic clock timers use).
+#[no_mangle]
+pub extern "C" fn ws_now_secs() -> std::ffi::c_ulong {
+    guard!("ws_now_secs", 0, {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as std::ffi::c_ulong)
+    })
+}
+
 /// The next backoff delay in ms from `retry` for try count `*ctry` (which
 /// is then incremented); `*conceal` (if not NULL) is set to 1 while retries
 /// remain (`conceal_count`), else 0. libwebsockets' semantics: the table

@@ -173,7 +173,10 @@ pub struct ws_context_creation_info {
     pub client_ssl_cipher_list: *const c_char,
     /// Not applied, as `client_ssl_cipher_list`.
     pub client_tls_1_3_plus_cipher_list: *const c_char,
-    /// Foreign event loops are not supported: non-NULL is refused.
+    /// With `WS_SERVER_OPTION_LIBUV`: `foreign_loops[0]` is the application's
+    /// `uv_loop_t *`, which the context joins (wsloop built with its `libuv`
+    /// cargo feature). Other event libraries are refused with a log line
+    /// pointing to `ws_get_poll_fd()`.
     pub foreign_loops: *mut *mut c_void,
     pub retry_and_idle_policy: *const ws_retry_bo_t,
     /// Seconds allowed for name resolution and the TCP connect; 0 means 20.
@@ -182,6 +185,8 @@ pub struct ws_context_creation_info {
     pub socks_proxy_port: c_uint,
     /// wsloop: largest message accepted before closing with 1009; 0 means 64 MiB.
     pub max_message_size: u64,
+    /// wsloop: `WS_CONTEXT_*` bits.
+    pub wsloop_flags: c_uint,
 }
 
 /// What to connect to. `memset` it to 0, then set what you need.
@@ -398,14 +403,6 @@ pub const WS_SERVER_OPTION_H2_JUST_FIX_WINDOW_UPDATE_OVERFLOW: u64 = 2147483648;
 pub const WS_SERVER_OPTION_GLIB: u64 = 8589934592;
 pub const WS_SERVER_OPTION_SDEVENT: u64 = 137438953472;
 pub const WS_SERVER_OPTION_ULOOP: u64 = 274877906944;
-
-/// Options naming an event library: wsloop runs its own loop only.
-pub const EVENT_LIB_OPTIONS: u64 = WS_SERVER_OPTION_LIBEV
-    | WS_SERVER_OPTION_LIBUV
-    | WS_SERVER_OPTION_LIBEVENT
-    | WS_SERVER_OPTION_GLIB
-    | WS_SERVER_OPTION_SDEVENT
-    | WS_SERVER_OPTION_ULOOP;
 
 /// `void emit(int level, const char *line)`: receives each log line.
 pub type ws_log_emit_t = Option<unsafe extern "C" fn(level: c_int, line: *const c_char)>;
