@@ -295,6 +295,7 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
 #define lws_extension_callback_pm_deflate ws_extension_callback_pm_deflate
 #define lws_frame_is_binary ws_frame_is_binary
 #define lws_get_context ws_get_context
+#define lws_get_library_version ws_get_library_version
 #define lws_get_opaque_user_data ws_get_opaque_user_data
 #define lws_get_protocol ws_get_protocol
 #define lws_get_random ws_get_random

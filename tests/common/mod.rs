@@ -547,3 +547,53 @@ pub fn cstr(p: *const c_void) -> String {
 
 pub const SECS5: Duration = Duration::from_secs(5);
 pub const SECS10: Duration = Duration::from_secs(10);
+
+// ---- the shared library's ABI ----
+
+/// The functions a shared library exports (`nm -D --defined-only`).
+pub fn exported_symbols(so: &Path) -> std::collections::BTreeSet<String> {
+    let out = Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(so)
+        .output()
+        .expect("nm runs (binutils; scripts/setup installs it)");
+    assert!(
+        out.status.success(),
+        "nm -D {}: {}",
+        so.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .map(|s| s.split('@').next().unwrap_or(s).to_string())
+        .collect()
+}
+
+/// Checks that `so` exports exactly the symbols listed in
+/// tests/abi/exported-symbols.txt.
+pub fn assert_exports_match_list(so: &Path) {
+    let list = root().join("tests/abi/exported-symbols.txt");
+    let listed: std::collections::BTreeSet<String> = std::fs::read_to_string(&list)
+        .expect("tests/abi/exported-symbols.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect();
+    let exported = exported_symbols(so);
+    let new: Vec<_> = exported.difference(&listed).collect();
+    let gone: Vec<_> = listed.difference(&exported).collect();
+    assert!(
+        new.is_empty(),
+        "{} exports {new:?}, not listed in tests/abi/exported-symbols.txt: list new API there \
+         (ws_/wsl_ names declared in wsloop.h only)",
+        so.display()
+    );
+    assert!(
+        gone.is_empty(),
+        "{} no longer exports {gone:?}, listed in tests/abi/exported-symbols.txt: programs \
+         linked to libwsloop.so would fail to load; removing API needs a new SONAME major version",
+        so.display()
+    );
+}
