@@ -37,20 +37,16 @@ fn shared_library_exports_exactly_the_listed_functions() {
 #[test]
 fn shared_library_has_a_soname_with_the_major_version() {
     static_lib();
-    let out = std::process::Command::new("readelf")
-        .arg("-d")
-        .arg(target_dir().join("debug/libwsloop.so"))
-        .output()
-        .expect("readelf runs");
+    let dynamic = stdout_of(
+        std::process::Command::new("readelf")
+            .arg("-d")
+            .arg(target_dir().join("debug/libwsloop.so")),
+    );
     let soname = format!(
         "Library soname: [libwsloop.so.{}]",
         env!("CARGO_PKG_VERSION_MAJOR")
     );
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains(&soname),
-        "no {soname} in:\n{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert!(dynamic.contains(&soname), "no {soname} in:\n{dynamic}");
 }
 
 /// One line of layout.txt: `struct size [lws_struct]` or `struct.field offset`.

@@ -18,32 +18,9 @@ const LIMIT: Duration = Duration::from_secs(30);
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const MAJOR: &str = env!("CARGO_PKG_VERSION_MAJOR");
 
-/// Runs a command to completion; panics with its output when it fails.
-fn check(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn install(prefix: &Path, destdir: Option<&Path>) {
     let mut cmd = Command::new(root().join("scripts/install"));
-    cmd.arg("--prefix").arg(prefix);
-    // Cargo gives a test OUT_DIR and CARGO_PKG_*; ring's build script
-    // watches such variables, so the release build would be redone here
-    // and again at the next `cargo build --release` outside the suite.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key == "OUT_DIR"
-            || (key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR")
-        {
-            cmd.env_remove(&*key);
-        }
-    }
+    without_test_env(&mut cmd).arg("--prefix").arg(prefix);
     cmd.env_remove("PREFIX")
         .env_remove("LIBDIR")
         .env_remove("INCLUDEDIR");
@@ -51,12 +28,12 @@ fn install(prefix: &Path, destdir: Option<&Path>) {
         Some(d) => cmd.env("DESTDIR", d),
         None => cmd.env_remove("DESTDIR"),
     };
-    check(&mut cmd);
+    stdout_of(&mut cmd);
 }
 
 /// The names of a file's sections (of every member, for an archive).
 fn sections(file: &Path) -> Vec<String> {
-    check(Command::new("readelf").arg("-SW").arg(file))
+    stdout_of(Command::new("readelf").arg("-SW").arg(file))
         .lines()
         .filter_map(|l| Some(l.split_once("] ")?.1.split_whitespace().next()?.to_string()))
         .collect()
@@ -67,7 +44,7 @@ fn has_debug_info(file: &Path) -> bool {
 }
 
 fn pkg_config(prefix: &Path, args: &[&str]) -> Vec<String> {
-    check(
+    stdout_of(
         Command::new("pkg-config")
             .args(args)
             .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig")),
@@ -79,7 +56,7 @@ fn pkg_config(prefix: &Path, args: &[&str]) -> Vec<String> {
 
 /// What `ldd` says about a program, with the installed lib dir on the path.
 fn ldd(exe: &Path, libdir: &Path) -> String {
-    check(Command::new("ldd").arg(exe).env("LD_LIBRARY_PATH", libdir))
+    stdout_of(Command::new("ldd").arg(exe).env("LD_LIBRARY_PATH", libdir))
 }
 
 fn assert_loads_installed(exe: &Path, libdir: &Path) {
@@ -134,7 +111,7 @@ fn run_tx(exe: &Path, libdir: &Path, port: u16) {
 /// Configures and builds tests/install/CMakeLists.txt; returns its build dir.
 fn cmake_build(prefix: &Path, dir: &Path, static_libs: bool) -> PathBuf {
     let _ = std::fs::remove_dir_all(dir);
-    check(
+    stdout_of(
         Command::new("cmake")
             .arg("-S")
             .arg(root().join("tests/install"))
@@ -147,7 +124,7 @@ fn cmake_build(prefix: &Path, dir: &Path, static_libs: bool) -> PathBuf {
                 if static_libs { "ON" } else { "OFF" }
             )),
     );
-    check(Command::new("cmake").arg("--build").arg(dir));
+    stdout_of(Command::new("cmake").arg("--build").arg(dir));
     dir.to_path_buf()
 }
 
@@ -181,7 +158,7 @@ fn installed_library_links_four_ways_and_through_the_lws_names() {
         std::fs::read_link(lib.join("libwsloop.so")).unwrap(),
         PathBuf::from(format!("libwsloop.so.{MAJOR}"))
     );
-    let dynamic = check(Command::new("readelf").arg("-d").arg(&so));
+    let dynamic = stdout_of(Command::new("readelf").arg("-d").arg(&so));
     assert!(
         dynamic.contains(&format!("Library soname: [libwsloop.so.{MAJOR}]")),
         "{dynamic}"
