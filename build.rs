@@ -2,7 +2,7 @@
 //! (cbindgen) and `wsloop/lws-compat.h` (libwebsockets' names for every
 //! `ws_`/`WS_` name in it). The committed copies under `include/` are
 //! checked against them by `tests/header.rs`; set WSLOOP_UPDATE_HEADER=1 to
-//! write them there as well.
+//! write them there as well. Also gives the shared library its SONAME.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -13,6 +13,14 @@ fn main() {
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=WSLOOP_UPDATE_HEADER");
+    // The shared library's SONAME: programs linked to it load
+    // libwsloop.so.MAJOR, the name scripts/install gives a link to the
+    // versioned file. (Which symbols it exports is rustc's choice for a
+    // cdylib: the #[no_mangle] functions only; tests/abi.rs checks the list.)
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        let major = std::env::var("CARGO_PKG_VERSION_MAJOR").expect("cargo sets it");
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libwsloop.so.{major}");
+    }
     let config =
         cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml parses");
     let bindings = cbindgen::Builder::new()

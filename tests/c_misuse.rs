@@ -251,6 +251,11 @@ fn every_exported_function_refuses_null_with_a_log_line() {
         });
         logs("ws_sul_cancel: sul is NULL", || ws_sul_cancel(null_mut()));
         assert!(ws_now_usecs() >= 0);
+        // No arguments to refuse: a static string, the same on every call.
+        assert_eq!(
+            std::ffi::CStr::from_ptr(ws_get_library_version()).to_str(),
+            Ok(env!("CARGO_PKG_VERSION"))
+        );
         logs("ws_set_timer_usecs: wsi is NULL", || {
             ws_set_timer_usecs(null_mut(), 1)
         });

@@ -1,6 +1,7 @@
 //! Port programs: libwebsockets-style clients in tests/port/, one per
-//! pattern of the lws client examples, built unmodified against wsloop (their
-//! `#include <libwebsockets.h>` finds a one-line shim that includes
+//! pattern of the lws client examples, built unmodified against wsloop
+//! (their `#include <libwebsockets.h>` finds
+//! `include/wsloop/lws/libwebsockets.h`, which includes
 //! `wsloop/lws-compat.h`) and, where libwebsockets is installed, against it
 //! too. Both builds run against the same kind of server and must print the
 //! same lines.
@@ -23,7 +24,7 @@ fn build_wsloop(name: &str) -> PathBuf {
     let flags = [
         "-I".to_string(),
         root()
-            .join("tests/port/wsloop-shim")
+            .join("include/wsloop/lws")
             .to_string_lossy()
             .into_owned(),
         "-I".to_string(),

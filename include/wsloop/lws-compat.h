@@ -339,6 +339,7 @@ static inline struct ws_context *lws_create_context(const struct ws_context_crea
 #define lws_frame_is_binary ws_frame_is_binary
 #define lws_get_context ws_get_context
 #define lws_get_count_threads ws_get_count_threads
+#define lws_get_library_version ws_get_library_version
 #define lws_get_network_wsi ws_get_network_wsi
 #define lws_get_opaque_user_data ws_get_opaque_user_data
 #define lws_get_peer_simple ws_get_peer_simple

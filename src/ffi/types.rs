@@ -15,9 +15,13 @@ pub const WS_PRE: usize = 16;
 /// `port` value of a context that does not listen (the only kind wsloop makes).
 pub const WS_CONTEXT_PORT_NO_LISTEN: c_int = -1;
 
+/// Microseconds per second.
 pub const WS_US_PER_SEC: i64 = 1_000_000;
+/// Microseconds per second (lws' other spelling).
 pub const WS_USEC_PER_SEC: i64 = 1_000_000;
+/// Microseconds per millisecond.
 pub const WS_US_PER_MS: i64 = 1000;
+/// Milliseconds per second.
 pub const WS_MS_PER_SEC: i64 = 1000;
 
 /// A connection ("wsi"). Opaque: only its address is ever used. A handle is
@@ -58,6 +62,8 @@ pub type ws_callback_function = Option<
 pub struct ws_protocols {
     /// Subprotocol name; also the key `local_protocol_name` binds by.
     pub name: *const c_char,
+    /// Called for every event of the connections bound to this entry; NULL ends
+    /// the table.
     pub callback: ws_callback_function,
     /// Bytes of zeroed per-connection memory passed as `user` (unless
     /// `ws_client_connect_info.userdata` is set).
@@ -76,9 +82,14 @@ pub struct ws_protocols {
 /// Per-protocol options, handed to `WS_CALLBACK_PROTOCOL_INIT` as `in`.
 #[repr(C)]
 pub struct ws_protocol_vhost_options {
+    /// The next protocol's options (or the next option in an `options` list);
+    /// NULL ends the list.
     pub next: *const ws_protocol_vhost_options,
+    /// For a protocol entry: its list of name/value options.
     pub options: *const ws_protocol_vhost_options,
+    /// The protocol name (protocol entry) or the option name.
     pub name: *const c_char,
+    /// The option's value; find it with `ws_pvo_search`.
     pub value: *const c_char,
 }
 
@@ -86,8 +97,12 @@ pub struct ws_protocol_vhost_options {
 /// given extensions logs a warning and offers none.
 #[repr(C)]
 pub struct ws_extension {
+    /// Extension name (e.g. "permessage-deflate").
     pub name: *const c_char,
+    /// lws' extension callback (`ws_extension_callback_pm_deflate`); never
+    /// called.
     pub callback: *mut c_void,
+    /// The Sec-WebSocket-Extensions offer lws would send.
     pub client_offer: *const c_char,
 }
 
@@ -95,11 +110,18 @@ pub struct ws_extension {
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct ws_retry_bo {
+    /// Delays in ms before retry 1, 2, ...; the last one repeats.
     pub retry_ms_table: *const u32,
+    /// Entries in `retry_ms_table`.
     pub retry_ms_table_count: u16,
+    /// Retries before `ws_retry_sul_schedule*` return 1 (give up).
     pub conceal_count: u16,
+    /// Seconds of silence before a keepalive PING; 0 turns keepalive off.
     pub secs_since_valid_ping: u16,
+    /// Seconds without receiving anything before the connection is dropped; 0
+    /// turns keepalive off.
     pub secs_since_valid_hangup: u16,
+    /// Up to this percentage of the delay is added at random.
     pub jitter_percent: u8,
 }
 
@@ -111,42 +133,65 @@ pub type ws_retry_bo_t = ws_retry_bo;
 pub struct ws_context_creation_info {
     /// `WS_CONTEXT_PORT_NO_LISTEN` (or 0). wsloop is a client: a listening port is refused.
     pub port: c_int,
+    /// Ignored (a server's listening interface).
     pub iface: *const c_char,
     /// The protocol table, ended by an entry with a NULL callback. Copied.
     pub protocols: *const ws_protocols,
+    /// Extensions to offer: not supported yet, a warning says so and none are
+    /// offered.
     pub extensions: *const ws_extension,
+    /// Ignored (a server's header limits).
     pub token_limits: *const c_void,
+    /// Ignored (server TLS).
     pub ssl_private_key_password: *const c_char,
+    /// Ignored (server TLS).
     pub ssl_cert_filepath: *const c_char,
+    /// Ignored (server TLS).
     pub ssl_private_key_filepath: *const c_char,
     /// Used as `client_ssl_ca_filepath` when that is NULL (lws' legacy name).
     pub ssl_ca_filepath: *const c_char,
+    /// Ignored (server TLS).
     pub ssl_cipher_list: *const c_char,
+    /// Proxies are not supported yet: non-NULL is refused.
     pub http_proxy_address: *const c_char,
+    /// Ignored (see `http_proxy_address`).
     pub http_proxy_port: c_uint,
+    /// Ignored: wsloop never changes the process's group.
     pub gid: c_int,
+    /// Ignored: wsloop never changes the process's user.
     pub uid: c_int,
     /// `WS_SERVER_OPTION_*` bits.
     pub options: u64,
     /// Returned by `ws_context_user()`.
     pub user: *mut c_void,
+    /// TCP keepalive is not applied yet: non-zero logs a warning.
     pub ka_time: c_int,
+    /// Ignored (see `ka_time`).
     pub ka_probes: c_int,
+    /// Ignored (see `ka_time`).
     pub ka_interval: c_int,
+    /// Ignored: wsloop's own limits apply to the upgrade response.
     pub max_http_header_data: c_ushort,
+    /// Ignored.
     pub max_http_header_pool: c_ushort,
+    /// Ignored: one service thread per context.
     pub count_threads: c_uint,
+    /// Ignored: no fixed limit on connections.
     pub fd_limit_per_thread: c_uint,
     /// Seconds allowed for the TLS handshake, and again for the upgrade
     /// exchange; 0 means 15.
     pub timeout_secs: c_uint,
+    /// Ignored: the context's one vhost is named "default".
     pub vhost_name: *const c_char,
     /// Options per protocol name, passed to PROTOCOL_INIT.
     pub pvo: *const ws_protocol_vhost_options,
+    /// Ignored (a server's HTTP keepalive).
     pub keepalive_timeout: c_int,
     /// Default receive chunk size (see `ws_protocols.rx_buffer_size`); 0 means 4096.
     pub pt_serv_buf_size: c_uint,
+    /// Ignored (OpenSSL options).
     pub ssl_options_set: c_long,
+    /// Ignored (OpenSSL options).
     pub ssl_options_clear: c_long,
     /// Encrypted keys are not supported: non-NULL is refused.
     pub client_ssl_private_key_password: *const c_char,
@@ -155,11 +200,13 @@ pub struct ws_context_creation_info {
     pub client_ssl_cert_filepath: *const c_char,
     /// Client certificate chain in memory (PEM, or one DER certificate).
     pub client_ssl_cert_mem: *const c_void,
+    /// Bytes at `client_ssl_cert_mem`.
     pub client_ssl_cert_mem_len: c_uint,
     /// Client private key (PEM: PKCS#8, PKCS#1 or SEC1; unencrypted).
     pub client_ssl_private_key_filepath: *const c_char,
     /// Client private key in memory (PEM or DER).
     pub client_ssl_key_mem: *const c_void,
+    /// Bytes at `client_ssl_key_mem`.
     pub client_ssl_key_mem_len: c_uint,
     /// CA certificates to trust (PEM, several allowed), besides the
     /// system's unless `WS_SERVER_OPTION_DISABLE_OS_CA_CERTS`. An unreadable
@@ -168,6 +215,7 @@ pub struct ws_context_creation_info {
     /// CA certificates in memory (PEM text, several allowed; a trailing NUL
     /// counted in the length is ignored).
     pub client_ssl_ca_mem: *const c_void,
+    /// Bytes at `client_ssl_ca_mem`.
     pub client_ssl_ca_mem_len: c_uint,
     /// Not applied (a warning says so): rustls' safe default suites are used.
     pub client_ssl_cipher_list: *const c_char,
@@ -178,10 +226,14 @@ pub struct ws_context_creation_info {
     /// cargo feature). Other event libraries are refused with a log line
     /// pointing to `ws_get_poll_fd()`.
     pub foreign_loops: *mut *mut c_void,
+    /// The retry and keepalive policy of connections that give none; NULL
+    /// means keepalive at lws 4.1's 300/310 s. Copied.
     pub retry_and_idle_policy: *const ws_retry_bo_t,
     /// Seconds allowed for name resolution and the TCP connect; 0 means 20.
     pub connect_timeout_secs: c_uint,
+    /// Proxies are not supported yet: non-NULL is refused.
     pub socks_proxy_address: *const c_char,
+    /// Ignored (see `socks_proxy_address`).
     pub socks_proxy_port: c_uint,
     /// wsloop: largest message accepted before closing with 1009; 0 means 64 MiB.
     pub max_message_size: u64,
@@ -192,6 +244,7 @@ pub struct ws_context_creation_info {
 /// What to connect to. `memset` it to 0, then set what you need.
 #[repr(C)]
 pub struct ws_client_connect_info {
+    /// The context to connect in (from `ws_create_context`).
     pub context: *mut ws_context,
     /// Host name or IPv4/IPv6 literal.
     pub address: *const c_char,
@@ -212,40 +265,62 @@ pub struct ws_client_connect_info {
     pub origin: *const c_char,
     /// Sec-WebSocket-Protocol offer (a comma list), sent verbatim; NULL offers none.
     pub protocol: *const c_char,
+    /// Ignored: always version 13 (RFC 6455).
     pub ietf_version_or_minus_one: c_int,
     /// Used as `user` instead of per-session memory; not freed by wsloop.
     pub userdata: *mut c_void,
+    /// Ignored (unused by lws too).
     pub client_exts: *const c_void,
     /// Must be NULL: HTTP client requests are not supported.
     pub method: *const c_char,
+    /// Not supported: non-NULL is refused.
     pub parent_wsi: *mut ws,
+    /// Not supported: non-NULL is refused.
     pub uri_replace_from: *const c_char,
+    /// Not supported: non-NULL is refused.
     pub uri_replace_to: *const c_char,
+    /// Ignored: the context's one vhost is used.
     pub vhost: *mut ws_vhost,
     /// Set to the new handle before the first callback; set to NULL when the
     /// connection fails (before `WS_CALLBACK_CLIENT_CONNECTION_ERROR`).
     pub pwsi: *mut *mut ws,
+    /// Binding to an interface is not supported: non-NULL is refused.
     pub iface: *const c_char,
     /// Protocol table entry to bind to; NULL means the entry named by
     /// `protocol`, else `protocols[0]`.
     pub local_protocol_name: *const c_char,
     /// TLS ALPN offer, a comma list; NULL means "http/1.1". "h2" is dropped.
     pub alpn: *const c_char,
+    /// Sequencers are not supported: non-NULL is refused.
     pub seq: *mut c_void,
+    /// Returned by `ws_get_opaque_user_data`.
     pub opaque_user_data: *mut c_void,
+    /// This connection's retry and keepalive policy; NULL means the
+    /// context's. Copied.
     pub retry_and_idle_policy: *const ws_retry_bo_t,
+    /// Ignored (HTTP/2 flow control).
     pub manual_initial_tx_credit: c_int,
+    /// Ignored (lws' system client certificates).
     pub sys_tls_client_cert: u8,
+    /// Ignored (socket priority).
     pub priority: u8,
+    /// MQTT is not supported: non-NULL is refused.
     pub mqtt_cp: *mut c_void,
+    /// Binding a local port is not supported: non-zero is refused.
     pub local_port: c_int,
+    /// Ignored (lws' fault injection).
     pub fi_wsi_name: *const c_char,
+    /// Ignored (lws' connection reuse).
     pub keep_warm_secs: u16,
+    /// Ignored (lws' log contexts).
     pub log_cx: *mut c_void,
+    /// Not supported: non-NULL is refused.
     pub auth_username: *const c_char,
+    /// Not supported: non-NULL is refused.
     pub auth_password: *const c_char,
     /// wsloop: `WS_CONNECT_*` bits.
     pub wsloop_flags: c_uint,
+    /// Reserved: keep zero.
     pub _unused: [*mut c_void; 4],
 }
 
@@ -268,11 +343,15 @@ pub enum ws_write_protocol {
     WS_WRITE_HTTP_HEADERS_CONTINUATION = 9,
 }
 
+/// Ignored: `ws_write` never splits or merges frames.
 pub const WS_WRITE_BUFLIST: c_int = 0x20;
 /// This fragment is not the last of its message.
 pub const WS_WRITE_NO_FIN: c_int = 0x40;
+/// Ignored (HTTP/2).
 pub const WS_WRITE_H2_STREAM_END: c_int = 0x80;
+/// Ignored: client frames are always masked (RFC 6455).
 pub const WS_WRITE_CLIENT_IGNORE_XOR_MASK: c_int = 0x80;
+/// Refused by `ws_write`: raw writes are not supported on a WebSocket connection.
 pub const WS_WRITE_RAW: c_int = 3;
 
 /// Close codes (lws' `enum lws_close_status`).
@@ -353,55 +432,97 @@ pub fn token_header(token: c_int) -> Option<&'static str> {
     })
 }
 
-// Log levels (lws' LLL_*), for ws_set_log_level.
+/// Log level bit (lws' `LLL_ERR`) for `ws_set_log_level`: errors.
 pub const WS_LLL_ERR: c_int = 1 << 0;
+/// Log level bit: warnings.
 pub const WS_LLL_WARN: c_int = 1 << 1;
+/// Log level bit: notices.
 pub const WS_LLL_NOTICE: c_int = 1 << 2;
+/// Log level bit: information.
 pub const WS_LLL_INFO: c_int = 1 << 3;
+/// Log level bit: debugging.
 pub const WS_LLL_DEBUG: c_int = 1 << 4;
+/// Log level bit: the frame parser.
 pub const WS_LLL_PARSER: c_int = 1 << 5;
+/// Log level bit: the upgrade request and response headers.
 pub const WS_LLL_HEADER: c_int = 1 << 6;
+/// Log level bit: extensions.
 pub const WS_LLL_EXT: c_int = 1 << 7;
+/// Log level bit: client connections.
 pub const WS_LLL_CLIENT: c_int = 1 << 8;
+/// Log level bit: latency.
 pub const WS_LLL_LATENCY: c_int = 1 << 9;
+/// Log level bit: the application's own lines (`wsl_user`).
 pub const WS_LLL_USER: c_int = 1 << 10;
+/// Log level bit: threads.
 pub const WS_LLL_THREAD: c_int = 1 << 11;
+/// The number of log level bits.
 pub const WS_LLL_COUNT: c_int = 12;
 
-// Connect flags for ws_client_connect_info.ssl_connection (lws' LCCSCF_*).
+/// Connect flag (`ssl_connection`, lws' `LCCSCF_*`): wss://, TLS on the connection.
 pub const WS_LCCSCF_USE_SSL: c_int = 1 << 0;
+/// Connect flag: accept a self-signed server certificate (a warning is logged).
 pub const WS_LCCSCF_ALLOW_SELFSIGNED: c_int = 1 << 1;
+/// Connect flag: accept a certificate not valid for the host name (a warning is logged).
 pub const WS_LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK: c_int = 1 << 2;
+/// Connect flag: accept an expired or not yet valid certificate (a warning is logged).
 pub const WS_LCCSCF_ALLOW_EXPIRED: c_int = 1 << 3;
+/// Connect flag: accept a certificate from an untrusted issuer (a warning is logged).
 pub const WS_LCCSCF_ALLOW_INSECURE: c_int = 1 << 4;
+/// Connect flag, ignored (HTTP/2).
 pub const WS_LCCSCF_H2_QUIRK_NGHTTP2_END_STREAM: c_int = 1 << 5;
+/// Connect flag, ignored (HTTP/2).
 pub const WS_LCCSCF_H2_QUIRK_OVERFLOWS_TXCR: c_int = 1 << 6;
+/// Connect flag, ignored (HTTP/2).
 pub const WS_LCCSCF_H2_AUTH_BEARER: c_int = 1 << 7;
+/// Connect flag, ignored (HTTP/2).
 pub const WS_LCCSCF_H2_HEXIFY_AUTH_TOKEN: c_int = 1 << 8;
+/// Connect flag, ignored (HTTP/2).
 pub const WS_LCCSCF_H2_MANUAL_RXFLOW: c_int = 1 << 9;
+/// Connect flag, ignored (HTTP client requests).
 pub const WS_LCCSCF_HTTP_MULTIPART_MIME: c_int = 1 << 10;
+/// Connect flag, ignored (HTTP client requests).
 pub const WS_LCCSCF_HTTP_X_WWW_FORM_URLENCODED: c_int = 1 << 11;
+/// Connect flag, ignored (HTTP client requests).
 pub const WS_LCCSCF_HTTP_NO_FOLLOW_REDIRECT: c_int = 1 << 12;
+/// Connect flag, ignored (HTTP client requests).
 pub const WS_LCCSCF_HTTP_NO_CACHE_CONTROL: c_int = 1 << 13;
+/// Connect flag, ignored.
 pub const WS_LCCSCF_ALLOW_REUSE_ADDR: c_int = 1 << 14;
+/// Connect flag, ignored.
 pub const WS_LCCSCF_IPV6_PREFER_PUBLIC_ADDR: c_int = 1 << 15;
+/// Connect flag, ignored: every connection has its own socket.
 pub const WS_LCCSCF_PIPELINE: c_int = 1 << 16;
+/// Connect flag, ignored (HTTP/2).
 pub const WS_LCCSCF_MUXABLE_STREAM: c_int = 1 << 17;
+/// Connect flag, ignored (HTTP/2).
 pub const WS_LCCSCF_H2_PRIOR_KNOWLEDGE: c_int = 1 << 18;
+/// Connect flag, ignored.
 pub const WS_LCCSCF_WAKE_SUSPEND__VALIDITY: c_int = 1 << 19;
+/// Connect flag, ignored.
 pub const WS_LCCSCF_PRIORITIZE_READS: c_int = 1 << 20;
 
-// Context options (lws' LWS_SERVER_OPTION_*).
+/// Context option (`options`, lws' `LWS_SERVER_OPTION_*`): libev loop; refused.
 pub const WS_SERVER_OPTION_LIBEV: u64 = 16;
+/// Context option: trust only the CA certificates given, not the system's.
 pub const WS_SERVER_OPTION_DISABLE_OS_CA_CERTS: u64 = 64;
+/// Context option, accepted: received text is always validated as UTF-8.
 pub const WS_SERVER_OPTION_VALIDATE_UTF8: u64 = 256;
+/// Context option: libuv loop; refused.
 pub const WS_SERVER_OPTION_LIBUV: u64 = 1024;
+/// Context option, accepted: TLS needs no global initialisation.
 pub const WS_SERVER_OPTION_DO_SSL_GLOBAL_INIT: u64 = 4096;
+/// Context option, ignored: a context has one vhost.
 pub const WS_SERVER_OPTION_EXPLICIT_VHOSTS: u64 = 8192;
+/// Context option: libevent loop; refused.
 pub const WS_SERVER_OPTION_LIBEVENT: u64 = 2097152;
+/// Context option, ignored (HTTP/2).
 pub const WS_SERVER_OPTION_H2_JUST_FIX_WINDOW_UPDATE_OVERFLOW: u64 = 2147483648;
+/// Context option: glib loop; refused.
 pub const WS_SERVER_OPTION_GLIB: u64 = 8589934592;
+/// Context option: sd-event loop; refused.
 pub const WS_SERVER_OPTION_SDEVENT: u64 = 137438953472;
+/// Context option: uloop loop; refused.
 pub const WS_SERVER_OPTION_ULOOP: u64 = 274877906944;
 
 /// `void emit(int level, const char *line)`: receives each log line.
@@ -534,6 +655,7 @@ pub enum ws_callback_reasons {
 /// Microseconds (libwebsockets' `lws_usec_t`).
 pub type ws_usec_t = i64;
 
+/// Nanoseconds per microsecond.
 pub const WS_NS_PER_US: ws_usec_t = 1000;
 /// As `us` for `ws_sul_schedule` / `ws_set_timer_usecs`: cancel instead.
 pub const WS_SET_TIMER_USEC_CANCEL: ws_usec_t = -1;
@@ -542,8 +664,11 @@ pub const WS_SET_TIMER_USEC_CANCEL: ws_usec_t = -1;
 /// is scheduled; `owner` is non-NULL exactly then.
 #[repr(C)]
 pub struct ws_dll2 {
+    /// Owned by wsloop while scheduled.
     pub prev: *mut ws_dll2,
+    /// Owned by wsloop while scheduled.
     pub next: *mut ws_dll2,
+    /// Non-NULL exactly while the callback is scheduled.
     pub owner: *mut c_void,
 }
 
@@ -557,14 +682,17 @@ pub type ws_sul_cb_t = Option<unsafe extern "C" fn(sul: *mut ws_sorted_usec_list
 /// the memory that holds it.
 #[repr(C)]
 pub struct ws_sorted_usec_list {
+    /// List links, owned by wsloop while scheduled.
     pub list: ws_dll2,
     /// When it is due, in `ws_now_usecs()` time; set by `ws_sul_schedule`.
     pub us: ws_usec_t,
+    /// Called when due; set by `ws_sul_schedule`.
     pub cb: ws_sul_cb_t,
     /// Not used by wsloop (kept for layout).
     pub latency_us: u32,
 }
 
+/// lws' name for [`ws_sorted_usec_list`].
 pub type ws_sorted_usec_list_t = ws_sorted_usec_list;
 
 /// `ws_set_timeout` with this many seconds closes at the next service.
@@ -574,18 +702,24 @@ pub const WS_TO_KILL_SYNC: c_int = -2;
 /// `ws_set_timeout` reasons (libwebsockets' `enum pending_timeout`); any
 /// value works, it is only logged.
 pub const WS_NO_PENDING_TIMEOUT: c_int = 0;
+/// A `ws_set_timeout` reason for the application's own timeouts.
 pub const WS_PENDING_TIMEOUT_USER_OK: c_int = 32;
+/// The first of the application's own `ws_set_timeout` reasons.
 pub const WS_PENDING_TIMEOUT_USER_REASON_BASE: c_int = 1000;
 
 /// `retry_ms_table` never runs out of retries with this `conceal_count`.
 pub const WS_RETRY_CONCEAL_ALWAYS: u16 = 0xffff;
 
-// ws_rx_flow_control: a plain 0/1, or these bits (libwebsockets' LWS_RXFLOW_REASON_*).
+/// `ws_rx_flow_control` reason bit (lws' `LWS_RXFLOW_REASON_*`): the application's own.
 pub const WS_RXFLOW_REASON_USER_BOOL: c_int = 1;
+/// `ws_rx_flow_control`: the value carries reason bits rather than a plain 0/1.
 pub const WS_RXFLOW_REASON_APPLIES: c_int = 1 << 14;
+/// `ws_rx_flow_control`: with `WS_RXFLOW_REASON_APPLIES`, enable (else disable).
 pub const WS_RXFLOW_REASON_APPLIES_ENABLE_BIT: c_int = 1 << 13;
+/// `ws_rx_flow_control`: enable receiving for the reason bits ORed in.
 pub const WS_RXFLOW_REASON_APPLIES_ENABLE: c_int =
     WS_RXFLOW_REASON_APPLIES | WS_RXFLOW_REASON_APPLIES_ENABLE_BIT;
+/// `ws_rx_flow_control`: disable receiving for the reason bits ORed in.
 pub const WS_RXFLOW_REASON_APPLIES_DISABLE: c_int = WS_RXFLOW_REASON_APPLIES;
 
 /// A ring buffer of fixed-size elements (libwebsockets' `struct lws_ring`).

@@ -1,9 +1,11 @@
 //! Small helpers libwebsockets programs use: random bytes, command-line
-//! options, and the permessage-deflate extension entry point.
+//! options, the library version, and the permessage-deflate extension entry
+//! point.
 //!
 //! `ws_get_random` belongs to the thread that services its context; the
 //! others touch no context and may be called from any thread. Returned
-//! pointers point into the caller's own buffers (`argv`, the JSON text).
+//! pointers point into the caller's own buffers (`argv`, the JSON text),
+//! except the version string, which is static.
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 
@@ -100,6 +102,15 @@ pub unsafe extern "C" fn ws_cmdline_option_handle_builtin(
             }
         }
     })
+}
+
+/// The version of the library actually loaded, `"MAJOR.MINOR.PATCH"`: equal
+/// to the `WSLOOP_VERSION` macro of the header it was built with (a program
+/// compiled against another header can compare the two). The string is
+/// static: never free it. Callable from any thread, at any time.
+#[no_mangle]
+pub extern "C" fn ws_get_library_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
 /// Stands in for libwebsockets' permessage-deflate extension callback so

@@ -58,13 +58,29 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| root().join("target"))
 }
 
+/// Removes what cargo sets for a test (OUT_DIR, CARGO_PKG_*, ...) from the
+/// environment of a cargo run inside it: ring's build script watches such
+/// variables, so cargo would rebuild ring and all above it here, and again
+/// at the next build outside the test.
+pub fn without_test_env(cmd: &mut Command) -> &mut Command {
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key == "OUT_DIR"
+            || (key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR")
+        {
+            cmd.env_remove(&*key);
+        }
+    }
+    cmd
+}
+
 /// The static library, built once per test binary.
 pub fn static_lib() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let st = Command::new(cargo)
+            let st = without_test_env(&mut Command::new(cargo))
                 .args(["build", "--lib", "--quiet"])
                 .current_dir(root())
                 .status()
@@ -548,3 +564,55 @@ pub fn cstr(p: *const c_void) -> String {
 
 pub const SECS5: Duration = Duration::from_secs(5);
 pub const SECS10: Duration = Duration::from_secs(10);
+
+// ---- the shared library's ABI ----
+
+/// Runs a command to completion and returns its stdout; panics with its
+/// output when it cannot start or fails.
+pub fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The functions a shared library exports (`nm -D --defined-only`).
+pub fn exported_symbols(so: &Path) -> std::collections::BTreeSet<String> {
+    stdout_of(Command::new("nm").args(["-D", "--defined-only"]).arg(so))
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .map(|s| s.split('@').next().unwrap_or(s).to_string())
+        .collect()
+}
+
+/// Checks that `so` exports exactly the symbols listed in
+/// tests/abi/exported-symbols.txt.
+pub fn assert_exports_match_list(so: &Path) {
+    let list = root().join("tests/abi/exported-symbols.txt");
+    let listed: std::collections::BTreeSet<String> = std::fs::read_to_string(&list)
+        .expect("tests/abi/exported-symbols.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect();
+    let exported = exported_symbols(so);
+    let new: Vec<_> = exported.difference(&listed).collect();
+    let gone: Vec<_> = listed.difference(&exported).collect();
+    assert!(
+        new.is_empty(),
+        "{} exports {new:?}, not listed in tests/abi/exported-symbols.txt: list new API there \
+         (ws_/wsl_ names declared in wsloop.h only)",
+        so.display()
+    );
+    assert!(
+        gone.is_empty(),
+        "{} no longer exports {gone:?}, listed in tests/abi/exported-symbols.txt: programs \
+         linked to libwsloop.so would fail to load; removing API needs a new SONAME major version",
+        so.display()
+    );
+}
