@@ -26,6 +26,7 @@ pub mod ffi;
 pub mod frame;
 pub mod handshake;
 pub(crate) mod json;
+pub(crate) mod outbox;
 pub(crate) mod resolve;
 pub(crate) mod retry;
 pub(crate) mod ring;

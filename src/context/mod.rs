@@ -11,6 +11,7 @@ mod dial;
 #[cfg(test)]
 pub(crate) mod inject;
 mod keepalive;
+mod outbox;
 mod receive;
 mod remote;
 mod send;

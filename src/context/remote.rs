@@ -1,6 +1,7 @@
 //! What other threads may touch: the one `Send + Sync` part of a context.
 //!
-//! `ws_cancel_service` and the resolver's threads reach the loop only
+//! `ws_cancel_service`, the resolver's threads and the producers of
+//! connection outboxes (`ws_sender_write`) reach the loop only
 //! through a [`Remote`]: they leave something here and wake the poll. The
 //! loop thread collects it at the top of its next iteration.
 
@@ -10,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use mio::{Registry, Token, Waker};
 
+use crate::outbox::Notify;
 use crate::resolve::Lookup;
 
 /// A context's cross-thread mailbox and the waker of its poll.
@@ -19,6 +21,8 @@ pub(crate) struct Remote {
     cancelled: AtomicBool,
     /// Finished name lookups, keyed by connection.
     lookups: Mutex<Vec<(u64, Lookup)>>,
+    /// Connections whose outbox has messages for the loop.
+    outboxes: Mutex<Vec<u64>>,
 }
 
 impl Remote {
@@ -27,6 +31,7 @@ impl Remote {
             waker: Waker::new(registry, token)?,
             cancelled: AtomicBool::new(false),
             lookups: Mutex::new(Vec::new()),
+            outboxes: Mutex::new(Vec::new()),
         }))
     }
 
@@ -55,8 +60,24 @@ impl Remote {
         self.cancelled.swap(false, Ordering::AcqRel)
     }
 
+    /// The connections whose outboxes woke the loop since the last look (loop thread).
+    pub(crate) fn take_outboxes(&self) -> Vec<u64> {
+        std::mem::take(&mut *self.outboxes.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// The lookups finished since the last look (loop thread).
     pub(crate) fn take_lookups(&self) -> Vec<(u64, Lookup)> {
         std::mem::take(&mut *self.lookups.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl Notify for Remote {
+    /// An outbox has messages (on a producer thread).
+    fn outbox_ready(&self, key: u64) {
+        self.outboxes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(key);
+        self.wake();
     }
 }

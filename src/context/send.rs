@@ -1,5 +1,6 @@
 //! Sending: `ws_write` framing in place, the send queue, CLIENT_WRITEABLE.
 
+use super::outbox;
 use super::Context;
 use crate::callbacks::{CbIn, ConnId, Reason};
 use std::fmt;
@@ -87,6 +88,10 @@ impl Context {
         fin: bool,
     ) -> Result<usize, WriteError> {
         let len = buf.len() - head;
+        if fin && op == OpCode::Continuation {
+            // Other threads' messages wait for the end of a fragmented one.
+            self.pend(id, pend::FLUSH);
+        }
         let mask = self.mask();
         let in_callback = self.in_callback();
         let r = self.with_conn(id, |c| {
@@ -168,7 +173,7 @@ impl Context {
     /// Flushes and delivers a due CLIENT_WRITEABLE.
     pub(crate) fn after_io(&self, id: ConnId) {
         // One borrow: flush, then see whether a CLIENT_WRITEABLE is due.
-        let state = self.with_conn(id, |c| match c.flush() {
+        let state = self.with_conn(id, |c| match c.flush().and_then(|()| outbox::feed(c)) {
             Ok(()) => Ok(c.take_writeable()),
             Err(e) => {
                 if !c.is_done() {
