@@ -122,15 +122,15 @@ impl Outbox {
     /// Waits until a message of `len` bytes would be taken, the connection
     /// ends, or `timeout` (None: no limit) passes.
     pub(crate) fn wait_room(&self, len: usize, timeout: Option<Duration>) -> Room {
-        if thread_number() == self.loop_thread {
-            return Room::LoopThread;
-        }
         let need = frame::header_len(len) + len;
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut st = self.lock();
         loop {
             if st.closed {
                 return Room::Closed;
+            }
+            if thread_number() == self.loop_thread {
+                return Room::LoopThread;
             }
             if st.frames.is_empty() || st.frames.len() + need <= st.limit {
                 return Room::Ready;

@@ -135,3 +135,71 @@ fn producers_racing_close_and_destroy_under_valgrind() {
     );
     assert_eq!(assert_clean("sender-race (valgrind)", r), "OK: 12 rounds\n");
 }
+
+/// A sender's refusals say why; another thread's message waits for the end
+/// of a fragmented message the loop thread has open; a sender outlives its
+/// context and then says "closed".
+#[test]
+fn refusals_fragments_and_a_sender_that_outlives_its_context() {
+    use std::ffi::c_int;
+    use wsloop::ffi::*;
+    const TEXT: c_int = ws_write_protocol::WS_WRITE_TEXT as c_int;
+    const CONT: c_int = ws_write_protocol::WS_WRITE_CONTINUATION as c_int;
+    capture_log(WS_LLL_ERR);
+    let srv = Server::node("echo");
+    let c = Ctx::new(CtxOpts::default());
+    let wsi = c.connect("127.0.0.1", srv.port, None, |_| {});
+    assert!(unsafe { ws_sender_get(wsi, 0) }.is_null());
+    assert!(logged(
+        "ws_sender_get: the connection is not established yet (call it from CLIENT_ESTABLISHED or later)"
+    ));
+    let established = ws_callback_reasons::WS_CALLBACK_CLIENT_ESTABLISHED as i32;
+    c.service_until(SECS10, |e| e.iter().any(|e| e.reason == established));
+    let s = unsafe { ws_sender_get(wsi, 0) };
+    assert!(!s.is_null());
+
+    let r = unsafe { ws_sender_write(s, b"x".as_ptr(), 1, CONT) };
+    assert_eq!(r, WS_SENDER_INVALID);
+    assert!(logged("ws_sender_write: write protocol 2 refused: only whole WS_WRITE_TEXT or WS_WRITE_BINARY messages are sent from other threads"));
+    assert_eq!(unsafe { ws_sender_wait(s, 1, 0) }, WS_SENDER_INVALID);
+    assert!(logged(
+        "ws_sender_wait: called on the thread that services the context"
+    ));
+    assert_eq!(
+        unsafe { ws_sender_write(std::ptr::null_mut(), b"x".as_ptr(), 1, TEXT) },
+        WS_SENDER_INVALID
+    );
+
+    // The loop thread opens a fragmented message; another thread writes.
+    assert_eq!(send(wsi, TEXT | WS_WRITE_NO_FIN, b"frag-1 "), 7);
+    let other = unsafe { ws_sender_ref(s) } as usize;
+    let t = std::thread::spawn(move || {
+        let s = other as *mut ws_sender;
+        let r = unsafe { ws_sender_write(s, b"other".as_ptr(), 5, TEXT) };
+        unsafe { ws_sender_release(s) };
+        r
+    });
+    assert_eq!(t.join().unwrap(), WS_SENDER_OK);
+    for _ in 0..5 {
+        unsafe { ws_service(c.ctx, 20) };
+    }
+    assert_eq!(send(wsi, CONT, b"frag-2"), 6);
+    let receive = ws_callback_reasons::WS_CALLBACK_CLIENT_RECEIVE as i32;
+    c.service_until(SECS10, |e| {
+        e.iter().filter(|e| e.reason == receive).count() == 2
+    });
+    let got: Vec<String> = c
+        .events(ws_callback_reasons::WS_CALLBACK_CLIENT_RECEIVE)
+        .iter()
+        .map(Ev::text)
+        .collect();
+    assert_eq!(got, ["frag-1 frag-2", "other"]);
+
+    drop(c);
+    assert_eq!(
+        unsafe { ws_sender_write(s, b"late".as_ptr(), 4, TEXT) },
+        WS_SENDER_CLOSED
+    );
+    assert_eq!(unsafe { ws_sender_wait(s, 4, 0) }, WS_SENDER_CLOSED);
+    unsafe { ws_sender_release(s) };
+}
