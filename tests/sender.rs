@@ -151,7 +151,7 @@ fn refusals_fragments_and_a_sender_that_outlives_its_context() {
     let wsi = c.connect("127.0.0.1", srv.port, None, |_| {});
     assert!(unsafe { ws_sender_get(wsi, 0) }.is_null());
     assert!(logged(
-        "ws_sender_get: the connection is not established yet (call it from CLIENT_ESTABLISHED or later)"
+        "ws_sender_get: the connection is not established yet (wait for CLIENT_ESTABLISHED)"
     ));
     let established = ws_callback_reasons::WS_CALLBACK_CLIENT_ESTABLISHED as i32;
     c.service_until(SECS10, |e| e.iter().any(|e| e.reason == established));

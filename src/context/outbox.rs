@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::send::open_for_messages;
 use super::{Context, WriteError};
 use crate::callbacks::ConnId;
 use crate::connection::{Conn, Phase};
@@ -38,16 +39,7 @@ impl Context {
     /// the current one) bounds it. Loop thread only.
     pub(crate) fn outbox(&self, id: ConnId, limit: usize) -> Result<Arc<Outbox>, WriteError> {
         let r = self.with_conn(id, |c| {
-            match c.phase {
-                Phase::Established => {}
-                Phase::Closing => return Err(WriteError::NotOpen("the connection is closing")),
-                Phase::Done(_) => return Err(WriteError::NotOpen("the connection is closed")),
-                _ => {
-                    return Err(WriteError::NotOpen(
-                        "the connection is not established yet (call it from CLIENT_ESTABLISHED or later)",
-                    ))
-                }
-            }
+            open_for_messages(c)?;
             let remote = Arc::clone(&self.remote);
             let Link(ob) = c
                 .outbox

@@ -74,6 +74,19 @@ enum Sent {
     Lost,
 }
 
+/// Ok when the connection takes messages, else why not.
+#[inline]
+pub(crate) fn open_for_messages(c: &Conn) -> Result<(), WriteError> {
+    match c.phase {
+        Phase::Established => Ok(()),
+        Phase::Closing => Err(WriteError::NotOpen("the connection is closing")),
+        Phase::Done(_) => Err(WriteError::NotOpen("the connection is closed")),
+        _ => Err(WriteError::NotOpen(
+            "the connection is not established yet (wait for CLIENT_ESTABLISHED)",
+        )),
+    }
+}
+
 impl Context {
     /// Frames and sends (or queues) one message or fragment. `buf` holds
     /// `head` bytes of headroom, then the payload; the headroom and payload
@@ -95,16 +108,7 @@ impl Context {
         let mask = self.mask();
         let in_callback = self.in_callback();
         let r = self.with_conn(id, |c| {
-            match c.phase {
-                Phase::Established => {}
-                Phase::Closing => return Err(WriteError::NotOpen("the connection is closing")),
-                Phase::Done(_) => return Err(WriteError::NotOpen("the connection is closed")),
-                _ => {
-                    return Err(WriteError::NotOpen(
-                        "the connection is not established yet (wait for CLIENT_ESTABLISHED)",
-                    ))
-                }
-            }
+            open_for_messages(c)?;
             let queued = c.buffered();
             if queued > 0 && queued + len > SEND_QUEUE_LIMIT {
                 return Err(WriteError::QueueFull {
