@@ -1140,7 +1140,7 @@ struct ws_sender *ws_sender_get(struct ws *wsi, size_t queue_limit);
 
 /*
  Another reference to the same sender, for another holder (wsloop
- extension). Any thread. Returns `sender` (NULL for NULL).
+ extension). Any thread. Returns `sender`, or NULL (logged) for NULL.
  */
 struct ws_sender *ws_sender_ref(struct ws_sender *sender);
 

@@ -81,14 +81,15 @@ pub unsafe extern "C" fn ws_sender_get(wsi: *mut ws, queue_limit: usize) -> *mut
 }
 
 /// Another reference to the same sender, for another holder (wsloop
-/// extension). Any thread. Returns `sender` (NULL for NULL).
+/// extension). Any thread. Returns `sender`, or NULL (logged) for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn ws_sender_ref(sender: *mut ws_sender) -> *mut ws_sender {
     guard!("ws_sender_ref", std::ptr::null_mut(), {
-        if !sender.is_null() {
-            // SAFETY: a live reference from ws_sender_get/ws_sender_ref.
-            Arc::increment_strong_count(sender.cast_const().cast::<Outbox>());
+        if sender.is_null() {
+            refuse!(std::ptr::null_mut(), "ws_sender_ref: sender is NULL");
         }
+        // SAFETY: a live reference from ws_sender_get/ws_sender_ref.
+        Arc::increment_strong_count(sender.cast_const().cast::<Outbox>());
         sender
     })
 }
