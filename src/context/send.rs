@@ -74,16 +74,15 @@ enum Sent {
     Lost,
 }
 
-/// Ok when the connection takes messages, else why not.
+/// Ok when the connection takes messages, else why not (for
+/// [`WriteError::NotOpen`]; a plain `&str` keeps `ws_write`'s check small).
 #[inline]
-pub(crate) fn open_for_messages(c: &Conn) -> Result<(), WriteError> {
+pub(crate) fn open_for_messages(c: &Conn) -> Result<(), &'static str> {
     match c.phase {
         Phase::Established => Ok(()),
-        Phase::Closing => Err(WriteError::NotOpen("the connection is closing")),
-        Phase::Done(_) => Err(WriteError::NotOpen("the connection is closed")),
-        _ => Err(WriteError::NotOpen(
-            "the connection is not established yet (wait for CLIENT_ESTABLISHED)",
-        )),
+        Phase::Closing => Err("the connection is closing"),
+        Phase::Done(_) => Err("the connection is closed"),
+        _ => Err("the connection is not established yet (wait for CLIENT_ESTABLISHED)"),
     }
 }
 
@@ -108,7 +107,7 @@ impl Context {
         let mask = self.mask();
         let in_callback = self.in_callback();
         let r = self.with_conn(id, |c| {
-            open_for_messages(c)?;
+            open_for_messages(c).map_err(WriteError::NotOpen)?;
             let queued = c.buffered();
             if queued > 0 && queued + len > SEND_QUEUE_LIMIT {
                 return Err(WriteError::QueueFull {
