@@ -73,6 +73,10 @@ fn lws_name(ours: &str) -> Option<String> {
         "NO_PENDING_TIMEOUT",
         "CONTEXT_PORT_NO_LISTEN",
     ];
+    // wsloop's own extensions have no libwebsockets name.
+    if ours.starts_with("ws_sender") || ours.starts_with("WS_SENDER_") {
+        return None;
+    }
     match ours {
         "ws" => Some("lws".into()),
         // A pointer typedef here; lws' is a function type, defined by hand.

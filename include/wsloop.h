@@ -50,10 +50,12 @@
  * WS_CALLBACK_ADD_POLL_FD) are built on the same descriptor; see
  * WS_CONTEXT_EXTERNAL_POLL.
  *
- * THREADS. A context belongs to the thread that services it. The one call
- * that is safe from any other thread is ws_cancel_service(), which wakes the
- * loop; each protocol then gets WS_CALLBACK_EVENT_WAIT_CANCELLED on the loop
- * thread, where it may call anything (e.g. ws_callback_on_writable()).
+ * THREADS. A context belongs to the thread that services it. The calls
+ * that are safe from any other thread are ws_cancel_service(), which wakes
+ * the loop (each protocol then gets WS_CALLBACK_EVENT_WAIT_CANCELLED on the
+ * loop thread, where it may call anything, e.g. ws_callback_on_writable()),
+ * and the ws_sender_*() calls on a sender obtained on the loop thread, which
+ * queue whole messages for a connection (a wsloop extension).
  *
  * CALLBACKS AND REENTRANCY. A callback may call ws_write(),
  * ws_callback_on_writable(), ws_close_reason(), ws_client_connect_via_info()
@@ -434,6 +436,35 @@ struct ws_sorted_usec_list;
 #define WS_RXFLOW_REASON_APPLIES_DISABLE WS_RXFLOW_REASON_APPLIES
 
 /**
+ * ws_sender_write(), ws_sender_wait(): the message was queued, or there is room.
+ */
+#define WS_SENDER_OK 0
+
+/**
+ * ws_sender_write(), ws_sender_wait(): the connection has closed (or is
+ * closing); nothing more will be sent. Release the sender.
+ */
+#define WS_SENDER_CLOSED -1
+
+/**
+ * ws_sender_write(): the sender's queue is full (the peer or the loop is
+ * behind); nothing was queued. Wait with ws_sender_wait() and write again.
+ */
+#define WS_SENDER_FULL -2
+
+/**
+ * ws_sender_wait(): the timeout passed before there was room.
+ */
+#define WS_SENDER_TIMEOUT -3
+
+/**
+ * ws_sender_write(), ws_sender_wait(): a bad argument (logged): NULL
+ * sender, NULL buffer with a length, a kind other than WS_WRITE_TEXT or
+ * WS_WRITE_BINARY, a wait on the loop thread.
+ */
+#define WS_SENDER_INVALID -4
+
+/**
  * lws' `LWS_POLLIN`: readable.
  */
 #define WS_POLLIN 1
@@ -669,6 +700,13 @@ typedef struct ws_context ws_context;
  * A ring buffer of fixed-size elements (libwebsockets' `struct lws_ring`).
  */
 typedef struct ws_ring ws_ring;
+
+/**
+ * A connection's sender: writes whole messages into the connection from
+ * any thread (wsloop extension). Obtained with ws_sender_get(), released
+ * with ws_sender_release().
+ */
+typedef struct ws_sender ws_sender;
 
 /**
  * A virtual host. wsloop has one per context; this type exists so that
@@ -1596,6 +1634,66 @@ void ws_ring_bump_head(struct ws_ring *r, size_t bytes);
  * Logs the ring's state (and `*tail`'s, when not NULL) at NOTICE level.
  */
 void ws_ring_dump(struct ws_ring *r, uint32_t *tail);
+
+/**
+ * Returns a sender for an established connection (wsloop extension; not
+ * in libwebsockets). Call it on the thread that services the context, from
+ * WS_CALLBACK_CLIENT_ESTABLISHED or later. Each call returns a new
+ * reference that its holder must give back with ws_sender_release(), on
+ * any thread, at any time (after the connection or the context is gone
+ * too). Hand one to each producer thread.
+ *
+ * `queue_limit` bounds, in bytes (payload plus 6 to 14 header bytes per
+ * message), what producers may have queued and the loop not yet taken;
+ * 0 keeps the current limit (1 MiB unless set). A message is always taken
+ * by an empty queue, whatever its size.
+ *
+ * Returns NULL, with a log line, when `wsi` is not an established
+ * connection.
+ */
+struct ws_sender *ws_sender_get(struct ws *wsi, size_t queue_limit);
+
+/**
+ * Another reference to the same sender, for another holder (wsloop
+ * extension). Any thread. Returns `sender`, or NULL (logged) for NULL.
+ */
+struct ws_sender *ws_sender_ref(struct ws_sender *sender);
+
+/**
+ * Gives back one reference (wsloop extension). Any thread; NULL is ignored.
+ * The sender must not be used through this reference afterwards. Messages
+ * already queued are still sent.
+ */
+void ws_sender_release(struct ws_sender *sender);
+
+/**
+ * Queues one whole message from any thread (wsloop extension). `buf` is
+ * copied (it needs no WS_PRE headroom and may be reused at once);
+ * `protocol` is WS_WRITE_TEXT or WS_WRITE_BINARY (no fragments, no
+ * control frames). The loop is woken and sends the messages in the order
+ * each thread wrote them, each whole, after what the loop thread itself
+ * wrote before; it takes them only while the connection's own send queue
+ * has room, so a peer that stops reading makes the queue fill.
+ *
+ * Returns WS_SENDER_OK when queued, WS_SENDER_FULL when the queue is at
+ * its limit (nothing queued: wait with ws_sender_wait() and write again),
+ * WS_SENDER_CLOSED once the connection has closed, WS_SENDER_INVALID for a
+ * bad argument (logged). Queued messages are lost if the connection closes
+ * before the loop sends them.
+ */
+int ws_sender_write(struct ws_sender *sender, const uint8_t *buf, size_t len, int protocol);
+
+/**
+ * Waits until a message of `len` bytes would be queued, the connection
+ * closes, or `timeout_ms` milliseconds pass (a negative timeout waits
+ * without limit) (wsloop extension). For producer threads: the loop thread
+ * makes the room, so waiting on it is refused.
+ *
+ * Returns WS_SENDER_OK when there is room (another producer may take it
+ * first: ws_sender_write() can still say WS_SENDER_FULL), WS_SENDER_CLOSED,
+ * WS_SENDER_TIMEOUT, or WS_SENDER_INVALID (logged).
+ */
+int ws_sender_wait(struct ws_sender *sender, size_t len, int timeout_ms);
 
 /**
  * wsloop extension (lws has no equivalent): the context's descriptor. It

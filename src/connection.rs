@@ -151,6 +151,8 @@ pub(crate) struct Conn {
     pub(crate) wrote_in_callback: bool,
     /// The upgrade response's status, once one arrived.
     pub(crate) http_status: u16,
+    /// Messages other threads write (`ws_sender_write`), once asked for.
+    pub(crate) outbox: Option<crate::outbox::Link>,
 }
 
 impl Conn {
@@ -194,6 +196,7 @@ impl Conn {
             pend: 0,
             wrote_in_callback: false,
             http_status: 0,
+            outbox: None,
         };
         if !c.pss.is_empty() {
             c.user = Opaque(c.pss.as_mut_ptr().cast());
@@ -335,6 +338,11 @@ impl Conn {
         let at = self.out.len();
         self.out.extend_from_slice(payload);
         frame::apply_mask(&mut self.out[at..], mask);
+    }
+
+    /// A message sent with WS_WRITE_NO_FIN is unfinished.
+    pub(crate) fn tx_message_open(&self) -> bool {
+        self.tx_message_open
     }
 
     /// Checks a frame the application writes against the message in

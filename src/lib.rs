@@ -35,6 +35,7 @@ pub mod handshake;
 #[allow(dead_code)] // pure pieces of dialing, not wired into the dial stage yet
 pub(crate) mod happy_eyeballs;
 pub(crate) mod json;
+pub(crate) mod outbox;
 #[doc(hidden)]
 pub mod proxy;
 #[allow(dead_code)] // pure pieces of dialing, not wired into the dial stage yet

@@ -127,6 +127,24 @@ fn every_exported_function_refuses_null_with_a_log_line() {
             assert!(ws_context_user(null_mut()).is_null())
         });
         ws_context_destroy(null_mut()); // like free(NULL): nothing to do, nothing logged
+
+        // Senders (a wsloop extension).
+        logs("ws_sender_get: wsi is NULL", || {
+            assert!(ws_sender_get(null_mut(), 0).is_null())
+        });
+        logs("ws_sender_ref: sender is NULL", || {
+            assert!(ws_sender_ref(null_mut()).is_null())
+        });
+        ws_sender_release(null_mut()); // like free(NULL)
+        logs("ws_sender_write: sender is NULL", || {
+            assert_eq!(
+                ws_sender_write(null_mut(), std::ptr::null(), 0, 0),
+                WS_SENDER_INVALID
+            )
+        });
+        logs("ws_sender_wait: sender is NULL", || {
+            assert_eq!(ws_sender_wait(null_mut(), 0, 0), WS_SENDER_INVALID)
+        });
         logs("ws_client_connect_via_info: info is NULL", || {
             assert!(ws_client_connect_via_info(std::ptr::null_mut()).is_null())
         });

@@ -12,6 +12,7 @@ mod external;
 #[cfg(test)]
 pub(crate) mod inject;
 mod keepalive;
+mod outbox;
 mod receive;
 mod remote;
 mod send;

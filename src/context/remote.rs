@@ -1,15 +1,17 @@
 //! What other threads may touch: the one `Send + Sync` part of a context.
 //!
-//! `ws_cancel_service` and the resolver's worker threads reach the loop only
-//! through a [`Remote`]: they leave something here and wake the poll. The
-//! loop thread collects it at the top of its next iteration.
+//! `ws_cancel_service`, the resolver's worker threads and the producers of
+//! connection outboxes (`ws_sender_write`) reach the loop only through a
+//! [`Remote`]: they leave something here and wake the poll. The loop thread
+//! collects it at the top of its next iteration.
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use mio::{Registry, Token, Waker};
 
+use crate::outbox::Notify;
 use crate::resolve::{Lookup, Resolver};
 
 /// A context's cross-thread mailbox and the waker of its poll.
@@ -19,6 +21,8 @@ pub(crate) struct Remote {
     cancelled: AtomicBool,
     /// Name lookups: started by the loop, answered by worker threads.
     pub(crate) resolver: Resolver,
+    /// Connections whose outbox has messages for the loop.
+    outboxes: Mutex<Vec<u64>>,
 }
 
 impl Remote {
@@ -28,6 +32,7 @@ impl Remote {
             resolver: Resolver::new(Arc::clone(&waker)),
             waker,
             cancelled: AtomicBool::new(false),
+            outboxes: Mutex::new(Vec::new()),
         }))
     }
 
@@ -48,8 +53,24 @@ impl Remote {
         self.cancelled.swap(false, Ordering::AcqRel)
     }
 
+    /// The connections whose outboxes woke the loop since the last look (loop thread).
+    pub(crate) fn take_outboxes(&self) -> Vec<u64> {
+        std::mem::take(&mut *self.outboxes.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// The lookups finished since the last look (loop thread).
     pub(crate) fn take_lookups(&self) -> Vec<(u64, Lookup)> {
         self.resolver.take()
+    }
+}
+
+impl Notify for Remote {
+    /// An outbox has messages (on a producer thread).
+    fn outbox_ready(&self, key: u64) {
+        self.outboxes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(key);
+        self.wake();
     }
 }

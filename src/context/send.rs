@@ -1,5 +1,6 @@
 //! Sending: `ws_write` framing in place, the send queue, CLIENT_WRITEABLE.
 
+use super::outbox;
 use super::Context;
 use crate::callbacks::{CbIn, ConnId, Reason};
 use std::fmt;
@@ -73,6 +74,18 @@ enum Sent {
     Lost,
 }
 
+/// Ok when the connection takes messages, else why not (for
+/// [`WriteError::NotOpen`]; a plain `&str` keeps `ws_write`'s check small).
+#[inline]
+pub(crate) fn open_for_messages(c: &Conn) -> Result<(), &'static str> {
+    match c.phase {
+        Phase::Established => Ok(()),
+        Phase::Closing => Err("the connection is closing"),
+        Phase::Done(_) => Err("the connection is closed"),
+        _ => Err("the connection is not established yet (wait for CLIENT_ESTABLISHED)"),
+    }
+}
+
 impl Context {
     /// Frames and sends (or queues) one message or fragment. `buf` holds
     /// `head` bytes of headroom, then the payload; the headroom and payload
@@ -87,19 +100,14 @@ impl Context {
         fin: bool,
     ) -> Result<usize, WriteError> {
         let len = buf.len() - head;
+        if fin && op == OpCode::Continuation {
+            // Other threads' messages wait for the end of a fragmented one.
+            self.pend(id, pend::FLUSH);
+        }
         let mask = self.mask();
         let in_callback = self.in_callback();
         let r = self.with_conn(id, |c| {
-            match c.phase {
-                Phase::Established => {}
-                Phase::Closing => return Err(WriteError::NotOpen("the connection is closing")),
-                Phase::Done(_) => return Err(WriteError::NotOpen("the connection is closed")),
-                _ => {
-                    return Err(WriteError::NotOpen(
-                        "the connection is not established yet (wait for CLIENT_ESTABLISHED)",
-                    ))
-                }
-            }
+            open_for_messages(c).map_err(WriteError::NotOpen)?;
             let queued = c.buffered();
             if queued > 0 && queued + len > SEND_QUEUE_LIMIT {
                 return Err(WriteError::QueueFull {
@@ -168,7 +176,7 @@ impl Context {
     /// Flushes and delivers a due CLIENT_WRITEABLE.
     pub(crate) fn after_io(&self, id: ConnId) {
         // One borrow: flush, then see whether a CLIENT_WRITEABLE is due.
-        let state = self.with_conn(id, |c| match c.flush() {
+        let state = self.with_conn(id, |c| match c.flush().and_then(|()| outbox::feed(c)) {
             Ok(()) => Ok(c.take_writeable()),
             Err(e) => {
                 if !c.is_done() {

@@ -97,6 +97,7 @@ impl Context {
 
     fn on_wake(&self) {
         self.nudge_seen();
+        self.feed_outboxes();
         for (key, result) in self.remote.take_lookups() {
             self.resolved(ConnId::from_key(key), result);
         }
