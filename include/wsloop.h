@@ -935,8 +935,12 @@ unsigned int ws_http_client_http_response(struct ws *wsi);
 /*
  Creates a context from `info` (which is copied, along with the protocol
  table; the protocol names and option strings must stay valid for the
- context's life). Delivers `WS_CALLBACK_PROTOCOL_INIT` to every protocol
- before returning.
+ context's life). As libwebsockets, it calls no callback itself:
+ `WS_CALLBACK_PROTOCOL_INIT` reaches every protocol, in table order, at
+ the first `ws_service()` or the first `ws_client_connect_via_info()`,
+ whichever comes first, so a callback may already use the handle this
+ returns; and the first `ws_service()` also delivers one
+ `WS_CALLBACK_EVENT_WAIT_CANCELLED` to every protocol, as lws' does.
 
  Returns NULL, with a log line naming the cause, when `info` is NULL,
  asks for something wsloop does not do (a listening port, a foreign event
@@ -955,8 +959,10 @@ struct ws_context *ws_create_context(const struct ws_context_creation_info *info
 /*
  Destroys the context: every connection gets `WS_CALLBACK_CLIENT_CLOSED`
  (or `..._CLIENT_CONNECTION_ERROR` if it was not established) and
- `WS_CALLBACK_WSI_DESTROY`, then every protocol `WS_CALLBACK_PROTOCOL_DESTROY`,
- and all memory is freed. The handle is invalid afterwards; a second call is
+ `WS_CALLBACK_WSI_DESTROY`, then every protocol
+ `WS_CALLBACK_PROTOCOL_DESTROY` (none when the context was never serviced
+ nor connected: no protocol had `WS_CALLBACK_PROTOCOL_INIT` then), and all
+ memory is freed. The handle is invalid afterwards; a second call is
  refused with a log line. Calling it from inside a callback is refused (log
  line, nothing destroyed): leave the service loop, then destroy.
  */
@@ -992,7 +998,9 @@ void *ws_context_user(struct ws_context *context);
  `*i->pwsi`), or NULL only for invalid arguments, with a log line saying
  which. Every failure after that, DNS included, arrives as
  `WS_CALLBACK_CLIENT_CONNECTION_ERROR` from `ws_service()`. May be called
- from inside a callback.
+ from inside a callback. The first call on a context that was not
+ serviced yet delivers `WS_CALLBACK_PROTOCOL_INIT` to every protocol
+ before it does anything else, as libwebsockets does.
  */
 struct ws *ws_client_connect_via_info(const struct ws_client_connect_info *i);
 

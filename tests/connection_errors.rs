@@ -34,6 +34,7 @@ fn refused_port_names_the_address_and_clears_pwsi() {
         c.reasons(),
         vec![
             WS_CALLBACK_PROTOCOL_INIT as i32,
+            WS_CALLBACK_EVENT_WAIT_CANCELLED as i32,
             WS_CALLBACK_WSI_CREATE as i32,
             WS_CALLBACK_CLIENT_CONNECTION_ERROR as i32,
             WS_CALLBACK_WSI_DESTROY as i32

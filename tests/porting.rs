@@ -125,6 +125,24 @@ fn keepalive_ping_from_the_retry_policy() {
 }
 
 #[test]
+fn protocol_init_comes_after_create_from_the_first_service_or_connect() {
+    let out = run_both("init", || Server::node("echo"), &[]);
+    let session = "EVENT_WAIT_CANCELLED lws-init-a\nEVENT_WAIT_CANCELLED lws-init-b\n\
+                   established\nreceived: hello\nclosed\ndestroying\n\
+                   PROTOCOL_DESTROY lws-init-a\nPROTOCOL_DESTROY lws-init-b\n";
+    let init_a = "PROTOCOL_INIT lws-init-a: context set, pvo none\n";
+    let init_b = "PROTOCOL_INIT lws-init-b: context set, pvo greeting=hi\n";
+    assert_eq!(
+        out,
+        format!(
+            "creating\ncreated\nservicing\n{init_a}connect from PROTOCOL_INIT: ok\n{init_b}{session}\
+             creating\ncreated\n{init_a}{init_b}connect from main: ok\nservicing\n{session}\
+             creating\ncreated\ndestroying\n"
+        )
+    );
+}
+
+#[test]
 fn many_connections_spam_and_kill() {
     let out = run_both("spam", || Server::node("echo"), &["-c", "20", "-l", "200"]);
     assert_eq!(

@@ -74,6 +74,14 @@ pub enum Wait {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unusable;
 
+/// Where PROTOCOL_INIT stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ProtocolsInit {
+    Pending,
+    Running,
+    Done,
+}
+
 struct Slot {
     gen: u32,
     conn: Option<Box<Conn>>,
@@ -100,6 +108,7 @@ pub struct Context {
     depth: Cell<u32>,
     in_service: Cell<bool>,
     serviced: Cell<bool>,
+    protocols_init: Cell<ProtocolsInit>,
     destroyed: Cell<bool>,
     rng: RefCell<StdRng>,
 }
@@ -144,6 +153,7 @@ impl Context {
             depth: Cell::new(0),
             in_service: Cell::new(false),
             serviced: Cell::new(false),
+            protocols_init: Cell::new(ProtocolsInit::Pending),
             destroyed: Cell::new(false),
             rng: RefCell::new(StdRng::from_os_rng()),
         })
@@ -154,11 +164,27 @@ impl Context {
         (Arc::clone(&self.waker), Arc::clone(&self.cancelled))
     }
 
-    /// Delivers PROTOCOL_INIT to every protocol.
+    /// Delivers PROTOCOL_INIT to every protocol, once: at the first
+    /// `service` or the first `connect`, whichever comes first (as lws,
+    /// which must return from context creation before the application
+    /// holds the context). A connect from inside PROTOCOL_INIT does not
+    /// start it again.
     pub fn init_protocols(&self) {
-        for (i, p) in self.cfg.protocols.iter().enumerate() {
-            self.call_protocol(i, Reason::ProtocolInit, CbIn::Opaque(p.pvo));
+        if self.protocols_init.get() != ProtocolsInit::Pending {
+            return;
         }
+        self.protocols_init.set(ProtocolsInit::Running);
+        for (i, p) in self.cfg.protocols.iter().enumerate() {
+            let r = self.call_protocol(i, Reason::ProtocolInit, CbIn::Opaque(p.pvo));
+            if r != 0 {
+                wlog!(
+                    log::ERR,
+                    "protocol '{}' failed init: its PROTOCOL_INIT returned {r}; ignored, its connections still run",
+                    p.name.as_deref().unwrap_or("")
+                );
+            }
+        }
+        self.protocols_init.set(ProtocolsInit::Done);
     }
 
     /// True while a callback is running on this context.
@@ -386,8 +412,11 @@ impl Context {
             });
             self.reap(id);
         }
-        for i in 0..self.cfg.protocols.len() {
-            self.call_protocol(i, Reason::ProtocolDestroy, CbIn::None);
+        // Protocols that never had PROTOCOL_INIT get no PROTOCOL_DESTROY.
+        if self.protocols_init.get() == ProtocolsInit::Done {
+            for i in 0..self.cfg.protocols.len() {
+                self.call_protocol(i, Reason::ProtocolDestroy, CbIn::None);
+            }
         }
     }
 

@@ -39,6 +39,7 @@ impl Context {
             );
             return Ok(());
         }
+        self.init_protocols();
         self.in_service.set(true);
         self.serviced.set(true);
         let r = self.service_once(wait);

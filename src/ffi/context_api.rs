@@ -17,8 +17,12 @@ const DEFAULT_MAX_MESSAGE: u64 = 64 << 20;
 
 /// Creates a context from `info` (which is copied, along with the protocol
 /// table; the protocol names and option strings must stay valid for the
-/// context's life). Delivers `WS_CALLBACK_PROTOCOL_INIT` to every protocol
-/// before returning.
+/// context's life). As libwebsockets, it calls no callback itself:
+/// `WS_CALLBACK_PROTOCOL_INIT` reaches every protocol, in table order, at
+/// the first `ws_service()` or the first `ws_client_connect_via_info()`,
+/// whichever comes first, so a callback may already use the handle this
+/// returns; and the first `ws_service()` also delivers one
+/// `WS_CALLBACK_EVENT_WAIT_CANCELLED` to every protocol, as lws' does.
 ///
 /// Returns NULL, with a log line naming the cause, when `info` is NULL,
 /// asks for something wsloop does not do (a listening port, a foreign event
@@ -133,9 +137,9 @@ unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, Str
         user: info.user,
         vh_privs: Default::default(),
     }));
-    if let Some(s) = handles::shell(handle) {
-        s.core.init_protocols();
-    }
+    // lws ends context creation with lws_cancel_service(): its first
+    // service wakes at once and says EVENT_WAIT_CANCELLED to every protocol.
+    handles::cancel(handle);
     Ok(handle)
 }
 
@@ -158,8 +162,10 @@ unsafe fn find_pvo(
 
 /// Destroys the context: every connection gets `WS_CALLBACK_CLIENT_CLOSED`
 /// (or `..._CLIENT_CONNECTION_ERROR` if it was not established) and
-/// `WS_CALLBACK_WSI_DESTROY`, then every protocol `WS_CALLBACK_PROTOCOL_DESTROY`,
-/// and all memory is freed. The handle is invalid afterwards; a second call is
+/// `WS_CALLBACK_WSI_DESTROY`, then every protocol
+/// `WS_CALLBACK_PROTOCOL_DESTROY` (none when the context was never serviced
+/// nor connected: no protocol had `WS_CALLBACK_PROTOCOL_INIT` then), and all
+/// memory is freed. The handle is invalid afterwards; a second call is
 /// refused with a log line. Calling it from inside a callback is refused (log
 /// line, nothing destroyed): leave the service loop, then destroy.
 #[no_mangle]
@@ -239,7 +245,9 @@ pub unsafe extern "C" fn ws_context_user(context: *mut ws_context) -> *mut c_voi
 /// `*i->pwsi`), or NULL only for invalid arguments, with a log line saying
 /// which. Every failure after that, DNS included, arrives as
 /// `WS_CALLBACK_CLIENT_CONNECTION_ERROR` from `ws_service()`. May be called
-/// from inside a callback.
+/// from inside a callback. The first call on a context that was not
+/// serviced yet delivers `WS_CALLBACK_PROTOCOL_INIT` to every protocol
+/// before it does anything else, as libwebsockets does.
 #[no_mangle]
 pub unsafe extern "C" fn ws_client_connect_via_info(i: *const ws_client_connect_info) -> *mut ws {
     guard!("ws_client_connect_via_info", std::ptr::null_mut(), {
@@ -264,6 +272,9 @@ pub unsafe extern "C" fn ws_client_connect_via_info(i: *const ws_client_connect_
 unsafe fn connect(i: &ws_client_connect_info) -> Result<*mut ws, String> {
     let s = handles::shell(i.context)
         .ok_or("context is not a live context (NULL, destroyed, or not from ws_create_context)")?;
+    // As lws: the first connect, when it comes before the first service,
+    // initialises the protocols first.
+    s.core.init_protocols();
     let address = opt_str(i.address, "address")?
         .filter(|a| !a.is_empty())
         .ok_or("address is NULL or empty")?;
