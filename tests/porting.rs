@@ -120,7 +120,13 @@ fn keepalive_ping_from_the_retry_policy() {
     let out = run_both("ping", || Server::node("echo"), &[]);
     assert_eq!(
         out,
-        "established\nafter 2.5 s idle: still connected, pongs received: yes\n"
+        "established\nafter 2500 ms idle: still connected, PONGs received: 2\n"
+    );
+    // A PING 1 s after each PONG, however long the hangup time.
+    let out = run_both("ping", || Server::node("echo"), &["-H", "10", "-w", "3500"]);
+    assert_eq!(
+        out,
+        "established\nafter 3500 ms idle: still connected, PONGs received: 3\n"
     );
 }
 

@@ -70,10 +70,11 @@ impl Context {
             let r = self.with_conn(id, |c| match c.sock.as_mut() {
                 Some(s) if c.phase != Phase::Done && !c.rx_paused => {
                     let r = s.read(&mut buf[RX_HEADROOM..RX_HEADROOM + cap]);
+                    let drain = all || s.is_tls();
                     if matches!(r, Ok(n) if n > 0) {
-                        c.last_rx = self.loop_time();
+                        self.proof_of_life(c, self.loop_time());
                     }
-                    Some((r, all || s.is_tls()))
+                    Some((r, drain))
                 }
                 _ => None,
             });

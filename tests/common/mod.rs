@@ -532,6 +532,18 @@ impl Drop for Ctx {
     }
 }
 
+/// A keepalive policy and nothing else.
+pub fn keepalive_policy(ping: u16, hangup: u16) -> Box<ws_retry_bo_t> {
+    Box::new(ws_retry_bo_t {
+        retry_ms_table: std::ptr::null(),
+        retry_ms_table_count: 0,
+        conceal_count: 0,
+        secs_since_valid_ping: ping,
+        secs_since_valid_hangup: hangup,
+        jitter_percent: 0,
+    })
+}
+
 /// Writes a text message from inside a callback (with WS_PRE headroom).
 pub fn send(wsi: *mut ws, kind: c_int, payload: &[u8]) -> c_int {
     let mut buf = vec![0u8; WS_PRE + payload.len()];
