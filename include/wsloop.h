@@ -167,6 +167,12 @@ struct ws_sorted_usec_list;
 
 #define WS_SERVER_OPTION_EXPLICIT_VHOSTS 8192
 
+/*
+ Send the connect info's `origin` as given; without it, as lws, the
+ Origin header is `http://` + `origin`.
+ */
+#define WS_SERVER_OPTION_JUST_USE_RAW_ORIGIN (1 << 19)
+
 #define WS_SERVER_OPTION_LIBEVENT 2097152
 
 #define WS_SERVER_OPTION_H2_JUST_FIX_WINDOW_UPDATE_OVERFLOW 2147483648
@@ -662,7 +668,9 @@ typedef struct ws_client_connect_info {
    */
   const char *host;
   /*
-   Origin header; NULL sends none.
+   Origin header: `http://` + this (as lws; as given with
+   `WS_SERVER_OPTION_JUST_USE_RAW_ORIGIN` or when it has a scheme);
+   NULL sends none.
    */
   const char *origin;
   /*

@@ -7,7 +7,10 @@
 
 mod common;
 
+use std::any::Any;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use common::*;
@@ -51,21 +54,55 @@ fn build_lws(name: &str) -> Option<PathBuf> {
     ))
 }
 
+/// A program's build for one library, made once per test binary (a test
+/// may run a program several times); None where that library is missing.
+fn once(name: &str, lib: &str, build: impl FnOnce() -> Option<PathBuf>) -> Option<PathBuf> {
+    type Builds = Mutex<HashMap<String, Arc<OnceLock<Option<PathBuf>>>>>;
+    static BUILDS: OnceLock<Builds> = OnceLock::new();
+    let cell = BUILDS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap()
+        .entry(format!("{name}-{lib}"))
+        .or_default()
+        .clone();
+    cell.get_or_init(build).clone()
+}
+
 /// Runs the wsloop build (and the lws one) with `args`, each against a new
 /// server from `server`; returns wsloop's output after checking lws printed
 /// the same.
 fn run_both(name: &str, server: impl Fn() -> Server, args: &[&str]) -> String {
+    run_both_env(
+        name,
+        || {
+            let srv = server();
+            (srv.port, Box::new(srv) as Box<dyn Any>)
+        },
+        args,
+        &[],
+    )
+}
+
+/// `run_both` with environment variables, against any server: `server`
+/// gives its port and what keeps it running until the program is done.
+fn run_both_env(
+    name: &str,
+    server: impl Fn() -> (u16, Box<dyn Any>),
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> String {
     let mut outputs = Vec::new();
     for (lib, exe) in [
-        ("wsloop", Some(build_wsloop(name))),
-        ("lws", build_lws(name)),
+        ("wsloop", once(name, "wsloop", || Some(build_wsloop(name)))),
+        ("lws", once(name, "lws", || build_lws(name))),
     ] {
         let Some(exe) = exe else { continue };
-        let srv = server();
-        let port = srv.port.to_string();
+        let (port, _running) = server();
+        let port = port.to_string();
         let mut a = vec!["-p", port.as_str()];
         a.extend_from_slice(args);
-        let (code, out, err) = run(&exe, &a, LIMIT);
+        let (code, out, err) = run_env(&exe, &a, env, LIMIT);
         assert_eq!(code, 0, "{name} against {lib} failed:\n{out}{err}");
         outputs.push((lib, out));
     }
@@ -146,6 +183,40 @@ fn protocol_init_comes_after_create_from_the_first_service_or_connect() {
              creating\ncreated\ndestroying\n"
         )
     );
+}
+
+/// A server that answers the upgrade and sends the request it received back
+/// as a text message, its Sec-WebSocket-Key value replaced by `KEY`.
+fn request_echo() -> (u16, Box<dyn Any>) {
+    let port = raw_server(|mut s| {
+        let (head, key) = read_head(&mut s);
+        write_all(
+            &mut s,
+            upgrade_response(&key, "Sec-WebSocket-Protocol: chat\r\n").as_bytes(),
+        );
+        let text = head.replace(&key, "KEY");
+        write_all(&mut s, &server_frame(0x81, text.as_bytes()));
+        while read_client_frame(&mut s).is_some_and(|(op, _)| op & 0x0f != 8) {}
+        write_all(&mut s, &server_frame(0x88, &1000u16.to_be_bytes()));
+    });
+    (port, Box::new(()))
+}
+
+#[test]
+fn the_upgrade_request_is_the_one_lws_sends() {
+    let request = |origin: &str| {
+        format!(
+            "GET /chat?room=1 HTTP/1.1\r\nPragma: no-cache\r\nCache-Control: no-cache\r\n\
+             Host: example.org:8080\r\nOrigin: {origin}\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: KEY\r\n\
+             Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
+             x-client: port-test\r\n\r\n"
+        )
+    };
+    let out = run_both_env("handshake", request_echo, &[], &[]);
+    assert_eq!(out, request("http://example.org"));
+    let out = run_both_env("handshake", request_echo, &["-r"], &[]);
+    assert_eq!(out, request("example.org"));
 }
 
 #[test]

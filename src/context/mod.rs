@@ -57,6 +57,8 @@ pub struct Config {
     pub tls: crate::tls::TlsSettings,
     /// Retry and keepalive policy for connections that bring none.
     pub retry: RetryPolicy,
+    /// `WS_SERVER_OPTION_JUST_USE_RAW_ORIGIN`: send `origin` as given.
+    pub raw_origin: bool,
 }
 
 /// How long `service` may wait for events.

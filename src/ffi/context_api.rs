@@ -8,6 +8,7 @@ use super::types::*;
 use crate::callbacks::Opaque;
 use crate::connection::ConnectRequest;
 use crate::context::{Config, Context, ProtocolInfo, Wait};
+use crate::handshake;
 use crate::log;
 
 const DEFAULT_RX: usize = 4096;
@@ -118,6 +119,7 @@ unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, Str
         tls: super::tls_options::settings(info)?,
         retry: super::timer_api::policy(info.retry_and_idle_policy, "retry_and_idle_policy")?
             .unwrap_or_default(),
+        raw_origin: info.options & WS_SERVER_OPTION_JUST_USE_RAW_ORIGIN != 0,
     };
     let (slot, gen) = handles::reserve().ok_or("too many contexts")?;
     let callbacks = CCallbacks {
@@ -343,7 +345,8 @@ unsafe fn connect(i: &ws_client_connect_info) -> Result<*mut ws, String> {
         port,
         path,
         host,
-        origin: opt_str(i.origin, "origin")?,
+        origin: opt_str(i.origin, "origin")?
+            .map(|o| handshake::origin_value(&o, s.core.cfg.raw_origin)),
         protocol,
         protocol_index,
         userdata: Opaque(i.userdata),

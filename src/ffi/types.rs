@@ -200,7 +200,9 @@ pub struct ws_client_connect_info {
     /// Over TLS its name part is also the SNI and the name the server's
     /// certificate must cover.
     pub host: *const c_char,
-    /// Origin header; NULL sends none.
+    /// Origin header: `http://` + this (as lws; as given with
+    /// `WS_SERVER_OPTION_JUST_USE_RAW_ORIGIN` or when it has a scheme);
+    /// NULL sends none.
     pub origin: *const c_char,
     /// Sec-WebSocket-Protocol offer (a comma list), sent verbatim; NULL offers none.
     pub protocol: *const c_char,
@@ -390,6 +392,9 @@ pub const WS_SERVER_OPTION_VALIDATE_UTF8: u64 = 256;
 pub const WS_SERVER_OPTION_LIBUV: u64 = 1024;
 pub const WS_SERVER_OPTION_DO_SSL_GLOBAL_INIT: u64 = 4096;
 pub const WS_SERVER_OPTION_EXPLICIT_VHOSTS: u64 = 8192;
+/// Send the connect info's `origin` as given; without it, as lws, the
+/// Origin header is `http://` + `origin`.
+pub const WS_SERVER_OPTION_JUST_USE_RAW_ORIGIN: u64 = 1 << 19;
 pub const WS_SERVER_OPTION_LIBEVENT: u64 = 2097152;
 pub const WS_SERVER_OPTION_H2_JUST_FIX_WINDOW_UPDATE_OVERFLOW: u64 = 2147483648;
 pub const WS_SERVER_OPTION_GLIB: u64 = 8589934592;
