@@ -69,6 +69,15 @@ struct ws_sorted_usec_list;
 #define WS_MS_PER_SEC 1000
 
 /*
+ Context `wsloop_flags`: refuse a server certificate that names the host
+ only in its subject CN. By default such a certificate (one with no DNS
+ name in its subjectAltName, like libwebsockets' own test certificate) is
+ accepted when its CN matches, as OpenSSL and so libwebsockets do, with a
+ warning in the log each time; browsers and rustls refuse it.
+ */
+#define WS_CONTEXT_REQUIRE_SUBJECT_ALT_NAME (1 << 0)
+
+/*
  `wsloop_flags`: fail with CLIENT_CONNECTION_ERROR when a subprotocol was
  offered and the server selected none (browsers do this; lws accepts it).
  */
@@ -635,6 +644,10 @@ typedef struct ws_context_creation_info {
    wsloop: largest message accepted before closing with 1009; 0 means 64 MiB.
    */
   uint64_t max_message_size;
+  /*
+   wsloop: `WS_CONTEXT_*` bits.
+   */
+  unsigned int wsloop_flags;
 } ws_context_creation_info;
 
 /*

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use common::tls::*;
 use common::*;
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -183,6 +184,52 @@ fn protocol_init_comes_after_create_from_the_first_service_or_connect() {
              creating\ncreated\ndestroying\n"
         )
     );
+}
+
+/// A TLS echo server presenting `leaf`.
+fn tls_server(leaf: &'static Leaf) -> impl Fn() -> (u16, Box<dyn Any>) {
+    move || {
+        let srv = TlsServer::start(TlsOpts::new(leaf));
+        (srv.port, Box::new(srv) as Box<dyn Any>)
+    }
+}
+
+#[test]
+fn certificates_openssl_accepts_are_accepted() {
+    let pki = pki();
+    let ok = "established over TLS\nreceived: hello\nclosed\n";
+    let error = "connection error\n";
+    let cn_only = pki.file("cn-only.pem", &pki.cn_only.cert_pem);
+    let self_signed_ca = pki.file("self-signed-ca.pem", &pki.self_signed_ca.cert_pem);
+    let no_env: &[(&str, &str)] = &[];
+    // A certificate like lws' own test certificate: a CN and no
+    // subjectAltName. Its CN is the name for a DNS name, never for an IP.
+    for (host, expect) in [
+        ("localhost", ok),
+        ("127.0.0.1", error),
+        ("other.test", error),
+    ] {
+        let args = ["--ca", cn_only.as_str(), "--host", host];
+        let out = run_both_env("certs", tls_server(&pki.cn_only), &args, no_env);
+        assert_eq!(out, expect, "--host {host}");
+    }
+    // Self-signed certificates trusted through the system's store, marked
+    // as a CA or not, and through client_ssl_ca_filepath.
+    for (leaf, file) in [
+        (&pki.cn_only, &cn_only),
+        (&pki.self_signed_ca, &self_signed_ca),
+    ] {
+        let env = [("SSL_CERT_FILE", file.as_str()), ("SSL_CERT_DIR", "")];
+        let out = run_both_env("certs", tls_server(leaf), &[], &env);
+        assert_eq!(out, ok, "SSL_CERT_FILE={file}");
+    }
+    let out = run_both_env(
+        "certs",
+        tls_server(&pki.self_signed_ca),
+        &["--ca", &self_signed_ca],
+        no_env,
+    );
+    assert_eq!(out, ok);
 }
 
 /// A server that answers the upgrade and sends the request it received back

@@ -179,7 +179,16 @@ pub struct ws_context_creation_info {
     pub socks_proxy_port: c_uint,
     /// wsloop: largest message accepted before closing with 1009; 0 means 64 MiB.
     pub max_message_size: u64,
+    /// wsloop: `WS_CONTEXT_*` bits.
+    pub wsloop_flags: c_uint,
 }
+
+/// Context `wsloop_flags`: refuse a server certificate that names the host
+/// only in its subject CN. By default such a certificate (one with no DNS
+/// name in its subjectAltName, like libwebsockets' own test certificate) is
+/// accepted when its CN matches, as OpenSSL and so libwebsockets do, with a
+/// warning in the log each time; browsers and rustls refuse it.
+pub const WS_CONTEXT_REQUIRE_SUBJECT_ALT_NAME: c_uint = 1 << 0;
 
 /// What to connect to. `memset` it to 0, then set what you need.
 #[repr(C)]
