@@ -243,6 +243,28 @@ fn fmt_tls(f: &mut fmt::Formatter<'_>, target: &str, e: &TlsFailure) -> fmt::Res
     }
 }
 
+impl ConnectError {
+    /// Where the connection was when it failed, for the library's own log line.
+    pub fn stage(&self) -> &'static str {
+        use ConnectError::*;
+        match self {
+            Dns { .. } => "while resolving the name",
+            Refused { .. } | Unreachable { .. } | ConnectTimeout { .. } => "in the TCP connect",
+            Tls { .. } | TlsTimeout { .. } => "in the TLS handshake",
+            HandshakeTimeout { .. }
+            | HungUp { .. }
+            | ReadFailed { .. }
+            | Handshake { .. }
+            | NoSubprotocol { .. }
+            | RejectedByFilter
+            | RejectedAtEstablished => "in the upgrade exchange",
+            ContextDestroyed | ClosedByApplication | TimeoutKilled { .. } => {
+                "before it was established"
+            }
+        }
+    }
+}
+
 fn subprotocol_fix(offered: &str) -> String {
     format!(
         "set .protocol = NULL to offer none, and .local_protocol_name = \"{offered}\" to keep your callbacks bound"

@@ -342,7 +342,14 @@ impl Context {
         match failure {
             Some(e) => {
                 let msg = e.to_string();
-                wlog!(log::ERR, "CLIENT_CONNECTION_ERROR: {msg}");
+                // The application usually prints `msg` itself: the library's
+                // own record says what it did, below the default levels.
+                wlog!(
+                    log::INFO,
+                    "{}: connection failed {}; reported as CLIENT_CONNECTION_ERROR \"{msg}\"",
+                    self.with_conn(id, |c| c.target()).unwrap_or_default(),
+                    e.stage()
+                );
                 self.callbacks.clear_handle(pwsi);
                 let mut text = msg.into_bytes();
                 let len = text.len();

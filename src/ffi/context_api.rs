@@ -52,6 +52,14 @@ pub unsafe extern "C" fn ws_create_context(
 }
 
 unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, String> {
+    // lws' first line ("LWS: 4.1.6-, loglevel 7"): the log of a ported
+    // program says which library it runs on.
+    wlog!(
+        log::NOTICE,
+        "wsloop: {}, loglevel {}",
+        env!("CARGO_PKG_VERSION"),
+        log::mask()
+    );
     if info.port > 0 {
         return Err(format!(
             "port {} asks for a listening server; wsloop is a client library: set port = WS_CONTEXT_PORT_NO_LISTEN",
