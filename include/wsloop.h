@@ -124,6 +124,15 @@ struct ws_sorted_usec_list;
 #define WS_MS_PER_SEC 1000
 
 /**
+ * Context `wsloop_flags`: refuse a server certificate that names the host
+ * only in its subject CN. By default such a certificate (one with no DNS
+ * name in its subjectAltName, like libwebsockets' own test certificate) is
+ * accepted when its CN matches, as OpenSSL and so libwebsockets do, with a
+ * warning in the log each time; browsers and rustls refuse it.
+ */
+#define WS_CONTEXT_REQUIRE_SUBJECT_ALT_NAME (1 << 0)
+
+/**
  * `wsloop_flags`: fail with CLIENT_CONNECTION_ERROR when a subprotocol was
  * offered and the server selected none (browsers do this; lws accepts it).
  */
@@ -356,7 +365,11 @@ struct ws_sorted_usec_list;
 
 /**
  * Context option: libevent loop; refused.
+ * Send the connect info's `origin` as given; without it, as lws, the
+ * Origin header is `http://` + `origin`.
  */
+#define WS_SERVER_OPTION_JUST_USE_RAW_ORIGIN (1 << 19)
+
 #define WS_SERVER_OPTION_LIBEVENT 2097152
 
 /**
@@ -1087,7 +1100,9 @@ typedef struct ws_client_connect_info {
    */
   const char *host;
   /**
-   * Origin header; NULL sends none.
+   * Origin header: `http://` + this (as lws; as given with
+   * `WS_SERVER_OPTION_JUST_USE_RAW_ORIGIN` or when it has a scheme);
+   * NULL sends none.
    */
   const char *origin;
   /**
@@ -1469,8 +1484,12 @@ unsigned int ws_http_client_http_response(struct ws *wsi);
 /**
  * Creates a context from `info` (which is copied, along with the protocol
  * table; the protocol names and option strings must stay valid for the
- * context's life). Delivers `WS_CALLBACK_PROTOCOL_INIT` to every protocol
- * before returning.
+ * context's life). As libwebsockets, it calls no callback itself:
+ * `WS_CALLBACK_PROTOCOL_INIT` reaches every protocol, in table order, at
+ * the first `ws_service()` or the first `ws_client_connect_via_info()`,
+ * whichever comes first, so a callback may already use the handle this
+ * returns; and the first `ws_service()` also delivers one
+ * `WS_CALLBACK_EVENT_WAIT_CANCELLED` to every protocol, as lws' does.
  *
  * Returns NULL, with a log line naming the cause, when `info` is NULL,
  * asks for something wsloop does not do (a listening port, a foreign event
@@ -1489,8 +1508,10 @@ struct ws_context *ws_create_context(const struct ws_context_creation_info *info
 /**
  * Destroys the context: every connection gets `WS_CALLBACK_CLIENT_CLOSED`
  * (or `..._CLIENT_CONNECTION_ERROR` if it was not established) and
- * `WS_CALLBACK_WSI_DESTROY`, then every protocol `WS_CALLBACK_PROTOCOL_DESTROY`,
- * and all memory is freed. The handle is invalid afterwards; a second call is
+ * `WS_CALLBACK_WSI_DESTROY`, then every protocol
+ * `WS_CALLBACK_PROTOCOL_DESTROY` (none when the context was never serviced
+ * nor connected: no protocol had `WS_CALLBACK_PROTOCOL_INIT` then), and all
+ * memory is freed. The handle is invalid afterwards; a second call is
  * refused with a log line. Calling it from inside a callback is refused (log
  * line, nothing destroyed): leave the service loop, then destroy.
  */
@@ -1526,7 +1547,9 @@ void *ws_context_user(struct ws_context *context);
  * `*i->pwsi`), or NULL only for invalid arguments, with a log line saying
  * which. Every failure after that, DNS included, arrives as
  * `WS_CALLBACK_CLIENT_CONNECTION_ERROR` from `ws_service()`. May be called
- * from inside a callback.
+ * from inside a callback. The first call on a context that was not
+ * serviced yet delivers `WS_CALLBACK_PROTOCOL_INIT` to every protocol
+ * before it does anything else, as libwebsockets does.
  */
 struct ws *ws_client_connect_via_info(const struct ws_client_connect_info *i);
 

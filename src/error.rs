@@ -120,7 +120,13 @@ pub enum TlsFailure {
     SelfSigned,
     NameMismatch {
         asked: String,
+        /// The subjectAltName's DNS names and IP addresses.
         presented: Vec<String>,
+        /// The subject's common names (None: not read).
+        common_names: Option<Vec<String>>,
+        /// A common name matched, but the context requires the name in a
+        /// subjectAltName (`WS_CONTEXT_REQUIRE_SUBJECT_ALT_NAME`).
+        cn_refused: bool,
     },
     Expired {
         not_after: String,
@@ -142,6 +148,69 @@ pub enum TlsFailure {
     Other(String),
 }
 
+/// `'a', 'b'`.
+fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What the certificate covers, its subject CN included, and the way out.
+fn fmt_name_mismatch(
+    f: &mut fmt::Formatter<'_>,
+    target: &str,
+    asked: &str,
+    presented: &[String],
+    common_names: Option<&[String]>,
+    cn_refused: bool,
+) -> fmt::Result {
+    const SKIP: &str = "LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK";
+    let lead = "tls: hostname mismatch";
+    let cns = common_names.unwrap_or_default();
+    if cn_refused {
+        return write!(
+            f,
+            "{lead}: asked for '{asked}', which the certificate of {target} names only in its subject CN {} (it has no DNS subjectAltName), and WS_CONTEXT_REQUIRE_SUBJECT_ALT_NAME refuses that (reissue the certificate with a subjectAltName, or drop the flag)",
+            quoted(cns)
+        );
+    }
+    if !presented.is_empty() {
+        write!(
+            f,
+            "{lead}: asked for '{asked}', but the certificate of {target} is for {} (",
+            quoted(presented)
+        )?;
+        if !cns.is_empty() {
+            write!(f, "subject CN {}; ", quoted(cns))?;
+        }
+        return write!(f, "set .host to one of those, or {SKIP})");
+    }
+    match common_names {
+        None => write!(
+            f,
+            "{lead}: the certificate of {target} is not valid for '{asked}' (set .host to a name it covers, or {SKIP})"
+        ),
+        Some([]) => write!(
+            f,
+            "{lead}: asked for '{asked}', but the certificate of {target} names no host: no subjectAltName names, no subject CN ({SKIP} accepts it)"
+        ),
+        Some(cns) => {
+            let ip = if asked.parse::<std::net::IpAddr>().is_ok() {
+                ", which is never compared with an IP address"
+            } else {
+                ""
+            };
+            write!(
+                f,
+                "{lead}: asked for '{asked}', but the certificate of {target} has no subjectAltName names, only the subject CN {}{ip} (set .host to a name the CN covers, or {SKIP})",
+                quoted(cns)
+            )
+        }
+    }
+}
+
 fn fmt_tls(f: &mut fmt::Formatter<'_>, target: &str, e: &TlsFailure) -> fmt::Result {
     use TlsFailure::*;
     match e {
@@ -153,19 +222,12 @@ fn fmt_tls(f: &mut fmt::Formatter<'_>, target: &str, e: &TlsFailure) -> fmt::Res
             f,
             "tls: self-signed certificate from {target} (trust it with client_ssl_ca_filepath or client_ssl_ca_mem, or accept it with LCCSCF_ALLOW_SELFSIGNED)"
         ),
-        NameMismatch { asked, presented } if presented.is_empty() => write!(
-            f,
-            "tls: hostname mismatch: the certificate of {target} is not valid for '{asked}' (set .host to a name it covers, or LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK)"
-        ),
-        NameMismatch { asked, presented } => write!(
-            f,
-            "tls: hostname mismatch: asked for '{asked}', but the certificate of {target} is for {} (set .host to one of those, or LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK)",
-            presented
-                .iter()
-                .map(|n| format!("'{n}'"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        NameMismatch {
+            asked,
+            presented,
+            common_names,
+            cn_refused,
+        } => fmt_name_mismatch(f, target, asked, presented, common_names.as_deref(), *cn_refused),
         Expired { not_after, now } => write!(
             f,
             "tls: certificate expired: the certificate of {target} was valid until {not_after}, and it is {now} (renew it or check the clock; LCCSCF_ALLOW_EXPIRED accepts it)"
@@ -191,6 +253,30 @@ fn fmt_tls(f: &mut fmt::Formatter<'_>, target: &str, e: &TlsFailure) -> fmt::Res
             "tls: {target} closed the connection during the TLS handshake (is it a TLS server?)"
         ),
         Other(what) => write!(f, "tls: {target}: {what}"),
+    }
+}
+
+impl ConnectError {
+    /// Where the connection was when it failed, for the library's own log line.
+    pub fn stage(&self) -> &'static str {
+        use ConnectError::*;
+        match self {
+            Dns { .. } => "while resolving the name",
+            Refused { .. } | Unreachable { .. } | ConnectTimeout { .. } => "in the TCP connect",
+            Tls { .. } | TlsTimeout { .. } => "in the TLS handshake",
+            HandshakeTimeout { .. }
+            | HungUp { .. }
+            | ReadFailed { .. }
+            | Handshake { .. }
+            | NoSubprotocol { .. }
+            | RejectedByFilter
+            | RejectedAtEstablished => "in the upgrade exchange",
+            Proxy(_) => "at the proxy",
+            Redirect(_) => "following a redirect",
+            ContextDestroyed | ClosedByApplication | TimeoutKilled { .. } => {
+                "before it was established"
+            }
+        }
     }
 }
 

@@ -27,7 +27,9 @@ pub struct RequestParams<'a> {
     pub extra: &'a [u8],
 }
 
-/// Builds the upgrade request.
+/// Builds the upgrade request: libwebsockets' headers in libwebsockets'
+/// order, so a server (or a proxy) sees the same request from a ported
+/// program; the application's own lines come last.
 pub fn build_request(p: &RequestParams<'_>) -> Vec<u8> {
     let path = if p.path.is_empty() { "/" } else { p.path };
     let mut r = String::with_capacity(256);
@@ -36,25 +38,40 @@ pub fn build_request(p: &RequestParams<'_>) -> Vec<u8> {
         r.push('/');
     }
     r.push_str(path);
-    r.push_str(" HTTP/1.1\r\nHost: ");
+    r.push_str(" HTTP/1.1\r\nPragma: no-cache\r\nCache-Control: no-cache\r\nHost: ");
     r.push_str(p.host);
-    r.push_str("\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
-    r.push_str(p.key);
-    r.push_str("\r\nSec-WebSocket-Version: 13\r\n");
+    r.push_str("\r\n");
     if let Some(o) = p.origin {
         r.push_str("Origin: ");
         r.push_str(o);
         r.push_str("\r\n");
     }
+    r.push_str("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
+    r.push_str(p.key);
+    r.push_str("\r\n");
     if let Some(proto) = p.protocol {
         r.push_str("Sec-WebSocket-Protocol: ");
         r.push_str(proto);
         r.push_str("\r\n");
     }
+    r.push_str("Sec-WebSocket-Version: 13\r\n");
     let mut out = r.into_bytes();
     out.extend_from_slice(p.extra);
     out.extend_from_slice(b"\r\n");
     out
+}
+
+/// The Origin header's value for the connect info's `origin`: as
+/// libwebsockets, `http://` + the given host unless `raw`
+/// (`WS_SERVER_OPTION_JUST_USE_RAW_ORIGIN`). A value that already has a
+/// scheme (`https://app.example`) is sent as given rather than as lws'
+/// `http://https://app.example`.
+pub fn origin_value(origin: &str, raw: bool) -> String {
+    if raw || origin.contains("://") {
+        origin.to_string()
+    } else {
+        format!("http://{origin}")
+    }
 }
 
 /// A parsed response head.
@@ -209,11 +226,26 @@ mod tests {
             extra: b"X-Token: 1\r\n",
         });
         let s = String::from_utf8(req).unwrap();
-        assert!(s.starts_with("GET /chat?x=1 HTTP/1.1\r\nHost: example.com:8080\r\n"));
-        assert!(s.contains("Sec-WebSocket-Version: 13\r\n"));
-        assert!(s.contains("Sec-WebSocket-Protocol: chat, superchat\r\n"));
-        assert!(s.contains("Origin: http://example.com\r\n"));
-        assert!(s.ends_with("X-Token: 1\r\n\r\n"));
+        assert_eq!(
+            s,
+            format!(
+                "GET /chat?x=1 HTTP/1.1\r\nPragma: no-cache\r\nCache-Control: no-cache\r\n\
+                 Host: example.com:8080\r\nOrigin: http://example.com\r\n\
+                 Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\n\
+                 Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
+                 X-Token: 1\r\n\r\n"
+            )
+        );
+    }
+
+    #[test]
+    fn origin_gets_lws_scheme_unless_raw_or_present() {
+        assert_eq!(origin_value("example.com", false), "http://example.com");
+        assert_eq!(origin_value("example.com", true), "example.com");
+        assert_eq!(
+            origin_value("https://app.example", false),
+            "https://app.example"
+        );
     }
 
     #[test]

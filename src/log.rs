@@ -1,7 +1,7 @@
 //! Logging with libwebsockets' level bits.
 //!
 //! A line is emitted when its bit is in the mask set by `ws_set_log_level`
-//! (default ERR|WARN|NOTICE|USER, as lws). It goes to the application's
+//! (default ERR|WARN|NOTICE, as lws 4.1's). It goes to the application's
 //! emitter when one is set, else through the `log` crate, for which
 //! `env_logger` is started on first use; when `RUST_LOG` is set, it also
 //! enables the levels it names.
@@ -23,8 +23,9 @@ pub(crate) const CLIENT: u32 = 1 << 8;
 pub(crate) const LATENCY: u32 = 1 << 9;
 pub(crate) const USER: u32 = 1 << 10;
 pub(crate) const THREAD: u32 = 1 << 11;
-/// lws' default: ERR | WARN | NOTICE | USER.
-pub(crate) const DEFAULT_MASK: u32 = ERR | WARN | NOTICE | USER;
+/// lws' default (`log_level` in its logs.c): ERR | WARN | NOTICE. USER
+/// lines show once the application asks for them, as lws' examples do.
+pub(crate) const DEFAULT_MASK: u32 = ERR | WARN | NOTICE;
 
 /// Receives each line (level bit, text ending in a newline).
 pub type Emitter = Arc<dyn Fn(u32, &str) + Send + Sync>;
@@ -50,6 +51,11 @@ fn init() {
 pub fn set_mask(mask: u32) {
     init();
     MASK.store(mask, Ordering::Relaxed);
+}
+
+/// The level mask in force.
+pub fn mask() -> u32 {
+    MASK.load(Ordering::Relaxed)
 }
 
 /// Sets the mask and the emitter (None: the `log` crate).

@@ -34,6 +34,7 @@ fn refused_port_names_the_address_and_clears_pwsi() {
         c.reasons(),
         vec![
             WS_CALLBACK_PROTOCOL_INIT as i32,
+            WS_CALLBACK_EVENT_WAIT_CANCELLED as i32,
             WS_CALLBACK_WSI_CREATE as i32,
             WS_CALLBACK_CLIENT_CONNECTION_ERROR as i32,
             WS_CALLBACK_WSI_DESTROY as i32
@@ -43,6 +44,31 @@ fn refused_port_names_the_address_and_clears_pwsi() {
         unsafe { ws_write(wsi, std::ptr::null_mut(), 0, 0) },
         -1,
         "a destroyed wsi is refused"
+    );
+}
+
+#[test]
+fn the_library_records_a_failure_once_below_the_default_levels() {
+    // Only this test in this file changes the log mask.
+    capture_log(WS_LLL_ERR | WS_LLL_WARN | WS_LLL_NOTICE | WS_LLL_INFO);
+    let c = Ctx::new(CtxOpts::default());
+    assert!(logged(&format!(
+        "N: wsloop: {}, loglevel {}",
+        env!("CARGO_PKG_VERSION"),
+        WS_LLL_ERR | WS_LLL_WARN | WS_LLL_NOTICE | WS_LLL_INFO
+    )));
+    let port = closed_port();
+    c.connect("127.0.0.1", port, None, |_| {});
+    let msg = c.connection_error(SECS5);
+    let lines: Vec<String> = log_lines()
+        .into_iter()
+        .filter(|l| l.contains(&msg))
+        .collect();
+    assert_eq!(
+        lines,
+        [format!(
+            "I: 127.0.0.1:{port}/: connection failed in the TCP connect; reported as CLIENT_CONNECTION_ERROR \"{msg}\""
+        )]
     );
 }
 

@@ -8,9 +8,13 @@
 
 mod common;
 
+use std::any::Any;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use common::tls::*;
 use common::*;
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -64,21 +68,55 @@ fn build_lws(name: &str) -> Option<PathBuf> {
     ))
 }
 
+/// A program's build for one library, made once per test binary (a test
+/// may run a program several times); None where that library is missing.
+fn once(name: &str, lib: &str, build: impl FnOnce() -> Option<PathBuf>) -> Option<PathBuf> {
+    type Builds = Mutex<HashMap<String, Arc<OnceLock<Option<PathBuf>>>>>;
+    static BUILDS: OnceLock<Builds> = OnceLock::new();
+    let cell = BUILDS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap()
+        .entry(format!("{name}-{lib}"))
+        .or_default()
+        .clone();
+    cell.get_or_init(build).clone()
+}
+
 /// Runs the wsloop build (and the lws one) with `args`, each against a new
 /// server from `server`; returns wsloop's output after checking lws printed
 /// the same.
 fn run_both(name: &str, server: impl Fn() -> Server, args: &[&str]) -> String {
+    run_both_env(
+        name,
+        || {
+            let srv = server();
+            (srv.port, Box::new(srv) as Box<dyn Any>)
+        },
+        args,
+        &[],
+    )
+}
+
+/// `run_both` with environment variables, against any server: `server`
+/// gives its port and what keeps it running until the program is done.
+fn run_both_env(
+    name: &str,
+    server: impl Fn() -> (u16, Box<dyn Any>),
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> String {
     let mut outputs = Vec::new();
     for (lib, exe) in [
-        ("wsloop", Some(build_wsloop(name))),
-        ("lws", build_lws(name)),
+        ("wsloop", once(name, "wsloop", || Some(build_wsloop(name)))),
+        ("lws", once(name, "lws", || build_lws(name))),
     ] {
         let Some(exe) = exe else { continue };
-        let srv = server();
-        let port = srv.port.to_string();
+        let (port, _running) = server();
+        let port = port.to_string();
         let mut a = vec!["-p", port.as_str()];
         a.extend_from_slice(args);
-        let (code, out, err) = run(&exe, &a, LIMIT);
+        let (code, out, err) = run_env(&exe, &a, env, LIMIT);
         assert_eq!(code, 0, "{name} against {lib} failed:\n{out}{err}");
         outputs.push((lib, out));
     }
@@ -133,8 +171,112 @@ fn keepalive_ping_from_the_retry_policy() {
     let out = run_both("ping", || Server::node("echo"), &[]);
     assert_eq!(
         out,
-        "established\nafter 2.5 s idle: still connected, pongs received: yes\n"
+        "established\nafter 2500 ms idle: still connected, PONGs received: 2\n"
     );
+    // A PING 1 s after each PONG, however long the hangup time.
+    let out = run_both("ping", || Server::node("echo"), &["-H", "10", "-w", "3500"]);
+    assert_eq!(
+        out,
+        "established\nafter 3500 ms idle: still connected, PONGs received: 3\n"
+    );
+}
+
+#[test]
+fn protocol_init_comes_after_create_from_the_first_service_or_connect() {
+    let out = run_both("init", || Server::node("echo"), &[]);
+    let session = "EVENT_WAIT_CANCELLED lws-init-a\nEVENT_WAIT_CANCELLED lws-init-b\n\
+                   established\nreceived: hello\nclosed\ndestroying\n\
+                   PROTOCOL_DESTROY lws-init-a\nPROTOCOL_DESTROY lws-init-b\n";
+    let init_a = "PROTOCOL_INIT lws-init-a: context set, pvo none\n";
+    let init_b = "PROTOCOL_INIT lws-init-b: context set, pvo greeting=hi\n";
+    assert_eq!(
+        out,
+        format!(
+            "creating\ncreated\nservicing\n{init_a}connect from PROTOCOL_INIT: ok\n{init_b}{session}\
+             creating\ncreated\n{init_a}{init_b}connect from main: ok\nservicing\n{session}\
+             creating\ncreated\ndestroying\n"
+        )
+    );
+}
+
+/// A TLS echo server presenting `leaf`.
+fn tls_server(leaf: &'static Leaf) -> impl Fn() -> (u16, Box<dyn Any>) {
+    move || {
+        let srv = TlsServer::start(TlsOpts::new(leaf));
+        (srv.port, Box::new(srv) as Box<dyn Any>)
+    }
+}
+
+#[test]
+fn certificates_openssl_accepts_are_accepted() {
+    let pki = pki();
+    let ok = "established over TLS\nreceived: hello\nclosed\n";
+    let error = "connection error\n";
+    let cn_only = pki.file("cn-only.pem", &pki.cn_only.cert_pem);
+    let self_signed_ca = pki.file("self-signed-ca.pem", &pki.self_signed_ca.cert_pem);
+    let no_env: &[(&str, &str)] = &[];
+    // A certificate like lws' own test certificate: a CN and no
+    // subjectAltName. Its CN is the name for a DNS name, never for an IP.
+    for (host, expect) in [
+        ("localhost", ok),
+        ("127.0.0.1", error),
+        ("other.test", error),
+    ] {
+        let args = ["--ca", cn_only.as_str(), "--host", host];
+        let out = run_both_env("certs", tls_server(&pki.cn_only), &args, no_env);
+        assert_eq!(out, expect, "--host {host}");
+    }
+    // Self-signed certificates trusted through the system's store, marked
+    // as a CA or not, and through client_ssl_ca_filepath.
+    for (leaf, file) in [
+        (&pki.cn_only, &cn_only),
+        (&pki.self_signed_ca, &self_signed_ca),
+    ] {
+        let env = [("SSL_CERT_FILE", file.as_str()), ("SSL_CERT_DIR", "")];
+        let out = run_both_env("certs", tls_server(leaf), &[], &env);
+        assert_eq!(out, ok, "SSL_CERT_FILE={file}");
+    }
+    let out = run_both_env(
+        "certs",
+        tls_server(&pki.self_signed_ca),
+        &["--ca", &self_signed_ca],
+        no_env,
+    );
+    assert_eq!(out, ok);
+}
+
+/// A server that answers the upgrade and sends the request it received back
+/// as a text message, its Sec-WebSocket-Key value replaced by `KEY`.
+fn request_echo() -> (u16, Box<dyn Any>) {
+    let port = raw_server(|mut s| {
+        let (head, key) = read_head(&mut s);
+        write_all(
+            &mut s,
+            upgrade_response(&key, "Sec-WebSocket-Protocol: chat\r\n").as_bytes(),
+        );
+        let text = head.replace(&key, "KEY");
+        write_all(&mut s, &server_frame(0x81, text.as_bytes()));
+        while read_client_frame(&mut s).is_some_and(|(op, _)| op & 0x0f != 8) {}
+        write_all(&mut s, &server_frame(0x88, &1000u16.to_be_bytes()));
+    });
+    (port, Box::new(()))
+}
+
+#[test]
+fn the_upgrade_request_is_the_one_lws_sends() {
+    let request = |origin: &str| {
+        format!(
+            "GET /chat?room=1 HTTP/1.1\r\nPragma: no-cache\r\nCache-Control: no-cache\r\n\
+             Host: example.org:8080\r\nOrigin: {origin}\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: KEY\r\n\
+             Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
+             x-client: port-test\r\n\r\n"
+        )
+    };
+    let out = run_both_env("handshake", request_echo, &[], &[]);
+    assert_eq!(out, request("http://example.org"));
+    let out = run_both_env("handshake", request_echo, &["-r"], &[]);
+    assert_eq!(out, request("example.org"));
 }
 
 #[test]

@@ -181,24 +181,13 @@ fn connection_timer_and_timeouts() {
     );
 }
 
-fn policy(ping: u16, hangup: u16) -> Box<ws_retry_bo_t> {
-    Box::new(ws_retry_bo_t {
-        retry_ms_table: std::ptr::null(),
-        retry_ms_table_count: 0,
-        conceal_count: 0,
-        secs_since_valid_ping: ping,
-        secs_since_valid_hangup: hangup,
-        jitter_percent: 0,
-    })
-}
-
 #[test]
 fn keepalive_pings_an_idle_connection_and_drops_a_silent_one() {
     capture_log(WS_LLL_ERR | WS_LLL_WARN | WS_LLL_NOTICE);
     // A live server answers the PING: the connection stays up.
     let srv = Server::node("echo");
     let c = Ctx::new(CtxOpts::default());
-    let p = policy(1, 2);
+    let p = keepalive_policy(1, 2);
     c.connect("127.0.0.1", srv.port, None, |ci| {
         ci.retry_and_idle_policy = &*p
     });
@@ -236,7 +225,7 @@ fn keepalive_pings_an_idle_connection_and_drops_a_silent_one() {
         }
     });
     let c = Ctx::new(CtxOpts::default());
-    let p = policy(1, 2);
+    let p = keepalive_policy(1, 2);
     c.connect("127.0.0.1", port, None, |ci| ci.retry_and_idle_policy = &*p);
     let start = Instant::now();
     c.service_until(SECS5, destroyed);
@@ -252,7 +241,7 @@ fn keepalive_pings_an_idle_connection_and_drops_a_silent_one() {
 
     // Zero turns keepalive off; the context's policy applies when the connection has none.
     let c = Ctx::with_info(CtxOpts::default(), |i| {
-        i.retry_and_idle_policy = Box::leak(policy(0, 0));
+        i.retry_and_idle_policy = Box::leak(keepalive_policy(0, 0));
     })
     .unwrap();
     c.connect("127.0.0.1", srv.port, None, |_| {});
@@ -268,7 +257,7 @@ fn keepalive_pings_an_idle_connection_and_drops_a_silent_one() {
 fn received_data_counts_as_proof_of_life() {
     let srv = Server::node("echo");
     let c = Ctx::new(CtxOpts::default());
-    let p = policy(1, 2);
+    let p = keepalive_policy(1, 2);
     c.hook(|wsi, r, _, _| {
         if is(r, WS_CALLBACK_CLIENT_ESTABLISHED) || is(r, WS_CALLBACK_TIMER) {
             unsafe { ws_set_timer_usecs(wsi, 300_000) };

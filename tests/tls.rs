@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::ffi::{c_int, c_void, CString};
+use std::ffi::{c_int, c_uint, c_void, CString};
 use std::time::Duration;
 
 use common::tls::*;
@@ -75,9 +75,13 @@ fn assert_echoed(c: &Ctx) {
 /// Connects with `flags` to a server presenting `leaf`; the CCE message, or
 /// "ok" when the echo worked.
 fn outcome(leaf: &Leaf, host: &str, flags: c_int) -> String {
-    let pki = pki();
+    outcome_in(leaf, &pki().ca_pem, 0, host, flags)
+}
+
+/// `outcome` in a context that trusts `ca_pem` and has `wsloop_flags`.
+fn outcome_in(leaf: &Leaf, ca_pem: &str, wsloop_flags: c_uint, host: &str, flags: c_int) -> String {
     let srv = TlsServer::start(TlsOpts::new(leaf));
-    let c = ctx_trusting(Some(&pki.ca_pem), |_| {});
+    let c = ctx_trusting(Some(ca_pem), |i| i.wsloop_flags = wsloop_flags);
     echo_once(&c);
     wss(&c, srv.port, host, flags);
     c.service_until(SECS10, |e| {
@@ -211,8 +215,12 @@ fn hostname_mismatch_names_both_sides_and_only_its_flag_skips_it() {
         ),
         "{m}"
     );
-    assert!(m.contains("is for 'localhost', '127.0.0.1'"), "{m}");
-    assert!(m.contains("LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK"), "{m}");
+    assert!(
+        m.contains(
+            "is for 'localhost', '127.0.0.1' (subject CN 'localhost'; set .host to one of those, or LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK)"
+        ),
+        "{m}"
+    );
     capture();
     assert_eq!(
         outcome(
@@ -239,6 +247,62 @@ fn hostname_mismatch_names_both_sides_and_only_its_flag_skips_it() {
         WS_LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK,
     );
     assert!(m.starts_with("tls: certificate expired"), "{m}");
+}
+
+#[test]
+fn without_subject_alt_name_the_cn_is_the_name_as_openssl_has_it() {
+    let pki = pki();
+    // Like lws' own test certificate: self-signed, CN=localhost, no extensions.
+    let leaf = &pki.cn_only;
+    let trusting =
+        |wsloop_flags, host, flags| outcome_in(leaf, &leaf.cert_pem, wsloop_flags, host, flags);
+    capture();
+    assert_eq!(trusting(0, "localhost", 0), "ok");
+    assert!(logged(
+        "TLS: accepting the certificate of 'localhost' by its subject CN 'localhost': it has no DNS subjectAltName, and names checked against the CN are deprecated (RFC 6125); WS_CONTEXT_REQUIRE_SUBJECT_ALT_NAME refuses such certificates"
+    ));
+    let m = trusting(0, "www.localhost", 0);
+    assert!(
+        m.starts_with(
+            "tls: hostname mismatch: asked for 'www.localhost', but the certificate of 127.0.0.1:"
+        ),
+        "{m}"
+    );
+    assert!(
+        m.ends_with("has no subjectAltName names, only the subject CN 'localhost' (set .host to a name the CN covers, or LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK)"),
+        "{m}"
+    );
+    // OpenSSL never compares an IP address with the CN.
+    let m = trusting(0, "127.0.0.1", 0);
+    assert!(
+        m.ends_with("only the subject CN 'localhost', which is never compared with an IP address (set .host to a name the CN covers, or LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK)"),
+        "{m}"
+    );
+    // The context can refuse names found only in the CN.
+    let strict = WS_CONTEXT_REQUIRE_SUBJECT_ALT_NAME;
+    let m = trusting(strict, "localhost", 0);
+    assert!(
+        m.starts_with(
+            "tls: hostname mismatch: asked for 'localhost', which the certificate of 127.0.0.1:"
+        ),
+        "{m}"
+    );
+    assert!(
+        m.ends_with("names only in its subject CN 'localhost' (it has no DNS subjectAltName), and WS_CONTEXT_REQUIRE_SUBJECT_ALT_NAME refuses that (reissue the certificate with a subjectAltName, or drop the flag)"),
+        "{m}"
+    );
+    assert_eq!(
+        trusting(
+            strict,
+            "localhost",
+            WS_LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK
+        ),
+        "ok"
+    );
+    assert_eq!(
+        outcome_in(&pki.good, &pki.ca_pem, strict, "localhost", 0),
+        "ok"
+    );
 }
 
 #[test]

@@ -1,20 +1,23 @@
 //! Keepalive: the idle half of the retry policy (`secs_since_valid_ping`,
-//! `secs_since_valid_hangup`).
+//! `secs_since_valid_hangup`), on libwebsockets' schedule.
 //!
-//! After `ping` seconds with nothing received, the connection sends a PING.
-//! If nothing at all arrives within `hangup` seconds of the last thing
-//! received, the connection is dropped with a log line and the application
-//! gets `CLIENT_CLOSED`. Unlike libwebsockets, any received data is proof of
+//! A PING goes out `ping` seconds after the last proof of life, and again
+//! `ping` seconds after the proof its answer brings, so a quiet connection
+//! whose PONGs come back is pinged every `ping` seconds. If nothing at all
+//! arrives within `hangup` seconds of the last proof of life, the
+//! connection is dropped with a log line and the application gets
+//! `CLIENT_CLOSED`. Unlike libwebsockets, any received data is proof of
 //! life, not only a PONG; a zero in either field turns keepalive off.
 //!
-//! Receiving costs one store of the loop time; the timer is re-armed only
+//! Receiving costs one store of the loop time, and re-arms the timer only
+//! when a PING is waiting for its answer; otherwise the timer is re-armed
 //! when it fires.
 
 use std::time::{Duration, Instant};
 
 use super::Context;
 use crate::callbacks::ConnId;
-use crate::connection::{pend, Outcome, Phase};
+use crate::connection::{pend, Conn, Outcome, Phase};
 use crate::frame::OpCode;
 use crate::log;
 use crate::timers::Kind;
@@ -36,7 +39,19 @@ impl Context {
 
     /// The application vouches for the connection (`ws_validity_confirmed`).
     pub fn validity_confirmed(&self, id: ConnId) -> bool {
-        self.with_conn(id, |c| c.last_rx = Instant::now()).is_some()
+        self.with_conn(id, |c| self.proof_of_life(c, Instant::now()))
+            .is_some()
+    }
+
+    /// Something arrived from the peer at `at`. The next PING is due `ping`
+    /// seconds later: when one is out, its wait for the answer ends here.
+    pub(crate) fn proof_of_life(&self, c: &mut Conn, at: Instant) {
+        c.last_rx = at.max(c.last_rx);
+        if c.ping_sent.take().is_some() {
+            if let Some((ping, _)) = c.policy.keepalive() {
+                self.arm(c, Kind::Keepalive, ping);
+            }
+        }
     }
 
     /// The keepalive timer fired: ping, wait longer, or give up.
@@ -49,9 +64,6 @@ impl Context {
                 return None;
             }
             let idle = now.saturating_duration_since(c.last_rx);
-            if c.ping_sent.is_some_and(|sent| c.last_rx >= sent) {
-                c.ping_sent = None;
-            }
             if idle < ping {
                 c.ping_sent = None;
                 self.arm(c, Kind::Keepalive, ping - idle);

@@ -61,6 +61,8 @@ pub struct Config {
     pub tls: crate::tls::TlsSettings,
     /// Retry and keepalive policy for connections that bring none.
     pub retry: RetryPolicy,
+    /// `WS_SERVER_OPTION_JUST_USE_RAW_ORIGIN`: send `origin` as given.
+    pub raw_origin: bool,
 }
 
 /// How long `service` may wait for events.
@@ -77,6 +79,14 @@ pub enum Wait {
 /// The context can no longer be used (its poll loop failed, or it was destroyed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unusable;
+
+/// Where PROTOCOL_INIT stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ProtocolsInit {
+    Pending,
+    Running,
+    Done,
+}
 
 struct Slot {
     gen: u32,
@@ -107,6 +117,7 @@ pub struct Context {
     /// A panic was caught in a call on this context: what and where.
     broken: RefCell<Option<String>>,
     serviced: Cell<bool>,
+    protocols_init: Cell<ProtocolsInit>,
     destroyed: Cell<bool>,
     /// The waker was woken for work queued outside `service` (external.rs).
     nudged: Cell<bool>,
@@ -137,6 +148,7 @@ impl Context {
             in_service: Cell::new(0),
             broken: RefCell::new(None),
             serviced: Cell::new(false),
+            protocols_init: Cell::new(ProtocolsInit::Pending),
             destroyed: Cell::new(false),
             nudged: Cell::new(false),
             poll_callbacks: Cell::new(false),
@@ -150,11 +162,27 @@ impl Context {
         Arc::clone(&self.remote)
     }
 
-    /// Delivers PROTOCOL_INIT to every protocol.
+    /// Delivers PROTOCOL_INIT to every protocol, once: at the first
+    /// `service` or the first `connect`, whichever comes first (as lws,
+    /// which must return from context creation before the application
+    /// holds the context). A connect from inside PROTOCOL_INIT does not
+    /// start it again.
     pub fn init_protocols(&self) {
-        for (i, p) in self.cfg.protocols.iter().enumerate() {
-            self.call_protocol(i, Reason::ProtocolInit, CbIn::Opaque(p.pvo));
+        if self.protocols_init.get() != ProtocolsInit::Pending {
+            return;
         }
+        self.protocols_init.set(ProtocolsInit::Running);
+        for (i, p) in self.cfg.protocols.iter().enumerate() {
+            let r = self.call_protocol(i, Reason::ProtocolInit, CbIn::Opaque(p.pvo));
+            if r != 0 {
+                wlog!(
+                    log::ERR,
+                    "protocol '{}' failed init: its PROTOCOL_INIT returned {r}; ignored, its connections still run",
+                    p.name.as_deref().unwrap_or("")
+                );
+            }
+        }
+        self.protocols_init.set(ProtocolsInit::Done);
     }
 
     /// True while a callback is running on this context.
@@ -310,7 +338,9 @@ impl Context {
             c.end(|_| ConnectError::ClosedByApplication);
             let _ = c.flush();
             let failure = match &c.phase {
-                Phase::Done(Outcome::Failed { error, .. }) => Some(error.to_string()),
+                Phase::Done(Outcome::Failed { error, .. }) => {
+                    Some((error.to_string(), error.stage(), c.target()))
+                }
                 _ => None,
             };
             (failure, c.req.pwsi)
@@ -318,8 +348,13 @@ impl Context {
             return;
         };
         match failure {
-            Some(msg) => {
-                wlog!(log::ERR, "CLIENT_CONNECTION_ERROR: {msg}");
+            Some((msg, stage, target)) => {
+                // The application usually prints `msg` itself: the library's
+                // own record says what it did, below the default levels.
+                wlog!(
+                    log::INFO,
+                    "{target}: connection failed {stage}; reported as CLIENT_CONNECTION_ERROR \"{msg}\""
+                );
                 self.callbacks.clear_handle(pwsi);
                 let mut text = msg.into_bytes();
                 let len = text.len();
@@ -392,8 +427,11 @@ impl Context {
             self.reap(id);
         }
         self.withdraw_poll_fd();
-        for i in 0..self.cfg.protocols.len() {
-            self.call_protocol(i, Reason::ProtocolDestroy, CbIn::None);
+        // Protocols that never had PROTOCOL_INIT get no PROTOCOL_DESTROY.
+        if self.protocols_init.get() == ProtocolsInit::Done {
+            for i in 0..self.cfg.protocols.len() {
+                self.call_protocol(i, Reason::ProtocolDestroy, CbIn::None);
+            }
         }
     }
 

@@ -84,10 +84,11 @@ impl Context {
                 match c.sock.as_mut() {
                     Some(s) if open => {
                         let r = s.read(&mut buf[RX_HEADROOM..RX_HEADROOM + cap]);
+                        let drain = all || s.is_tls();
                         if matches!(r, Ok(n) if n > 0) {
-                            c.last_rx = self.loop_time();
+                            self.proof_of_life(c, self.loop_time());
                         }
-                        Some((r, all || s.is_tls()))
+                        Some((r, drain))
                     }
                     _ => None,
                 }

@@ -40,6 +40,7 @@ impl Context {
             );
             return Ok(());
         }
+        self.init_protocols();
         let _inside = Marker::enter(&self.in_service);
         self.serviced.set(true);
         self.service_once(wait)

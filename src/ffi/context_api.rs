@@ -9,6 +9,7 @@ use super::types::*;
 use crate::callbacks::Opaque;
 use crate::connection::ConnectRequest;
 use crate::context::{Config, Context, ProtocolInfo, Wait};
+use crate::handshake;
 use crate::log;
 
 const DEFAULT_RX: usize = 4096;
@@ -18,8 +19,12 @@ const DEFAULT_MAX_MESSAGE: u64 = 64 << 20;
 
 /// Creates a context from `info` (which is copied, along with the protocol
 /// table; the protocol names and option strings must stay valid for the
-/// context's life). Delivers `WS_CALLBACK_PROTOCOL_INIT` to every protocol
-/// before returning.
+/// context's life). As libwebsockets, it calls no callback itself:
+/// `WS_CALLBACK_PROTOCOL_INIT` reaches every protocol, in table order, at
+/// the first `ws_service()` or the first `ws_client_connect_via_info()`,
+/// whichever comes first, so a callback may already use the handle this
+/// returns; and the first `ws_service()` also delivers one
+/// `WS_CALLBACK_EVENT_WAIT_CANCELLED` to every protocol, as lws' does.
 ///
 /// Returns NULL, with a log line naming the cause, when `info` is NULL,
 /// asks for something wsloop does not do (a listening port, a foreign event
@@ -48,6 +53,14 @@ pub unsafe extern "C" fn ws_create_context(
 }
 
 unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, String> {
+    // lws' first line ("LWS: 4.1.6-, loglevel 7"): the log of a ported
+    // program says which library it runs on.
+    wlog!(
+        log::NOTICE,
+        "wsloop: {}, loglevel {}",
+        env!("CARGO_PKG_VERSION"),
+        log::mask()
+    );
     if info.port > 0 {
         return Err(format!(
             "port {} asks for a listening server; wsloop is a client library: set port = WS_CONTEXT_PORT_NO_LISTEN",
@@ -113,6 +126,7 @@ unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, Str
         tls: super::tls_options::settings(info)?,
         retry: super::timer_api::policy(info.retry_and_idle_policy, "retry_and_idle_policy")?
             .unwrap_or_default(),
+        raw_origin: info.options & WS_SERVER_OPTION_JUST_USE_RAW_ORIGIN != 0,
     };
     let (slot, gen) = handles::reserve().ok_or("too many contexts")?;
     let callbacks = CCallbacks {
@@ -133,7 +147,6 @@ unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, Str
         vh_privs: Default::default(),
     }));
     if let Some(s) = handles::shell(handle) {
-        s.core.init_protocols();
         if info.wsloop_flags & super::service_api::WS_CONTEXT_EXTERNAL_POLL != 0 {
             s.core.enable_poll_callbacks();
         }
@@ -144,6 +157,9 @@ unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, Str
             return Err(e);
         }
     }
+    // lws ends context creation with lws_cancel_service(): its first
+    // service wakes at once and says EVENT_WAIT_CANCELLED to every protocol.
+    handles::cancel(handle);
     Ok(handle)
 }
 
@@ -166,8 +182,10 @@ unsafe fn find_pvo(
 
 /// Destroys the context: every connection gets `WS_CALLBACK_CLIENT_CLOSED`
 /// (or `..._CLIENT_CONNECTION_ERROR` if it was not established) and
-/// `WS_CALLBACK_WSI_DESTROY`, then every protocol `WS_CALLBACK_PROTOCOL_DESTROY`,
-/// and all memory is freed. The handle is invalid afterwards; a second call is
+/// `WS_CALLBACK_WSI_DESTROY`, then every protocol
+/// `WS_CALLBACK_PROTOCOL_DESTROY` (none when the context was never serviced
+/// nor connected: no protocol had `WS_CALLBACK_PROTOCOL_INIT` then), and all
+/// memory is freed. The handle is invalid afterwards; a second call is
 /// refused with a log line. Calling it from inside a callback is refused (log
 /// line, nothing destroyed): leave the service loop, then destroy.
 #[no_mangle]
@@ -258,7 +276,9 @@ pub unsafe extern "C" fn ws_context_user(context: *mut ws_context) -> *mut c_voi
 /// `*i->pwsi`), or NULL only for invalid arguments, with a log line saying
 /// which. Every failure after that, DNS included, arrives as
 /// `WS_CALLBACK_CLIENT_CONNECTION_ERROR` from `ws_service()`. May be called
-/// from inside a callback.
+/// from inside a callback. The first call on a context that was not
+/// serviced yet delivers `WS_CALLBACK_PROTOCOL_INIT` to every protocol
+/// before it does anything else, as libwebsockets does.
 #[no_mangle]
 pub unsafe extern "C" fn ws_client_connect_via_info(i: *const ws_client_connect_info) -> *mut ws {
     guard!(
@@ -290,6 +310,9 @@ pub unsafe extern "C" fn ws_client_connect_via_info(i: *const ws_client_connect_
 unsafe fn connect(i: &ws_client_connect_info) -> Result<*mut ws, String> {
     let s = handles::shell(i.context)
         .ok_or("context is not a live context (NULL, destroyed, or not from ws_create_context)")?;
+    // As lws: the first connect, when it comes before the first service,
+    // initialises the protocols first.
+    s.core.init_protocols();
     let address = opt_str(i.address, "address")?
         .filter(|a| !a.is_empty())
         .ok_or("address is NULL or empty")?;
@@ -358,7 +381,8 @@ unsafe fn connect(i: &ws_client_connect_info) -> Result<*mut ws, String> {
         port,
         path,
         host,
-        origin: opt_str(i.origin, "origin")?,
+        origin: opt_str(i.origin, "origin")?
+            .map(|o| handshake::origin_value(&o, s.core.cfg.raw_origin)),
         protocol,
         protocol_index,
         userdata: Opaque(i.userdata),

@@ -79,6 +79,7 @@ pub unsafe fn settings(info: &ws_context_creation_info) -> Result<TlsSettings, S
         ca,
         os_roots: info.options & WS_SERVER_OPTION_DISABLE_OS_CA_CERTS == 0,
         client_auth,
+        require_san: info.wsloop_flags & WS_CONTEXT_REQUIRE_SUBJECT_ALT_NAME != 0,
     })
 }
 

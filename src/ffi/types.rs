@@ -241,6 +241,13 @@ pub struct ws_context_creation_info {
     pub wsloop_flags: c_uint,
 }
 
+/// Context `wsloop_flags`: refuse a server certificate that names the host
+/// only in its subject CN. By default such a certificate (one with no DNS
+/// name in its subjectAltName, like libwebsockets' own test certificate) is
+/// accepted when its CN matches, as OpenSSL and so libwebsockets do, with a
+/// warning in the log each time; browsers and rustls refuse it.
+pub const WS_CONTEXT_REQUIRE_SUBJECT_ALT_NAME: c_uint = 1 << 0;
+
 /// What to connect to. `memset` it to 0, then set what you need.
 #[repr(C)]
 pub struct ws_client_connect_info {
@@ -261,7 +268,9 @@ pub struct ws_client_connect_info {
     /// Over TLS its name part is also the SNI and the name the server's
     /// certificate must cover.
     pub host: *const c_char,
-    /// Origin header; NULL sends none.
+    /// Origin header: `http://` + this (as lws; as given with
+    /// `WS_SERVER_OPTION_JUST_USE_RAW_ORIGIN` or when it has a scheme);
+    /// NULL sends none.
     pub origin: *const c_char,
     /// Sec-WebSocket-Protocol offer (a comma list), sent verbatim; NULL offers none.
     pub protocol: *const c_char,
@@ -515,6 +524,9 @@ pub const WS_SERVER_OPTION_DO_SSL_GLOBAL_INIT: u64 = 4096;
 /// Context option, ignored: a context has one vhost.
 pub const WS_SERVER_OPTION_EXPLICIT_VHOSTS: u64 = 8192;
 /// Context option: libevent loop; refused.
+/// Send the connect info's `origin` as given; without it, as lws, the
+/// Origin header is `http://` + `origin`.
+pub const WS_SERVER_OPTION_JUST_USE_RAW_ORIGIN: u64 = 1 << 19;
 pub const WS_SERVER_OPTION_LIBEVENT: u64 = 2097152;
 /// Context option, ignored (HTTP/2).
 pub const WS_SERVER_OPTION_H2_JUST_FIX_WINDOW_UPDATE_OVERFLOW: u64 = 2147483648;

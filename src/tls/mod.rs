@@ -9,6 +9,7 @@
 //! combination of relaxation flags and ALPN list.
 
 mod cert;
+mod hostname;
 mod verify;
 
 use std::cell::{OnceCell, RefCell};
@@ -22,6 +23,7 @@ use rustls::{AlertDescription, CertificateError, ClientConfig, Error, RootCertSt
 
 use crate::error::TlsFailure;
 use crate::log;
+use hostname::NameNotCovered;
 pub use verify::Relax;
 
 /// TLS settings from the context creation info, already loaded and checked.
@@ -33,6 +35,9 @@ pub struct TlsSettings {
     pub os_roots: bool,
     /// Client certificate chain and its key, presented when a server asks.
     pub client_auth: Option<(Vec<CertificateDer<'static>>, Arc<PrivateKeyDer<'static>>)>,
+    /// Refuse a certificate that names the host only in its subject CN
+    /// (`WS_CONTEXT_REQUIRE_SUBJECT_ALT_NAME`).
+    pub require_san: bool,
 }
 
 /// What a connection asks of TLS.
@@ -90,6 +95,7 @@ impl Tls {
             roots: self.roots().clone(),
             given: Arc::new(self.settings.ca.clone()),
             relax: req.relax,
+            require_san: self.settings.require_san,
             algs: self.provider.signature_verification_algorithms,
         };
         let builder = ClientConfig::builder_with_provider(self.provider.clone())
@@ -200,16 +206,35 @@ pub fn classify(e: &Error, handshaking: bool) -> TlsFailure {
             CertificateError::Other(o) if o.0.downcast_ref::<verify::SelfSigned>().is_some() => {
                 TlsFailure::SelfSigned
             }
+            CertificateError::Other(o) if o.0.downcast_ref::<NameNotCovered>().is_some() => {
+                let n = o.0.downcast_ref::<NameNotCovered>().expect("checked above");
+                TlsFailure::NameMismatch {
+                    asked: n.asked.clone(),
+                    presented: n
+                        .names
+                        .dns
+                        .iter()
+                        .cloned()
+                        .chain(n.names.ips.iter().map(|ip| ip.to_string()))
+                        .collect(),
+                    common_names: Some(n.names.common_names.clone()),
+                    cn_refused: n.cn_refused,
+                }
+            }
             CertificateError::NotValidForNameContext {
                 expected,
                 presented,
             } => TlsFailure::NameMismatch {
                 asked: expected.to_str().into_owned(),
                 presented: presented.iter().map(|n| presented_name(n)).collect(),
+                common_names: None,
+                cn_refused: false,
             },
             CertificateError::NotValidForName => TlsFailure::NameMismatch {
                 asked: String::new(),
                 presented: Vec::new(),
+                common_names: None,
+                cn_refused: false,
             },
             CertificateError::ExpiredContext { time, not_after } => TlsFailure::Expired {
                 not_after: cert::format_time(*not_after),

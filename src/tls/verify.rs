@@ -6,6 +6,12 @@
 //! trusted, `ALLOW_EXPIRED` dates outside the validity period, and
 //! `SKIP_SERVER_CERT_HOSTNAME_CHECK` a name the certificate does not cover.
 //! Every relaxation that lets a certificate through is logged as a warning.
+//!
+//! Beyond webpki, and as OpenSSL does for libwebsockets: a self-signed
+//! certificate that is itself a trust anchor (given by the application or
+//! in the system's store) is trusted, and a certificate with no DNS name in
+//! its subjectAltName is checked against its subject CN (with a warning,
+//! or refused when the context requires a subjectAltName).
 
 use std::fmt;
 use std::sync::Arc;
@@ -18,6 +24,7 @@ use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, DigitallySignedStruct, Error, OtherError, RootCertStore};
 
 use super::cert;
+use super::hostname::{self, NameNotCovered};
 use crate::log;
 
 /// Which checks a connection relaxes (lws' `LCCSCF_ALLOW_*` flags).
@@ -49,6 +56,8 @@ pub struct Verifier {
     /// as a root because it is marked as a CA.
     pub given: Arc<Vec<CertificateDer<'static>>>,
     pub relax: Relax,
+    /// Refuse a name found only in the subject CN.
+    pub require_san: bool,
     pub algs: WebPkiSupportedAlgorithms,
 }
 
@@ -117,7 +126,7 @@ impl Verifier {
         if !issuer_problem {
             return Err(err);
         }
-        let given = self.given.iter().any(|c| c.as_ref() == end_entity.as_ref());
+        let given = self.trusted_as_is(end_entity);
         let (allowed, what, flag) = if given {
             (true, "", "")
         } else if facts.self_issued {
@@ -173,6 +182,57 @@ impl Verifier {
         Ok(())
     }
 
+    /// The certificate is itself trusted, as OpenSSL finds it in its
+    /// store: one of the CAs the application gave, or a trust anchor from
+    /// any source (the system's included) with its subject and key.
+    fn trusted_as_is(&self, end_entity: &CertificateDer<'_>) -> bool {
+        if self.given.iter().any(|c| c.as_ref() == end_entity.as_ref()) {
+            return true;
+        }
+        let Some((subject, key)) = cert::subject_and_key(end_entity.as_ref()) else {
+            return false;
+        };
+        self.roots
+            .roots
+            .iter()
+            .any(|a| a.subject.as_ref() == subject && a.subject_public_key_info.as_ref() == key)
+    }
+
+    /// webpki found `name` in no subjectAltName entry: OpenSSL's fallback
+    /// to the subject CN when there is no DNS entry, else a refusal that
+    /// says what the certificate covers.
+    fn check_common_name(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        server_name: &ServerName<'_>,
+        name: &str,
+        err: Error,
+    ) -> Result<(), Error> {
+        let Some(names) = cert::names(end_entity.as_ref()) else {
+            return Err(err);
+        };
+        let dns_asked = matches!(server_name, ServerName::DnsName(_));
+        let cn = names
+            .common_names
+            .iter()
+            .find(|cn| dns_asked && names.dns.is_empty() && hostname::cn_matches(cn, name));
+        if let Some(cn) = cn {
+            if !self.require_san {
+                wlog!(
+                    log::WARN,
+                    "TLS: accepting the certificate of '{name}' by its subject CN '{cn}': it has no DNS subjectAltName, and names checked against the CN are deprecated (RFC 6125); WS_CONTEXT_REQUIRE_SUBJECT_ALT_NAME refuses such certificates"
+                );
+                return Ok(());
+            }
+        }
+        Err(CertificateError::Other(OtherError(Arc::new(NameNotCovered {
+            asked: name.to_string(),
+            cn_refused: cn.is_some(),
+            names,
+        })))
+        .into())
+    }
+
     fn warn(&self, name: &str, what: &str, flag: &str) {
         wlog!(
             log::WARN,
@@ -206,6 +266,12 @@ impl ServerCertVerifier for Verifier {
                 "a certificate issued for other names",
                 "LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK",
             ),
+            Err(
+                e @ Error::InvalidCertificate(
+                    CertificateError::NotValidForName
+                    | CertificateError::NotValidForNameContext { .. },
+                ),
+            ) => self.check_common_name(end_entity, server_name, &name, e)?,
             Err(e) => return Err(e),
         }
         Ok(ServerCertVerified::assertion())

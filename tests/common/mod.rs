@@ -251,6 +251,11 @@ pub fn raw_server(f: impl FnOnce(TcpStream) + Send + 'static) -> u16 {
 
 /// Reads an HTTP request head; returns the Sec-WebSocket-Key.
 pub fn read_request(s: &mut TcpStream) -> String {
+    read_head(s).1
+}
+
+/// Reads an HTTP request head; returns it as it came, and its Sec-WebSocket-Key.
+pub fn read_head(s: &mut TcpStream) -> (String, String) {
     let mut head = Vec::new();
     let mut b = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -260,13 +265,15 @@ pub fn read_request(s: &mut TcpStream) -> String {
         head.push(b[0]);
     }
     let text = String::from_utf8_lossy(&head).to_string();
-    text.lines()
+    let key = text
+        .lines()
         .find_map(|l| {
             let (n, v) = l.split_once(':')?;
             n.eq_ignore_ascii_case("sec-websocket-key")
                 .then(|| v.trim().to_string())
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    (text, key)
 }
 
 /// A correct 101 response for `key`, plus extra header lines.
@@ -547,6 +554,18 @@ impl Drop for Ctx {
     fn drop(&mut self) {
         unsafe { ws_context_destroy(self.ctx) };
     }
+}
+
+/// A keepalive policy and nothing else.
+pub fn keepalive_policy(ping: u16, hangup: u16) -> Box<ws_retry_bo_t> {
+    Box::new(ws_retry_bo_t {
+        retry_ms_table: std::ptr::null(),
+        retry_ms_table_count: 0,
+        conceal_count: 0,
+        secs_since_valid_ping: ping,
+        secs_since_valid_hangup: hangup,
+        jitter_percent: 0,
+    })
 }
 
 /// Writes a text message from inside a callback (with WS_PRE headroom).

@@ -38,6 +38,12 @@ pub struct Pki {
     pub untrusted: Leaf,
     pub client: Leaf,
     pub client_ca: CertificateDer<'static>,
+    /// Made like libwebsockets' `localhost-100y.cert`: version 3,
+    /// self-signed, subject CN=localhost only, no extensions.
+    pub cn_only: Leaf,
+    /// Self-signed and marked as a CA, with the usual names, as
+    /// `openssl req -x509` makes them.
+    pub self_signed_ca: Leaf,
 }
 
 impl Pki {
@@ -94,6 +100,27 @@ fn leaf(
     }
 }
 
+/// A self-signed certificate whose subject is only `CN=cn`, with no
+/// extensions at all unless it is marked as a CA for `names`.
+fn self_signed(cn: &str, ca_names: Option<&[&str]>) -> Leaf {
+    let key = KeyPair::generate().unwrap();
+    let names = ca_names.unwrap_or_default();
+    let mut p =
+        CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    p.distinguished_name = rcgen::DistinguishedName::new();
+    p.distinguished_name.push(DnType::CommonName, cn);
+    if ca_names.is_some() {
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    }
+    let cert = p.self_signed(&key).unwrap();
+    Leaf {
+        chain: vec![cert.der().clone()],
+        key_der: key.serialize_der(),
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    }
+}
+
 /// The test certificates, made once per test binary.
 pub fn pki() -> &'static Pki {
     static PKI: OnceLock<Pki> = OnceLock::new();
@@ -114,6 +141,8 @@ pub fn pki() -> &'static Pki {
             untrusted: leaf(Some(&other), &NAMES, None, false),
             client: leaf(Some(&client_ca), &["test client"], None, true),
             client_ca: CertificateDer::from_pem_slice(client_ca_pem.as_bytes()).unwrap(),
+            cn_only: self_signed("localhost", None),
+            self_signed_ca: self_signed("localhost", Some(&NAMES)),
             ca_pem,
             other_ca_pem,
             dir,

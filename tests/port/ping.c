@@ -1,11 +1,13 @@
 /*
  * ping: keepalive from the retry policy, as minimal-ws-client-ping does:
- * no ping code in the callback, only secs_since_valid_ping and
- * secs_since_valid_hangup. The connection idles for 2.5 s (a scheduled
- * callback ends the wait), long enough for PINGs at 1 s of silence, and
- * reports whether the server's PONGs arrived and the connection stayed up.
+ * no ping code in the callback, only secs_since_valid_ping (1 s) and
+ * secs_since_valid_hangup (-H, default 3 s). The connection idles for -w
+ * milliseconds (default 2500; a scheduled callback ends the wait) and
+ * reports how many PONGs arrived and whether it stayed up. libwebsockets
+ * pings a quiet connection 1 s after each PONG, whatever the hangup time:
+ * at 1, 2, 3 s...
  *
- *   ping -p PORT
+ *   ping -p PORT [-H hangup-secs] [-w idle-ms]
  */
 #include <libwebsockets.h>
 #include <stdio.h>
@@ -15,9 +17,9 @@
 static struct lws_context *context;
 static struct lws *client_wsi;
 static lws_sorted_usec_list_t idle_done;
-static int interrupted, pongs, closed, failed, result = 1;
+static int interrupted, pongs, closed, failed, result = 1, idle_ms = 2500;
 
-static const lws_retry_bo_t retry = {
+static lws_retry_bo_t retry = {
     .secs_since_valid_ping = 1,
     .secs_since_valid_hangup = 3,
 };
@@ -25,8 +27,8 @@ static const lws_retry_bo_t retry = {
 static void end_idle(lws_sorted_usec_list_t *sul)
 {
     (void)sul;
-    printf("after 2.5 s idle: %s, pongs received: %s\n", closed ? "closed" : "still connected",
-           pongs ? "yes" : "no");
+    printf("after %d ms idle: %s, PONGs received: %d\n", idle_ms, closed ? "closed" : "still connected",
+           pongs);
     result = closed || !pongs;
     interrupted = 1;
 }
@@ -40,7 +42,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         break;
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         printf("established\n");
-        lws_sul_schedule(context, 0, &idle_done, end_idle, 2500 * LWS_US_PER_MS);
+        lws_sul_schedule(context, 0, &idle_done, end_idle, idle_ms * LWS_US_PER_MS);
         break;
     case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
         pongs++;
@@ -63,9 +65,14 @@ int main(int argc, const char **argv)
 {
     struct lws_context_creation_info info;
     struct lws_client_connect_info i;
+    const char *p;
     int n = 0;
 
     lws_set_log_level(LLL_ERR, NULL);
+    if ((p = lws_cmdline_option(argc, argv, "-H")))
+        retry.secs_since_valid_hangup = (uint16_t)atoi(p);
+    if ((p = lws_cmdline_option(argc, argv, "-w")))
+        idle_ms = atoi(p);
     memset(&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = protocols;
