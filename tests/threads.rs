@@ -37,12 +37,13 @@ fn echo_on_own_context(t: usize, port: u16) -> usize {
             r if r == WS_CALLBACK_CLIENT_ESTABLISHED as i32 => unsafe {
                 ws_callback_on_writable(wsi);
             },
-            r if r == WS_CALLBACK_CLIENT_WRITEABLE as i32 => {
-                if st.0 < MESSAGES && st.0 - st.1 - st.2 < 8 {
-                    send(wsi, 1, &message(t, st.0));
-                    st.0 += 1;
-                    unsafe { ws_callback_on_writable(wsi) };
-                }
+            r if r == WS_CALLBACK_CLIENT_WRITEABLE as i32
+                && st.0 < MESSAGES
+                && st.0 - st.1 - st.2 < 8 =>
+            {
+                send(wsi, 1, &message(t, st.0));
+                st.0 += 1;
+                unsafe { ws_callback_on_writable(wsi) };
             }
             r if r == WS_CALLBACK_CLIENT_RECEIVE as i32 => {
                 partial.extend_from_slice(unsafe {

@@ -113,7 +113,8 @@ unsafe fn cancel(sul: *mut ws_sorted_usec_list_t) {
     l.list.owner = std::ptr::null_mut();
 }
 
-fn conn(wsi: *mut ws, func: &str) -> Option<(&'static handles::Shell, ConnId)> {
+/// The context and live connection of a handle; logs why not.
+pub(super) fn conn(wsi: *mut ws, func: &str) -> Option<(&'static handles::Shell, ConnId)> {
     match handles::wsi_shell(wsi) {
         Some((s, Wsi::Conn(id))) if s.core.is_live(id) => Some((s, id)),
         _ => {

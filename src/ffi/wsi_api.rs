@@ -5,21 +5,9 @@
 
 use std::ffi::{c_char, c_int, c_void};
 
-use super::handles::{self, c_len, Shell, Wsi};
+use super::handles::{self, c_len};
+use super::timer_api::conn;
 use super::types::*;
-use crate::callbacks::ConnId;
-use crate::log;
-
-/// The context and live connection of a handle; logs why not.
-fn conn<'a>(wsi: *const ws, func: &str) -> Option<(&'a Shell, ConnId)> {
-    match handles::wsi_shell(wsi) {
-        Some((s, Wsi::Conn(id))) if s.core.is_live(id) => Some((s, id)),
-        _ => {
-            wlog!(log::ERR, "{func}: wsi {wsi:p} is not a live connection");
-            None
-        }
-    }
-}
 
 /// The connection's socket descriptor, for socket options or logging only
 /// (wsloop owns it: never read, write, close or poll it; watch
