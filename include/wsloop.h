@@ -51,7 +51,8 @@
  * THREADS. A context belongs to the thread that services it. The one call
  * that is safe from any other thread is ws_cancel_service(), which wakes the
  * loop; each protocol then gets WS_CALLBACK_EVENT_WAIT_CANCELLED on the loop
- * thread, where it may call anything (e.g. ws_callback_on_writable()).
+ * thread, where it may call anything (e.g. ws_callback_on_writable()). To
+ * use more cores, create one context per thread; contexts share nothing.
  *
  * CALLBACKS AND REENTRANCY. A callback may call ws_write(),
  * ws_callback_on_writable(), ws_close_reason(), ws_client_connect_via_info()
