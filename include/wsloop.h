@@ -56,6 +56,7 @@
  * loop thread, where it may call anything, e.g. ws_callback_on_writable()),
  * and the ws_sender_*() calls on a sender obtained on the loop thread, which
  * queue whole messages for a connection (a wsloop extension).
+ * To use more cores, create one context per thread; contexts share nothing.
  *
  * CALLBACKS AND REENTRANCY. A callback may call ws_write(),
  * ws_callback_on_writable(), ws_close_reason(), ws_client_connect_via_info()

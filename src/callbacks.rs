@@ -98,12 +98,6 @@ pub enum CbIn<'a> {
     },
     /// An application pointer (the protocol's options for PROTOCOL_INIT).
     Opaque(Opaque),
-    /// lws' `struct lws_pollargs` (ADD_POLL_FD, DEL_POLL_FD).
-    PollArgs {
-        fd: i32,
-        events: i32,
-        prev_events: i32,
-    },
     /// No data, only a length (LOCK_POLL, UNLOCK_POLL).
     Len(usize),
 }

@@ -395,6 +395,102 @@ fn every_exported_function_refuses_null_with_a_log_line() {
         logs("ws_ring_get_oldest_tail: ring is NULL", || {
             assert_eq!(ws_ring_get_oldest_tail(null_mut()), 0)
         });
+        logs("ws_ring_next_linear_insert_range: ring is NULL", || {
+            assert_eq!(
+                ws_ring_next_linear_insert_range(null_mut(), null_mut(), null_mut()),
+                1
+            )
+        });
+        logs("ws_ring_bump_head: ring is NULL", || {
+            ws_ring_bump_head(null_mut(), 0)
+        });
+        logs("ws_ring_dump: ring is NULL", || {
+            ws_ring_dump(null_mut(), null_mut())
+        });
+
+        // Own event loops, external poll, all-protocol calls.
+        logs("ws_get_poll_fd: not a live context", || {
+            assert_eq!(ws_get_poll_fd(null_mut()), -1)
+        });
+        logs("ws_get_poll_timeout_ms: not a live context", || {
+            assert_eq!(ws_get_poll_timeout_ms(null_mut()), 0)
+        });
+        logs("ws_service: not a live context", || {
+            assert_eq!(ws_service_tsi(null_mut(), 0, 0), -1)
+        });
+        logs("ws_service_fd: not a live context", || {
+            assert_eq!(ws_service_fd(null_mut(), null_mut()), -1)
+        });
+        logs("ws_service_fd: not a live context", || {
+            assert_eq!(ws_service_fd_tsi(null_mut(), null_mut(), 0), -1)
+        });
+        // lws' value for a NULL context, nothing logged.
+        assert_eq!(ws_service_adjust_timeout(null_mut(), 5, 0), 1);
+        logs("ws_callback_all_protocol: not a live context", || {
+            assert_eq!(
+                ws_callback_all_protocol(null_mut(), std::ptr::null(), 0),
+                -1
+            )
+        });
+        logs(
+            "ws_callback_all_protocol_vhost_args: not a live vhost",
+            || {
+                assert_eq!(
+                    ws_callback_all_protocol_vhost_args(
+                        null_mut(),
+                        std::ptr::null(),
+                        0,
+                        null_mut(),
+                        0
+                    ),
+                    -1
+                )
+            },
+        );
+        logs(
+            "ws_callback_on_writable_all_protocol_vhost: not a live vhost",
+            || {
+                assert_eq!(
+                    ws_callback_on_writable_all_protocol_vhost(null_mut(), std::ptr::null()),
+                    -1
+                )
+            },
+        );
+        logs(
+            "ws_callback_vhost_protocols: wsi is not a connection or protocol handle",
+            || assert_eq!(ws_callback_vhost_protocols(null_mut(), 0, null_mut(), 0), 0),
+        );
+        logs("ws_get_socket_fd: wsi 0x0 is not a live connection", || {
+            assert_eq!(ws_get_socket_fd(null_mut()), -1)
+        });
+        logs("ws_get_peer_simple: name is NULL or namelen is 0", || {
+            assert!(ws_get_peer_simple(null_mut(), null_mut(), 0).is_null())
+        });
+        logs(
+            "ws_hdr_total_length: wsi 0x0 is not a live connection",
+            || assert_eq!(ws_hdr_total_length(null_mut(), 5), 0),
+        );
+        logs("ws_add_http_header_by_name: NULL argument", || {
+            assert_eq!(
+                ws_add_http_header_by_token(
+                    null_mut(),
+                    5,
+                    std::ptr::null(),
+                    0,
+                    null_mut(),
+                    null_mut()
+                ),
+                1
+            )
+        });
+        logs("ws_is_ssl: wsi 0x0 is not a live connection", || {
+            assert_eq!(ws_is_ssl(null_mut()), 0)
+        });
+        logs(
+            "ws_set_timeout_us: wsi 0x0 is not a live connection",
+            || ws_set_timeout_us(null_mut(), WS_PENDING_TIMEOUT_USER_OK, 1),
+        );
+        assert!(ws_now_secs() > 1_700_000_000);
         logs("(hexdump: NULL)", || {
             ws_hexdump_level(WS_LLL_ERR, std::ptr::null(), 4)
         });

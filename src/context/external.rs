@@ -87,13 +87,12 @@ impl Context {
     }
 
     fn announce_poll_fd(&self, reason: Reason, events: i32, prev_events: i32) {
-        let fd = self.poll_fd();
+        // lws' `struct lws_pollargs { int fd; int events; int prev_events; }`
+        // has the layout of three i32s; the callback reads it as `in` while
+        // this frame lives.
+        let mut args: [i32; 3] = [self.poll_fd(), events, prev_events];
         self.call_protocol(0, Reason::LockPoll, CbIn::Len(1));
-        let args = CbIn::PollArgs {
-            fd,
-            events,
-            prev_events,
-        };
+        let args = CbIn::Opaque(Opaque(args.as_mut_ptr().cast()));
         self.call_protocol(0, reason, args);
         self.call_protocol(0, Reason::UnlockPoll, CbIn::Len(1));
     }
@@ -111,9 +110,8 @@ impl Context {
             let Some(Some(user)) = user else {
                 continue;
             };
-            self.depth.set(self.depth.get() + 1);
+            let _inside = super::Marker::enter(&self.depth);
             f(id, user);
-            self.depth.set(self.depth.get() - 1);
         }
     }
 

@@ -278,6 +278,7 @@ impl Context {
     }
 
     /// Queues deferred work for a connection.
+    #[inline]
     pub(crate) fn pend(&self, id: ConnId, what: u8) {
         let first = self.with_conn(id, |c| {
             let first = c.pend == 0;

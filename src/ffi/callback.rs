@@ -2,8 +2,6 @@
 //! callbacks (with handles built for `wsi` and lws' reason numbers),
 //! scheduled callbacks, and clearing the application's `pwsi`.
 
-use std::ffi::c_void;
-
 use super::handles::wsi_handle;
 use super::types::*;
 use crate::callbacks::{Callbacks, CbIn, Opaque, Reason, Target};
@@ -37,18 +35,6 @@ impl Callbacks for CCallbacks {
             match data {
                 CbIn::None => cb(wsi, reason, user.0, std::ptr::null_mut(), 0),
                 CbIn::Opaque(o) => cb(wsi, reason, user.0, o.0, 0),
-                CbIn::PollArgs {
-                    fd,
-                    events,
-                    prev_events,
-                } => {
-                    let mut pa = super::service_api::ws_pollargs {
-                        fd,
-                        events,
-                        prev_events,
-                    };
-                    cb(wsi, reason, user.0, &mut pa as *mut _ as *mut c_void, 0)
-                }
                 CbIn::Len(n) => cb(wsi, reason, user.0, std::ptr::null_mut(), n),
                 CbIn::Data { buf, start, len } => {
                     let p = buf.as_mut_ptr().add(start);
