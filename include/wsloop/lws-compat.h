@@ -223,6 +223,7 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
 #define LWS_SERVER_OPTION_EXPLICIT_VHOSTS WS_SERVER_OPTION_EXPLICIT_VHOSTS
 #define LWS_SERVER_OPTION_GLIB WS_SERVER_OPTION_GLIB
 #define LWS_SERVER_OPTION_H2_JUST_FIX_WINDOW_UPDATE_OVERFLOW WS_SERVER_OPTION_H2_JUST_FIX_WINDOW_UPDATE_OVERFLOW
+#define LWS_SERVER_OPTION_IGNORE_PROXY_ENV WS_SERVER_OPTION_IGNORE_PROXY_ENV
 #define LWS_SERVER_OPTION_LIBEV WS_SERVER_OPTION_LIBEV
 #define LWS_SERVER_OPTION_LIBEVENT WS_SERVER_OPTION_LIBEVENT
 #define LWS_SERVER_OPTION_LIBUV WS_SERVER_OPTION_LIBUV
@@ -343,6 +344,8 @@ typedef int lws_callback_function(struct ws *wsi, enum ws_callback_reasons reaso
 #define lws_service ws_service
 #define lws_set_log_level ws_set_log_level
 #define lws_set_opaque_user_data ws_set_opaque_user_data
+#define lws_set_proxy ws_set_proxy
+#define lws_set_socks ws_set_socks
 #define lws_set_timeout ws_set_timeout
 #define lws_set_timer_usecs ws_set_timer_usecs
 #define lws_set_wsi_user ws_set_wsi_user

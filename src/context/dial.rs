@@ -1,4 +1,6 @@
-//! Dialing: name resolution, TCP connect (each resolved address in turn), the TLS handshake.
+//! Dialing: the route (direct or through a proxy), name resolution, TCP
+//! connect (each resolved address in turn), the proxy's tunnel, the TLS
+//! handshake.
 
 use std::io;
 use std::net::SocketAddr;
@@ -9,23 +11,57 @@ use mio::Interest;
 
 use super::Context;
 use crate::callbacks::{CbIn, ConnId, Reason};
-use crate::connection::{Dialing, Phase};
-use crate::error::{ConnectError, TlsFailure};
+use crate::connection::{Conn, ConnectRequest, Dialing, Phase, Tunneling, Via};
+use crate::error::{ConnectError, ProxyFailure, ProxySettingError, TlsFailure};
 use crate::log;
+use crate::proxy::{Progress, Tunnel};
 use crate::stream::{self, Stream};
+use crate::target::Target;
 
 impl Context {
-    /// First step: WSI_CREATE, then resolve.
+    /// First step: WSI_CREATE, the route (direct or through a proxy), then resolve.
     pub(crate) fn start(&self, id: ConnId) {
         self.dispatch(id, Reason::WsiCreate, CbIn::None);
-        let (host, port) = match self.with_conn(id, |c| (c.req.address.clone(), c.req.port)) {
-            Some(v) => v,
-            None => return,
-        };
         let secs = self.cfg.connect_timeout_secs;
-        self.with_conn(id, |c| {
+        let routed = self.with_conn(id, |c| {
+            let target = Target::Tcp {
+                host: c.req.address.clone(),
+                port: c.req.port,
+            };
+            let proxy = self
+                .proxy
+                .borrow()
+                .route(&target, c.req.tls.is_some())
+                .cloned();
+            if let Some(proxy) = proxy {
+                wlog!(
+                    log::INFO,
+                    "{}: through the {} {proxy} (from {})",
+                    c.peer,
+                    proxy.kind.protocol().label(),
+                    proxy.origin.describe()
+                );
+                c.via = Some(Box::new(Via {
+                    proxy,
+                    target_ip: None,
+                }));
+            }
             self.set_deadline(c, Duration::from_secs(secs.into()))
         });
+        if routed.is_some() {
+            self.resolve_next(id);
+        }
+    }
+
+    /// Resolves the next name: the target's (direct, or for a `socks5://`
+    /// proxy until its address is known), else the proxy's.
+    fn resolve_next(&self, id: ConnId) {
+        let Some((host, port)) = self.with_conn(id, |c| match c.via.as_deref() {
+            Some(v) if !v.needs_target_ip() => (v.proxy.host.clone(), v.proxy.port),
+            _ => (c.req.address.clone(), c.req.port),
+        }) else {
+            return;
+        };
         match crate::resolve::literal(&host, port) {
             Some(addr) => self.resolved(id, Ok(vec![addr])),
             None => {
@@ -38,31 +74,50 @@ impl Context {
 
     /// Name resolution finished.
     pub(crate) fn resolved(&self, id: ConnId, result: crate::resolve::Lookup) {
-        let ok = self.with_conn(id, |c| {
+        enum Next {
+            Connect,
+            Resolve,
+            Failed,
+        }
+        let next = self.with_conn(id, |c| {
             if !matches!(c.phase, Phase::New | Phase::Resolving) {
-                return false;
+                return None;
             }
-            match result {
-                Ok(addrs) => {
-                    c.phase = Phase::Connecting(Dialing {
-                        addrs,
-                        next: 0,
-                        last_error: None,
-                    });
-                    true
-                }
+            let result = match result {
+                Ok(addrs) if addrs.is_empty() => Err("no address found".to_string()),
+                r => r,
+            };
+            let addrs = match result {
+                Ok(addrs) => addrs,
                 Err(detail) => {
-                    c.fail(ConnectError::Dns {
-                        host: c.req.address.clone(),
-                        detail,
-                    });
-                    false
+                    let error = match c.via.as_deref() {
+                        Some(v) if !v.needs_target_ip() => ConnectError::Proxy(
+                            v.proxy.error(&hop_target(c), ProxyFailure::Dns { detail }),
+                        ),
+                        _ => ConnectError::Dns {
+                            host: c.req.address.clone(),
+                            detail,
+                        },
+                    };
+                    c.fail(error);
+                    return Some(Next::Failed);
                 }
+            };
+            if let Some(v) = c.via.as_deref_mut().filter(|v| v.needs_target_ip()) {
+                v.target_ip = Some(addrs[0].ip());
+                return Some(Next::Resolve);
             }
+            c.phase = Phase::Connecting(Dialing {
+                addrs,
+                next: 0,
+                last_error: None,
+            });
+            Some(Next::Connect)
         });
-        match ok {
-            Some(true) => self.connect_next(id),
-            Some(false) => self.finish_later(id),
+        match next.flatten() {
+            Some(Next::Connect) => self.connect_next(id),
+            Some(Next::Resolve) => self.resolve_next(id),
+            Some(Next::Failed) => self.finish_later(id),
             None => {}
         }
     }
@@ -103,7 +158,12 @@ impl Context {
                     c.sock = Some(Stream::plain(s));
                     return false;
                 }
-                Err(e) => dial.last_error = Some(connect_error(addr, &e)),
+                Err(e) => {
+                    let error = connect_error(c.via.as_deref(), &c.req, addr, &e);
+                    if let Phase::Connecting(dial) = &mut c.phase {
+                        dial.last_error = Some(error);
+                    }
+                }
             }
         });
         if failed == Some(true) {
@@ -111,46 +171,159 @@ impl Context {
         }
     }
 
-    /// The socket became writable (or failed) while connecting.
+    /// The socket became writable (or failed) while connecting, or readable
+    /// or writable while a proxy tunnel is being opened.
     pub(super) fn on_connect_event(&self, id: ConnId) {
         enum Next {
             Wait,
             Retry,
             Connected,
+            Tunnel,
         }
         let next = self.with_conn(id, |c| {
+            if matches!(c.phase, Phase::Tunneling(_)) {
+                return Next::Tunnel;
+            }
             let (Some(sock), Phase::Connecting(dial)) = (c.sock.as_mut(), &mut c.phase) else {
                 return Next::Wait;
             };
             let addr = dial.addrs.get(dial.next.wrapping_sub(1)).copied();
-            if let Ok(Some(e)) | Err(e) = sock.tcp.take_error() {
-                if let Some(a) = addr {
-                    dial.last_error = Some(connect_error(a, &e));
-                }
-                return Next::Retry;
-            }
-            match sock.tcp.peer_addr() {
-                Ok(_) => {
-                    let _ = sock.tcp.set_nodelay(true);
-                    Next::Connected
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => Next::Wait,
-                Err(e) => {
-                    if let Some(a) = addr {
-                        dial.last_error = Some(connect_error(a, &e));
+            let error = match sock.tcp.take_error() {
+                Ok(Some(e)) | Err(e) => e,
+                Ok(None) => match sock.tcp.peer_addr() {
+                    Ok(_) => {
+                        let _ = sock.tcp.set_nodelay(true);
+                        return Next::Connected;
                     }
-                    Next::Retry
-                }
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => return Next::Wait,
+                    Err(e) => e,
+                },
+            };
+            if let Some(a) = addr {
+                dial.last_error = Some(connect_error(c.via.as_deref(), &c.req, a, &error));
             }
+            Next::Retry
         });
         match next {
             Some(Next::Retry) => self.connect_next(id),
-            Some(Next::Connected) => match self.with_conn(id, |c| c.req.tls.is_some()) {
+            Some(Next::Tunnel) => self.tunnel_io(id),
+            Some(Next::Connected) => {
+                match self.with_conn(id, |c| (c.via.is_some(), c.req.tls.is_some())) {
+                    Some((true, _)) => self.start_tunnel(id),
+                    Some((false, true)) => self.start_tls(id),
+                    Some((false, false)) => self.send_upgrade(id),
+                    None => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// TCP to the proxy is up: ask it for a tunnel to the target.
+    fn start_tunnel(&self, id: ConnId) {
+        let secs = self.cfg.timeout_secs;
+        let r = self.with_conn(id, |c| {
+            let via = c.via.as_deref().expect("a connection through a proxy");
+            let (tunnel, out) =
+                Tunnel::start(&via.proxy, &c.req.address, c.req.port, via.target_ip)?;
+            wlog!(
+                log::INFO,
+                "{}: asking the {} {} for a tunnel",
+                c.peer,
+                via.proxy.kind.protocol().label(),
+                via.proxy
+            );
+            c.phase = Phase::Tunneling(Box::new(Tunneling {
+                tunnel,
+                out,
+                sent: 0,
+            }));
+            self.set_deadline(c, Duration::from_secs(secs.into()));
+            Ok(())
+        });
+        match r {
+            Some(Ok(())) => self.tunnel_io(id),
+            Some(Err(e)) => self.fail(id, ConnectError::Proxy(e)),
+            None => {}
+        }
+    }
+
+    /// Moves the tunnel handshake along: writes what the proxy is owed,
+    /// reads its answers until the socket would block or the tunnel is open.
+    fn tunnel_io(&self, id: ConnId) {
+        let r = self.with_conn(id, |c| {
+            let (Some(sock), Phase::Tunneling(t)) = (c.sock.as_mut(), &mut c.phase) else {
+                return Ok(false);
+            };
+            let mut buf = [0u8; 1024];
+            loop {
+                while t.sent < t.out.len() {
+                    match sock.write(&t.out[t.sent..]) {
+                        Ok(0) => return Err(t.tunnel.closed()),
+                        Ok(n) => t.sent += n,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(t.tunnel.io_failed(true, &e)),
+                    }
+                }
+                let n = match sock.read(&mut buf) {
+                    Ok(0) => return Err(t.tunnel.closed()),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(t.tunnel.io_failed(false, &e)),
+                };
+                match t.tunnel.receive(&buf[..n])? {
+                    Progress::NeedMore => {}
+                    Progress::Send(b) => {
+                        t.out = b;
+                        t.sent = 0;
+                    }
+                    // A WebSocket server (and a TLS one) waits for the
+                    // client: bytes from it before our first are a broken
+                    // proxy or the wrong server.
+                    Progress::Open { rest } if !rest.is_empty() => {
+                        return Err(t.tunnel.io_failed(
+                            false,
+                            &io::Error::other(format!(
+                                "{} bytes arrived from the target before the client sent anything; a WebSocket server waits for the request",
+                                rest.len()
+                            )),
+                        ))
+                    }
+                    Progress::Open { .. } => {
+                        wlog!(
+                            log::INFO,
+                            "{}: tunnel open through the {} {}",
+                            c.peer,
+                            t.tunnel.hop().protocol.label(),
+                            t.tunnel.hop().proxy
+                        );
+                        c.via = None;
+                        return Ok(true);
+                    }
+                }
+            }
+        });
+        match r {
+            Some(Ok(true)) => match self.with_conn(id, |c| c.req.tls.is_some()) {
                 Some(true) => self.start_tls(id),
                 Some(false) => self.send_upgrade(id),
                 None => {}
             },
+            Some(Err(e)) => self.fail(id, ConnectError::Proxy(e)),
             _ => {}
+        }
+    }
+
+    /// `ws_set_proxy()` (`socks` false) or `ws_set_socks()`: connections
+    /// started from now on take this proxy.
+    pub fn set_proxy(&self, value: &str, socks: bool) -> Result<(), ProxySettingError> {
+        let mut cfg = self.proxy.borrow_mut();
+        if socks {
+            cfg.set_socks(value)
+        } else {
+            cfg.set_proxy(value)
         }
     }
 
@@ -198,7 +371,25 @@ impl Context {
     }
 }
 
-fn connect_error(addr: SocketAddr, e: &io::Error) -> ConnectError {
+/// A TCP connect failed: to the target, or to the proxy on the way.
+fn connect_error(
+    via: Option<&Via>,
+    req: &ConnectRequest,
+    addr: SocketAddr,
+    e: &io::Error,
+) -> ConnectError {
+    if let Some(v) = via.filter(|v| !v.needs_target_ip()) {
+        let failure = match e.kind() {
+            io::ErrorKind::ConnectionRefused => ProxyFailure::Refused,
+            _ => ProxyFailure::Unreachable {
+                detail: e.to_string(),
+            },
+        };
+        return ConnectError::Proxy(
+            v.proxy
+                .error(&crate::url::host_port(&req.address, req.port), failure),
+        );
+    }
     match e.kind() {
         io::ErrorKind::ConnectionRefused => ConnectError::Refused {
             addr: addr.to_string(),
@@ -206,6 +397,26 @@ fn connect_error(addr: SocketAddr, e: &io::Error) -> ConnectError {
         _ => ConnectError::Unreachable {
             addr: addr.to_string(),
             detail: e.to_string(),
+        },
+    }
+}
+
+/// `host:port` of the target, as proxy errors name it.
+fn hop_target(c: &Conn) -> String {
+    crate::url::host_port(&c.req.address, c.req.port)
+}
+
+/// `connect_timeout_secs` passed before TCP was up: to the target, or to
+/// the proxy on the way.
+pub(super) fn dial_timeout(c: &Conn, secs: u32) -> ConnectError {
+    match c.via.as_deref() {
+        Some(v) if !v.needs_target_ip() => ConnectError::Proxy(
+            v.proxy
+                .error(&hop_target(c), ProxyFailure::ConnectTimeout { secs }),
+        ),
+        _ => ConnectError::ConnectTimeout {
+            target: c.peer.clone(),
+            secs,
         },
     }
 }

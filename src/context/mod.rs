@@ -59,6 +59,8 @@ pub struct Config {
     pub tls: crate::tls::TlsSettings,
     /// Retry and keepalive policy for connections that bring none.
     pub retry: RetryPolicy,
+    /// The proxy settings connections start with (`ws_set_proxy` changes them).
+    pub proxy: crate::proxy::ProxyConfig,
 }
 
 /// How long `service` may wait for events.
@@ -89,6 +91,8 @@ pub struct Context {
     /// What other threads may touch.
     remote: Arc<Remote>,
     pub(crate) tls: crate::tls::Tls,
+    /// Which proxy new connections take.
+    proxy: RefCell<crate::proxy::ProxyConfig>,
     slots: RefCell<Vec<Slot>>,
     free: RefCell<Vec<u32>>,
     timers: RefCell<Timers>,
@@ -117,6 +121,7 @@ impl Context {
         let remote = Remote::new(poll.registry(), WAKER)?;
         Ok(Context {
             tls: crate::tls::Tls::new(cfg.tls.clone()),
+            proxy: RefCell::new(cfg.proxy.clone()),
             rx_buf: RefCell::new(vec![0; RX_HEADROOM + READ_SIZE + 1]),
             cfg,
             callbacks,

@@ -1,6 +1,6 @@
 //! Context functions: create, destroy, service, cancel, connect.
 
-use std::ffi::{c_int, c_void, CStr};
+use std::ffi::{c_int, c_uint, c_void, CStr};
 use std::time::Duration;
 
 use super::callback::CCallbacks;
@@ -10,6 +10,7 @@ use crate::callbacks::Opaque;
 use crate::connection::ConnectRequest;
 use crate::context::{Config, Context, ProtocolInfo, Wait};
 use crate::log;
+use crate::proxy::ProxyConfig;
 
 const DEFAULT_RX: usize = 4096;
 const DEFAULT_TIMEOUT_SECS: u32 = 15;
@@ -23,8 +24,15 @@ const DEFAULT_MAX_MESSAGE: u64 = 64 << 20;
 ///
 /// Returns NULL, with a log line naming the cause, when `info` is NULL,
 /// asks for something wsloop does not do (a listening port, a foreign event
-/// loop, a proxy), or names a CA, certificate or key that cannot be read or
-/// used.
+/// loop), names a CA, certificate or key that cannot be read or used, or a
+/// proxy setting that cannot be used.
+///
+/// Proxies: `http_proxy_address` (`"[user:password@]host[:port]"`, the port
+/// from `http_proxy_port` when the string has none) for HTTP CONNECT, or
+/// `socks_proxy_address` (+ `socks_proxy_port`) for SOCKS5; when neither is
+/// set, the environment variables `http_proxy`, `https_proxy`, `all_proxy`
+/// and `no_proxy` are read, unless `options` has
+/// `WS_SERVER_OPTION_IGNORE_PROXY_ENV`.
 ///
 /// TLS needs no global initialisation (`WS_SERVER_OPTION_DO_SSL_GLOBAL_INIT`
 /// is accepted and changes nothing); the system's CA certificates are read
@@ -47,6 +55,27 @@ pub unsafe extern "C" fn ws_create_context(
     })
 }
 
+/// The proxy settings of the creation info, and the environment's unless ignored.
+unsafe fn proxy_config(info: &ws_context_creation_info) -> Result<ProxyConfig, String> {
+    let http = opt_str(info.http_proxy_address, "http_proxy_address")?;
+    let socks = opt_str(info.socks_proxy_address, "socks_proxy_address")?;
+    let port = |p: c_uint, what: &str| {
+        u16::try_from(p).map_err(|_| format!("{what} {p} is not a TCP port (0 to 65535)"))
+    };
+    let http_port = port(info.http_proxy_port, "http_proxy_port")?;
+    let socks_port = port(info.socks_proxy_port, "socks_proxy_port")?;
+    let cfg = ProxyConfig::from_info(
+        http.as_deref().map(|h| (h, http_port)),
+        socks.as_deref().map(|s| (s, socks_port)),
+        info.options & WS_SERVER_OPTION_IGNORE_PROXY_ENV != 0,
+    )
+    .map_err(|e| e.to_string())?;
+    for problem in cfg.env.iter().flat_map(|e| &e.problems) {
+        wlog!(log::WARN, "ws_create_context: {problem}; it is not used");
+    }
+    Ok(cfg)
+}
+
 unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, String> {
     if info.port > 0 {
         return Err(format!(
@@ -56,9 +85,6 @@ unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, Str
     }
     if !info.foreign_loops.is_null() || info.options & EVENT_LIB_OPTIONS != 0 {
         return Err("foreign event loops (libuv, libev, libevent, glib, sdevent, uloop) are not supported: drive the context with ws_service()".into());
-    }
-    if !info.http_proxy_address.is_null() || !info.socks_proxy_address.is_null() {
-        return Err("HTTP and SOCKS proxies are not supported yet".into());
     }
     if info.protocols.is_null() {
         return Err("protocols is NULL: give a table of ws_protocols ended by an entry with a NULL callback".into());
@@ -115,6 +141,7 @@ unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, Str
         tls: super::tls_options::settings(info)?,
         retry: super::timer_api::policy(info.retry_and_idle_policy, "retry_and_idle_policy")?
             .unwrap_or_default(),
+        proxy: proxy_config(info)?,
     };
     let (slot, gen) = handles::reserve().ok_or("too many contexts")?;
     let callbacks = CCallbacks {

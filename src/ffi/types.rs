@@ -398,6 +398,11 @@ pub const WS_SERVER_OPTION_H2_JUST_FIX_WINDOW_UPDATE_OVERFLOW: u64 = 2147483648;
 pub const WS_SERVER_OPTION_GLIB: u64 = 8589934592;
 pub const WS_SERVER_OPTION_SDEVENT: u64 = 137438953472;
 pub const WS_SERVER_OPTION_ULOOP: u64 = 274877906944;
+/// wsloop's own option: do not read the proxy environment variables
+/// (`http_proxy`, `https_proxy`, `HTTPS_PROXY`, `all_proxy`, `ALL_PROXY`,
+/// `no_proxy`, `NO_PROXY`); only `http_proxy_address`,
+/// `socks_proxy_address`, `ws_set_proxy()` and `ws_set_socks()` apply.
+pub const WS_SERVER_OPTION_IGNORE_PROXY_ENV: u64 = 1 << 62;
 
 /// Options naming an event library: wsloop runs its own loop only.
 pub const EVENT_LIB_OPTIONS: u64 = WS_SERVER_OPTION_LIBEV
