@@ -645,7 +645,9 @@ typedef struct ws_context_creation_info {
 typedef struct ws_client_connect_info {
   struct ws_context *context;
   /*
-   Host name or IPv4/IPv6 literal.
+   Host name or IPv4/IPv6 literal; or, as in lws, `"+/path/to.sock"`
+   for a Unix domain socket or `"+@name"` for an abstract one (`port`
+   is then unused, and `Host` is `localhost` unless `host` is set).
    */
   const char *address;
   /*

@@ -141,7 +141,7 @@ pub(crate) struct Conn {
     pub(crate) phase: Phase,
     /// The socket, from the first connect attempt on.
     pub(crate) sock: Option<Stream>,
-    /// `address:port`, for messages.
+    /// `address:port` (`unix:/path`, `unix:@name`), for messages.
     pub(crate) peer: String,
     /// The proxy on the way, until the tunnel through it is open.
     pub(crate) via: Option<Box<Via>>,
@@ -198,7 +198,10 @@ impl Conn {
             user: req.userdata,
             pss,
             opaque_user_data: req.opaque_user_data,
-            peer: format!("{}:{}", req.address, req.port),
+            peer: match crate::target::Target::parse(&req.address, req.port) {
+                Ok(t @ crate::target::Target::Unix(_)) => t.to_string(),
+                _ => format!("{}:{}", req.address, req.port),
+            },
             req,
             via: None,
             phase: Phase::New,

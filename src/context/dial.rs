@@ -1,4 +1,4 @@
-//! Dialing: the route (direct or through a proxy), name resolution, TCP
+//! Dialing: the route (a Unix socket, direct, or through a proxy), name resolution, TCP
 //! connect (each resolved address in turn), the proxy's tunnel, the TLS
 //! handshake.
 
@@ -16,17 +16,24 @@ use crate::error::{ConnectError, ProxyFailure, ProxySettingError, TlsFailure};
 use crate::log;
 use crate::proxy::{Progress, Tunnel};
 use crate::stream::{self, Stream};
-use crate::target::Target;
+use crate::target::{Target, UnixAddr};
 
 impl Context {
-    /// First step: WSI_CREATE, the route (direct or through a proxy), then resolve.
+    /// First step: WSI_CREATE, the route (a Unix socket, direct, or
+    /// through a proxy), then resolve.
     pub(crate) fn start(&self, id: ConnId) {
         self.dispatch(id, Reason::WsiCreate, CbIn::None);
         let secs = self.cfg.connect_timeout_secs;
-        let routed = self.with_conn(id, |c| {
-            let target = Target::Tcp {
-                host: c.req.address.clone(),
-                port: c.req.port,
+        let unix = self.with_conn(id, |c| {
+            self.set_deadline(c, Duration::from_secs(secs.into()));
+            let target = match Target::parse(&c.req.address, c.req.port) {
+                Ok(Target::Unix(u)) => return Some(u),
+                Ok(t) => t,
+                // Checked by ws_client_connect_via_info; kept as given.
+                Err(_) => Target::Tcp {
+                    host: c.req.address.clone(),
+                    port: c.req.port,
+                },
             };
             let proxy = self
                 .proxy
@@ -46,10 +53,61 @@ impl Context {
                     target_ip: None,
                 }));
             }
-            self.set_deadline(c, Duration::from_secs(secs.into()))
+            None
         });
-        if routed.is_some() {
-            self.resolve_next(id);
+        match unix {
+            Some(Some(addr)) => self.connect_unix(id, &addr),
+            Some(None) => self.resolve_next(id),
+            None => {}
+        }
+    }
+
+    /// Connects to a Unix socket. The connect completes or fails at once
+    /// (a full backlog fails it too), so the first writable event means
+    /// the socket is up.
+    fn connect_unix(&self, id: ConnId, addr: &UnixAddr) {
+        let registry_token = id.token();
+        let r = self.with_conn(id, |c| {
+            wlog!(log::INFO, "connecting to {}", c.peer);
+            let failed = |e: io::Error| ConnectError::Unreachable {
+                addr: c.peer.clone(),
+                detail: match e.kind() {
+                    io::ErrorKind::ConnectionRefused => {
+                        "connection refused (is the server running and listening on this socket?)"
+                            .into()
+                    }
+                    _ => e.to_string(),
+                },
+            };
+            let sock = unix_connect(addr).map_err(failed)?;
+            // A socket is a socket: reads, writes, shutdown and SO_ERROR
+            // mean the same on both kinds, so the Unix one travels in the
+            // TCP type and the data path has one kind of stream. Nothing
+            // calls its TCP-only methods (peer_addr, set_nodelay).
+            let fd = std::os::fd::OwnedFd::from(sock);
+            let mut s = TcpStream::from_std(std::net::TcpStream::from(fd));
+            self.poll
+                .borrow()
+                .registry()
+                .register(
+                    &mut s,
+                    registry_token,
+                    Interest::READABLE | Interest::WRITABLE,
+                )
+                .map_err(|e| ConnectError::Unreachable {
+                    addr: c.peer.clone(),
+                    detail: format!("cannot register the socket: {e}"),
+                })?;
+            c.sock = Some(Stream::plain(s));
+            c.phase = Phase::Connecting(Dialing {
+                addrs: Vec::new(),
+                next: 0,
+                last_error: None,
+            });
+            Ok(())
+        });
+        if let Some(Err(e)) = r {
+            self.fail(id, e);
         }
     }
 
@@ -190,6 +248,8 @@ impl Context {
             let addr = dial.addrs.get(dial.next.wrapping_sub(1)).copied();
             let error = match sock.tcp.take_error() {
                 Ok(Some(e)) | Err(e) => e,
+                // A Unix socket: connected since its connect returned.
+                Ok(None) if dial.addrs.is_empty() => return Next::Connected,
                 Ok(None) => match sock.tcp.peer_addr() {
                     Ok(_) => {
                         let _ = sock.tcp.set_nodelay(true);
@@ -368,6 +428,23 @@ impl Context {
             Some(Err(e)) => self.fail(id, e),
             _ => {}
         }
+    }
+}
+
+fn unix_connect(addr: &UnixAddr) -> io::Result<mio::net::UnixStream> {
+    match addr {
+        UnixAddr::Path(p) => mio::net::UnixStream::connect(p),
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        UnixAddr::Abstract(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            let a = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
+            mio::net::UnixStream::connect_addr(&a)
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        UnixAddr::Abstract(_) => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "abstract socket names exist only on Linux",
+        )),
     }
 }
 

@@ -11,6 +11,7 @@ use crate::connection::ConnectRequest;
 use crate::context::{Config, Context, ProtocolInfo, Wait};
 use crate::log;
 use crate::proxy::ProxyConfig;
+use crate::target::Target;
 
 const DEFAULT_RX: usize = 4096;
 const DEFAULT_TIMEOUT_SECS: u32 = 15;
@@ -339,8 +340,10 @@ unsafe fn connect(i: &ws_client_connect_info) -> Result<*mut ws, String> {
         p => return Err(format!("port {p} is out of range")),
     };
     let path = opt_str(i.path, "path")?.unwrap_or_else(|| "/".into());
+    let target = Target::parse(&address, port).map_err(|e| e.to_string())?;
     let host = match opt_str(i.host, "host")? {
         Some(h) => h,
+        None if matches!(target, Target::Unix(_)) => target.default_host_header(use_ssl),
         None if port == default_port => address.clone(),
         None if address.contains(':') && !address.starts_with('[') => format!("[{address}]:{port}"),
         None => format!("{address}:{port}"),

@@ -188,7 +188,9 @@ pub struct ws_context_creation_info {
 #[repr(C)]
 pub struct ws_client_connect_info {
     pub context: *mut ws_context,
-    /// Host name or IPv4/IPv6 literal.
+    /// Host name or IPv4/IPv6 literal; or, as in lws, `"+/path/to.sock"`
+    /// for a Unix domain socket or `"+@name"` for an abstract one (`port`
+    /// is then unused, and `Host` is `localhost` unless `host` is set).
     pub address: *const c_char,
     /// 0 means 80 (443 with `WS_LCCSCF_USE_SSL`).
     pub port: c_int,
