@@ -304,6 +304,12 @@ fn unusable_settings_are_refused() {
     );
     let c = ctx(|_| {});
     let vh = unsafe { ws_get_vhost_by_name(c.ctx, c"default".as_ptr()) };
+    let p = CString::new("https://127.0.0.1:1").unwrap();
+    assert_eq!(unsafe { ws_set_proxy(vh, p.as_ptr()) }, 0);
+    assert_eq!(
+        fails(&c, "127.0.0.1", 7681),
+        "Unable to connect: HTTPS proxy 127.0.0.1:1: HTTPS proxies (TLS to the proxy) are not supported yet; use an http:// or socks5h:// proxy (it comes from ws_set_proxy())"
+    );
     let p = CString::new("gopher://x:1").unwrap();
     assert_eq!(unsafe { ws_set_proxy(vh, p.as_ptr()) }, -1);
     assert_eq!(unsafe { ws_set_socks(vh, std::ptr::null()) }, -1);
@@ -360,4 +366,48 @@ fn the_environment_and_the_option_to_ignore_it() {
     for v in ["http_proxy", "all_proxy", "no_proxy"] {
         std::env::remove_var(v);
     }
+}
+
+/// A listener with a backlog of 0 whose one queue slot is taken: it never
+/// accepts, so the kernel drops further SYNs and a connect gets no answer.
+fn black_hole() -> (Server, std::net::TcpStream) {
+    let mut cmd = std::process::Command::new("python3");
+    cmd.args([
+        "-c",
+        "import socket, sys\n\
+         s = socket.socket()\n\
+         s.bind(('127.0.0.1', 0))\n\
+         s.listen(0)\n\
+         print('listening', s.getsockname()[1], flush=True)\n\
+         sys.stdin.read()\n",
+    ]);
+    let srv = Server::start(cmd);
+    let filler = std::net::TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+    (srv, filler)
+}
+
+#[test]
+fn connect_timeouts_name_the_proxy_or_the_server() {
+    let (hole, _filler) = black_hole();
+    let addr = CString::new(format!("127.0.0.1:{}", hole.port)).unwrap();
+    let c = ctx(|i| {
+        i.connect_timeout_secs = 1;
+        i.http_proxy_address = addr.as_ptr();
+    });
+    let started = std::time::Instant::now();
+    assert_eq!(
+        fails(&c, "127.0.0.1", 7681),
+        format!("Unable to connect: no answer from the HTTP proxy 127.0.0.1:{} within 1 s (connect_timeout_secs; it comes from http_proxy_address)", hole.port)
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    drop(c);
+
+    let c = ctx(|i| i.connect_timeout_secs = 1);
+    assert_eq!(
+        fails(&c, "127.0.0.1", hole.port),
+        format!(
+            "Unable to connect: no answer from 127.0.0.1:{} within 1 s (connect_timeout_secs)",
+            hole.port
+        )
+    );
 }

@@ -14,7 +14,7 @@ use crate::callbacks::{CbIn, ConnId, Reason};
 use crate::connection::{Conn, ConnectRequest, Dialing, Phase, Tunneling, Via};
 use crate::error::{ConnectError, ProxyFailure, ProxySettingError, TlsFailure};
 use crate::log;
-use crate::proxy::{Progress, Tunnel};
+use crate::proxy::{Progress, ProxyKind, Tunnel};
 use crate::stream::{self, Stream};
 use crate::target::{Target, UnixAddr};
 
@@ -57,7 +57,10 @@ impl Context {
         });
         match unix {
             Some(Some(addr)) => self.connect_unix(id, &addr),
-            Some(None) => self.resolve_next(id),
+            Some(None) => match self.with_conn(id, https_proxy_not_yet).flatten() {
+                Some(e) => self.fail(id, e),
+                None => self.resolve_next(id),
+            },
             None => {}
         }
     }
@@ -429,6 +432,21 @@ impl Context {
             _ => {}
         }
     }
+}
+
+/// TLS to the proxy is not there yet: an `https://` proxy fails the
+/// connection rather than receiving a plain CONNECT it cannot read.
+fn https_proxy_not_yet(c: &mut Conn) -> Option<ConnectError> {
+    let v = c
+        .via
+        .as_deref()
+        .filter(|v| v.proxy.kind == ProxyKind::Https)?;
+    Some(ConnectError::Proxy(v.proxy.error(
+        &hop_target(c),
+        ProxyFailure::Unreachable {
+            detail: "HTTPS proxies (TLS to the proxy) are not supported yet; use an http:// or socks5h:// proxy".into(),
+        },
+    )))
 }
 
 fn unix_connect(addr: &UnixAddr) -> io::Result<mio::net::UnixStream> {
