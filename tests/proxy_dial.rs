@@ -84,6 +84,26 @@ fn echo(c: &Ctx, address: &str, port: u16, tls: bool) {
     );
 }
 
+/// A context whose vhost gets `value` by `ws_set_socks` (`socks`) or
+/// `ws_set_proxy`, accepted.
+fn ctx_set(value: &str, socks: bool) -> Ctx {
+    let c = ctx(|_| {});
+    assert_eq!(set_on_vhost(&c, value, socks), 0, "{value}");
+    c
+}
+
+fn set_on_vhost(c: &Ctx, value: &str, socks: bool) -> c_int {
+    let vh = unsafe { ws_get_vhost_by_name(c.ctx, c"default".as_ptr()) };
+    let p = CString::new(value).unwrap();
+    unsafe {
+        if socks {
+            ws_set_socks(vh, p.as_ptr())
+        } else {
+            ws_set_proxy(vh, p.as_ptr())
+        }
+    }
+}
+
 /// The connection's CLIENT_CONNECTION_ERROR message.
 fn fails(c: &Ctx, address: &str, port: u16) -> String {
     let wsi = c.connect(address, port, None, |_| {});
@@ -149,10 +169,7 @@ fn http_proxy_failures_are_named() {
 
     // Credentials required, none given: 407 with the realm.
     let tp = proxies::tinyproxy(Some(("bob", PASSWORD)), &[]);
-    let c = ctx(|_| {});
-    let vh = unsafe { ws_get_vhost_by_name(c.ctx, c"default".as_ptr()) };
-    let p = CString::new(format!("127.0.0.1:{}", tp.port)).unwrap();
-    assert_eq!(unsafe { ws_set_proxy(vh, p.as_ptr()) }, 0);
+    let c = ctx_set(&format!("127.0.0.1:{}", tp.port), false);
     assert_eq!(
         fails(&c, "127.0.0.1", 7681),
         format!("http_proxy -> 407: the HTTP proxy 127.0.0.1:{} answered 'HTTP/1.0 407 Proxy Authentication Required' (realm \"Tinyproxy\") to the CONNECT request for 127.0.0.1:7681; no credentials were sent (give them as user:password@ before the host in ws_set_proxy())", tp.port)
@@ -160,10 +177,10 @@ fn http_proxy_failures_are_named() {
     drop(c);
 
     // Wrong credentials: the user is named, the password is not.
-    let c = ctx(|_| {});
-    let vh = unsafe { ws_get_vhost_by_name(c.ctx, c"default".as_ptr()) };
-    let p = CString::new(format!("bob:wrong-{PASSWORD}@127.0.0.1:{}", tp.port)).unwrap();
-    assert_eq!(unsafe { ws_set_proxy(vh, p.as_ptr()) }, 0);
+    let c = ctx_set(
+        &format!("bob:wrong-{PASSWORD}@127.0.0.1:{}", tp.port),
+        false,
+    );
     assert_eq!(
         fails(&c, "127.0.0.1", 7681),
         format!("http_proxy -> 401: the HTTP proxy 127.0.0.1:{} answered 'HTTP/1.0 401 Unauthorized' (realm \"Tinyproxy\") to the CONNECT request for 127.0.0.1:7681; the credentials of user 'bob' were refused (check the user name and password in ws_set_proxy())", tp.port)
@@ -239,10 +256,7 @@ fn socks_proxy_address_and_ws_set_socks_ws_and_wss_echo() {
     // With credentials, set on the vhost; the proxy resolves "localhost".
     let msa = proxies::microsocks(Some(("bob", PASSWORD)));
     let srv = TlsServer::start(TlsOpts::new(&pki().good));
-    let c = ctx(|_| {});
-    let vh = unsafe { ws_get_vhost_by_name(c.ctx, c"default".as_ptr()) };
-    let p = CString::new(format!("bob:{PASSWORD}@127.0.0.1:{}", msa.port)).unwrap();
-    assert_eq!(unsafe { ws_set_socks(vh, p.as_ptr()) }, 0);
+    let c = ctx_set(&format!("bob:{PASSWORD}@127.0.0.1:{}", msa.port), true);
     echo(&c, "localhost", srv.port, true);
     assert!(tunnelled("SOCKS5 proxy", msa.port), "{}", msa.log());
     drop(c);
@@ -250,10 +264,10 @@ fn socks_proxy_address_and_ws_set_socks_ws_and_wss_echo() {
     // socks5:// in ws_set_proxy: the name is resolved here, the proxy
     // gets the address.
     let named = Server::node_with("echo", &["--host", "localhost"]);
-    let c = ctx(|_| {});
-    let vh = unsafe { ws_get_vhost_by_name(c.ctx, c"default".as_ptr()) };
-    let p = CString::new(format!("socks5://bob:{PASSWORD}@127.0.0.1:{}", msa.port)).unwrap();
-    assert_eq!(unsafe { ws_set_proxy(vh, p.as_ptr()) }, 0);
+    let c = ctx_set(
+        &format!("socks5://bob:{PASSWORD}@127.0.0.1:{}", msa.port),
+        false,
+    );
     echo(&c, "localhost", named.port, false);
     assert!(logged("resolving 'localhost'"));
     no_password_logged();
@@ -262,10 +276,7 @@ fn socks_proxy_address_and_ws_set_socks_ws_and_wss_echo() {
 #[test]
 fn socks_failures_are_named() {
     let msa = proxies::microsocks(Some(("bob", PASSWORD)));
-    let c = ctx(|_| {});
-    let vh = unsafe { ws_get_vhost_by_name(c.ctx, c"default".as_ptr()) };
-    let p = CString::new(format!("bob:wrong@127.0.0.1:{}", msa.port)).unwrap();
-    assert_eq!(unsafe { ws_set_socks(vh, p.as_ptr()) }, 0);
+    let c = ctx_set(&format!("bob:wrong@127.0.0.1:{}", msa.port), true);
     assert_eq!(
         fails(&c, "127.0.0.1", 7681),
         format!("socks reply fail: the SOCKS5 proxy 127.0.0.1:{} refused the credentials of user 'bob' (status 0x02; check the user name and password in ws_set_socks())", msa.port)
@@ -302,16 +313,14 @@ fn unusable_settings_are_refused() {
         "{:?}",
         log_lines()
     );
-    let c = ctx(|_| {});
-    let vh = unsafe { ws_get_vhost_by_name(c.ctx, c"default".as_ptr()) };
-    let p = CString::new("https://127.0.0.1:1").unwrap();
-    assert_eq!(unsafe { ws_set_proxy(vh, p.as_ptr()) }, 0);
+    let c = ctx_set("https://127.0.0.1:1", false);
     assert_eq!(
         fails(&c, "127.0.0.1", 7681),
         "Unable to connect: HTTPS proxy 127.0.0.1:1: HTTPS proxies (TLS to the proxy) are not supported yet; use an http:// or socks5h:// proxy (it comes from ws_set_proxy())"
     );
-    let p = CString::new("gopher://x:1").unwrap();
-    assert_eq!(unsafe { ws_set_proxy(vh, p.as_ptr()) }, -1);
+    assert_eq!(set_on_vhost(&c, "gopher://x:1", false), -1);
+    assert!(logged("ws_set_proxy: unsupported proxy scheme 'gopher://' in ws_set_proxy() ('gopher://x:1'): use http://, https://, socks5:// or socks5h://"));
+    let vh = unsafe { ws_get_vhost_by_name(c.ctx, c"default".as_ptr()) };
     assert_eq!(unsafe { ws_set_socks(vh, std::ptr::null()) }, -1);
     assert!(logged("ws_set_socks: the proxy is NULL"));
 }

@@ -119,29 +119,29 @@ fn wss_over_an_abstract_socket() {
     );
 }
 
+/// The CLIENT_CONNECTION_ERROR message of a connection to `address`.
+fn fails(address: &str) -> String {
+    let c = ctx();
+    let wsi = c.connect(address, 0, None, |_| {});
+    assert!(!wsi.is_null());
+    c.connection_error(SECS10)
+}
+
 #[test]
 fn failures_name_the_socket() {
     let path = sock_path("nobody");
-    let c = ctx();
-    let wsi = c.connect(&format!("+{path}"), 0, None, |_| {});
-    assert!(!wsi.is_null());
     assert_eq!(
-        c.connection_error(SECS10),
+        fails(&format!("+{path}")),
         format!("Unable to connect: unix:{path}: No such file or directory (os error 2)")
     );
-    drop(c);
 
     // A socket file nobody listens on.
     let path = sock_path("closed");
     drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
-    let c = ctx();
-    let wsi = c.connect(&format!("+{path}"), 0, None, |_| {});
-    assert!(!wsi.is_null());
     assert_eq!(
-        c.connection_error(SECS10),
+        fails(&format!("+{path}")),
         format!("Unable to connect: unix:{path}: connection refused (is the server running and listening on this socket?)")
     );
-    drop(c);
 
     let c = ctx();
     assert!(c.connect("+", 0, None, |_| {}).is_null());
