@@ -27,6 +27,8 @@ pub(crate) enum Phase {
     /// TCP to a proxy is up; the tunnel handshake (CONNECT or SOCKS5) is
     /// under way.
     Tunneling(Box<Tunneling>),
+    /// TCP to an HTTPS proxy is up; the TLS handshake with it is under way.
+    ProxyTls,
     /// TCP is up; the TLS handshake is under way.
     Tls,
     /// The upgrade request is going out and the response head coming in.

@@ -80,6 +80,10 @@ impl Context {
                     super::dial::dial_timeout(c, connect)
                 }
                 Phase::Tunneling(ref t) => ConnectError::Proxy(t.tunnel.timed_out(timeout)),
+                Phase::ProxyTls => ConnectError::TlsTimeout {
+                    target: super::dial::proxy_tls_target(c),
+                    secs: timeout,
+                },
                 Phase::Tls => ConnectError::TlsTimeout {
                     target: c.peer.clone(),
                     secs: timeout,

@@ -57,10 +57,7 @@ impl Context {
         });
         match unix {
             Some(Some(addr)) => self.connect_unix(id, &addr),
-            Some(None) => match self.with_conn(id, https_proxy_not_yet).flatten() {
-                Some(e) => self.fail(id, e),
-                None => self.resolve_next(id),
-            },
+            Some(None) => self.resolve_next(id),
             None => {}
         }
     }
@@ -240,10 +237,13 @@ impl Context {
             Retry,
             Connected,
             Tunnel,
+            ProxyTls,
         }
         let next = self.with_conn(id, |c| {
-            if matches!(c.phase, Phase::Tunneling(_)) {
-                return Next::Tunnel;
+            match c.phase {
+                Phase::Tunneling(_) => return Next::Tunnel,
+                Phase::ProxyTls => return Next::ProxyTls,
+                _ => {}
             }
             let (Some(sock), Phase::Connecting(dial)) = (c.sock.as_mut(), &mut c.phase) else {
                 return Next::Wait;
@@ -270,11 +270,14 @@ impl Context {
         match next {
             Some(Next::Retry) => self.connect_next(id),
             Some(Next::Tunnel) => self.tunnel_io(id),
+            Some(Next::ProxyTls) => self.proxy_tls_io(id),
             Some(Next::Connected) => {
-                match self.with_conn(id, |c| (c.via.is_some(), c.req.tls.is_some())) {
-                    Some((true, _)) => self.start_tunnel(id),
-                    Some((false, true)) => self.start_tls(id),
-                    Some((false, false)) => self.send_upgrade(id),
+                let https = |v: &Via| v.proxy.kind == ProxyKind::Https;
+                match self.with_conn(id, |c| (c.via.as_deref().map(https), c.req.tls.is_some())) {
+                    Some((Some(true), _)) => self.start_proxy_tls(id),
+                    Some((Some(false), _)) => self.start_tunnel(id),
+                    Some((None, true)) => self.start_tls(id),
+                    Some((None, false)) => self.send_upgrade(id),
                     None => {}
                 }
             }
@@ -282,7 +285,58 @@ impl Context {
         }
     }
 
-    /// TCP to the proxy is up: ask it for a tunnel to the target.
+    /// TCP to an HTTPS proxy is up: TLS with it, verified like a server's
+    /// (the context's CAs, its name or IP address, and a wss://
+    /// connection's LCCSCF_ALLOW_* relaxations).
+    fn start_proxy_tls(&self, id: ConnId) {
+        let secs = self.cfg.timeout_secs;
+        let r = self.with_conn(id, |c| {
+            let via = c.via.as_deref().expect("a connection through a proxy");
+            let req = crate::tls::TlsRequest {
+                server_name: via.proxy.host.clone(),
+                alpn: vec![b"http/1.1".to_vec()],
+                relax: c.req.tls.as_ref().map(|t| t.relax).unwrap_or_default(),
+            };
+            let session = self
+                .tls
+                .connect(&req)
+                .map_err(|failure| ConnectError::Tls {
+                    target: proxy_tls_target(c),
+                    failure,
+                })?;
+            if let Some(sock) = c.sock.as_mut() {
+                sock.start_tls(session);
+            }
+            c.phase = Phase::ProxyTls;
+            self.set_deadline(c, Duration::from_secs(secs.into()));
+            Ok(())
+        });
+        match r {
+            Some(Ok(())) => self.proxy_tls_io(id),
+            Some(Err(e)) => self.fail(id, e),
+            None => {}
+        }
+    }
+
+    /// Moves the TLS handshake with an HTTPS proxy along; asks it for the
+    /// tunnel once it is done.
+    fn proxy_tls_io(&self, id: ConnId) {
+        let r = self.with_conn(id, |c| {
+            let target = proxy_tls_target(c);
+            match c.sock.as_mut() {
+                Some(sock) => sock.handshake().map_err(|e| tls_failed(&target, &e, true)),
+                None => Ok(false),
+            }
+        });
+        match r {
+            Some(Ok(true)) => self.start_tunnel(id),
+            Some(Err(e)) => self.fail(id, e),
+            _ => {}
+        }
+    }
+
+    /// TCP (and TLS, for an HTTPS proxy) to the proxy is up: ask it for a
+    /// tunnel to the target.
     fn start_tunnel(&self, id: ConnId) {
         let secs = self.cfg.timeout_secs;
         let r = self.with_conn(id, |c| {
@@ -434,21 +488,6 @@ impl Context {
     }
 }
 
-/// TLS to the proxy is not there yet: an `https://` proxy fails the
-/// connection rather than receiving a plain CONNECT it cannot read.
-fn https_proxy_not_yet(c: &mut Conn) -> Option<ConnectError> {
-    let v = c
-        .via
-        .as_deref()
-        .filter(|v| v.proxy.kind == ProxyKind::Https)?;
-    Some(ConnectError::Proxy(v.proxy.error(
-        &hop_target(c),
-        ProxyFailure::Unreachable {
-            detail: "HTTPS proxies (TLS to the proxy) are not supported yet; use an http:// or socks5h:// proxy".into(),
-        },
-    )))
-}
-
 fn unix_connect(addr: &UnixAddr) -> io::Result<mio::net::UnixStream> {
     match addr {
         UnixAddr::Path(p) => mio::net::UnixStream::connect(p),
@@ -493,6 +532,17 @@ fn connect_error(
             addr: addr.to_string(),
             detail: e.to_string(),
         },
+    }
+}
+
+/// An HTTPS proxy, as TLS errors name it.
+pub(super) fn proxy_tls_target(c: &Conn) -> String {
+    match c.via.as_deref() {
+        Some(v) => format!(
+            "the HTTPS proxy {}",
+            crate::url::host_port(&v.proxy.host, v.proxy.port)
+        ),
+        None => c.peer.clone(),
     }
 }
 
