@@ -104,6 +104,13 @@ impl Stream {
     /// Plaintext from the peer. Under TLS, Ok(0) is a close_notify; a TCP
     /// close without one is an `UnexpectedEof` error.
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.tls.is_none() {
+            return self.tcp.read(buf);
+        }
+        self.read_tls(buf)
+    }
+
+    fn read_tls(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let Some(tls) = self.tls.as_deref_mut() else {
             return self.tcp.read(buf);
         };
@@ -117,6 +124,13 @@ impl Stream {
     /// Takes plaintext to send; Ok(n) with n < buf.len() when the socket
     /// (and, under TLS, rustls' bounded record buffer) is full.
     pub fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.tls.is_none() {
+            return self.tcp.write(buf);
+        }
+        self.write_tls(buf)
+    }
+
+    fn write_tls(&mut self, buf: &[u8]) -> io::Result<usize> {
         let Some(tls) = self.tls.as_deref_mut() else {
             return self.tcp.write(buf);
         };
@@ -128,7 +142,15 @@ impl Stream {
     }
 
     /// Sends TLS records rustls holds; Ok even when the socket refuses some.
+    #[inline]
     pub fn flush(&mut self) -> io::Result<()> {
+        if self.tls.is_none() {
+            return Ok(());
+        }
+        self.flush_tls()
+    }
+
+    fn flush_tls(&mut self) -> io::Result<()> {
         let Some(tls) = self.tls.as_deref_mut() else {
             return Ok(());
         };
