@@ -47,6 +47,18 @@ impl Write for Under<'_> {
         }
     }
 
+    /// rustls hands its records over as several slices: one writev to
+    /// the socket, as when it writes to the socket itself.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self.proxy.as_deref_mut() {
+            None => self.tcp.write_vectored(bufs),
+            Some(p) => {
+                let first = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| b);
+                write_plain(p, self.tcp, first)
+            }
+        }
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
