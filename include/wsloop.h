@@ -394,6 +394,14 @@ struct ws_sorted_usec_list;
 #define WS_SERVER_OPTION_ULOOP 274877906944
 
 /**
+ * wsloop's own option: do not read the proxy environment variables
+ * (`http_proxy`, `https_proxy`, `HTTPS_PROXY`, `all_proxy`, `ALL_PROXY`,
+ * `no_proxy`, `NO_PROXY`); only `http_proxy_address`,
+ * `socks_proxy_address`, `ws_set_proxy()` and `ws_set_socks()` apply.
+ */
+#define WS_SERVER_OPTION_IGNORE_PROXY_ENV (1 << 62)
+
+/**
  * `ws_set_timeout` with this many seconds closes at the next service.
  */
 #define WS_TO_KILL_ASYNC -1
@@ -1076,7 +1084,9 @@ typedef struct ws_client_connect_info {
    */
   struct ws_context *context;
   /**
-   * Host name or IPv4/IPv6 literal.
+   * Host name or IPv4/IPv6 literal; or, as in lws, `"+/path/to.sock"`
+   * for a Unix domain socket or `"+@name"` for an abstract one (`port`
+   * is then unused, and `Host` is `localhost` unless `host` is set).
    */
   const char *address;
   /**
@@ -1494,8 +1504,16 @@ unsigned int ws_http_client_http_response(struct ws *wsi);
  *
  * Returns NULL, with a log line naming the cause, when `info` is NULL,
  * asks for something wsloop does not do (a listening port, a foreign event
- * loop other than libuv's, or libuv's without the `libuv` cargo feature, a
- * proxy), or names a CA, certificate or key that cannot be read or used.
+ * loop other than libuv's, or libuv's without the `libuv` cargo feature),
+ * names a CA, certificate or key that cannot be read or used, or a proxy
+ * setting that cannot be used.
+ *
+ * Proxies: `http_proxy_address` (`"[user:password@]host[:port]"`, the port
+ * from `http_proxy_port` when the string has none) for HTTP CONNECT, or
+ * `socks_proxy_address` (+ `socks_proxy_port`) for SOCKS5; when neither is
+ * set, the environment variables `http_proxy`, `https_proxy`, `all_proxy`
+ * and `no_proxy` are read, unless `options` has
+ * `WS_SERVER_OPTION_IGNORE_PROXY_ENV`.
  *
  * TLS needs no global initialisation (`WS_SERVER_OPTION_DO_SSL_GLOBAL_INIT`
  * is accepted and changes nothing); the system's CA certificates are read
@@ -1977,6 +1995,22 @@ const struct ws_protocol_vhost_options *ws_pvo_search(const struct ws_protocol_v
  */
 int ws_callback_on_writable_all_protocol(const struct ws_context *context,
                                          const struct ws_protocols *prot);
+
+/**
+ * Sends the vhost's connections started from now on through the HTTP
+ * CONNECT proxy `proxy`: `"[user:password@]host:port"` (Basic
+ * authentication with the credentials), or a URL (`http://`, `https://`
+ * for TLS to the proxy, `socks5://`, `socks5h://`). Replaces any earlier
+ * `ws_set_proxy` / `ws_set_socks` and the context info's proxy. 0 when
+ * set, -1 (with a log line, the password masked) when `proxy` cannot be used.
+ */
+int ws_set_proxy(struct ws_vhost *vhost, const char *proxy);
+
+/**
+ * Like `ws_set_proxy`, for a SOCKS5 proxy: `"[user:password@]host:port"`
+ * (RFC 1929 credentials; the proxy resolves the target's name).
+ */
+int ws_set_socks(struct ws_vhost *vhost, const char *socks);
 
 /**
  * The connection's socket descriptor, for socket options or logging only

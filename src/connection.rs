@@ -3,13 +3,14 @@
 //! stage of the data path; nothing here calls the application.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use crate::callbacks::{ConnId, Opaque};
 use crate::error::ConnectError;
 use crate::frame::{self, Decoder, OpCode};
 use crate::handshake::Response;
+use crate::proxy::{Proxy, Tunnel};
 use crate::retry::RetryPolicy;
 use crate::stream::Stream;
 use crate::timers::KINDS;
@@ -27,6 +28,11 @@ pub(crate) enum Phase {
     Resolving,
     /// A TCP connect to one of the resolved addresses is under way.
     Connecting(Dialing),
+    /// TCP to a proxy is up; the tunnel handshake (CONNECT or SOCKS5) is
+    /// under way.
+    Tunneling(Box<Tunneling>),
+    /// TCP to an HTTPS proxy is up; the TLS handshake with it is under way.
+    ProxyTls,
     /// TCP is up; the TLS handshake is under way.
     Tls,
     /// The upgrade request is going out and the response head coming in.
@@ -49,6 +55,29 @@ pub(crate) struct Dialing {
     pub(crate) next: usize,
     /// Why the last attempt failed, reported when none is left.
     pub(crate) last_error: Option<ConnectError>,
+}
+
+/// The proxy a connection goes through, from its first step until the
+/// tunnel is open.
+pub(crate) struct Via {
+    pub(crate) proxy: Proxy,
+    /// The target's address, for a `socks5://` proxy (the client resolves
+    /// the target): set once the target's name is resolved.
+    pub(crate) target_ip: Option<IpAddr>,
+}
+
+impl Via {
+    /// The target's name must be resolved here before the proxy's.
+    pub(crate) fn needs_target_ip(&self) -> bool {
+        self.proxy.resolves_target_locally() && self.target_ip.is_none()
+    }
+}
+
+/// A tunnel handshake with a proxy: bytes going out, the answer coming in.
+pub(crate) struct Tunneling {
+    pub(crate) tunnel: Tunnel,
+    pub(crate) out: Vec<u8>,
+    pub(crate) sent: usize,
 }
 
 /// The upgrade exchange: the request going out, the response head coming in.
@@ -118,8 +147,10 @@ pub(crate) struct Conn {
     pub(crate) phase: Phase,
     /// The socket, from the first connect attempt on.
     pub(crate) sock: Option<Stream>,
-    /// `address:port`, for messages.
+    /// `address:port` (`unix:/path`, `unix:@name`), for messages.
     pub(crate) peer: String,
+    /// The proxy on the way, until the tunnel through it is open.
+    pub(crate) via: Option<Box<Via>>,
     pub(crate) decoder: Decoder,
     /// What the current CLIENT_RECEIVE is.
     pub(crate) rx: RxInfo,
@@ -175,8 +206,12 @@ impl Conn {
             user: req.userdata,
             pss,
             opaque_user_data: req.opaque_user_data,
-            peer: format!("{}:{}", req.address, req.port),
+            peer: match crate::target::Target::parse(&req.address, req.port) {
+                Ok(t @ crate::target::Target::Unix(_)) => t.to_string(),
+                _ => format!("{}:{}", req.address, req.port),
+            },
             req,
+            via: None,
             phase: Phase::New,
             sock: None,
             decoder: Decoder::new(max_message),

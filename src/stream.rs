@@ -3,6 +3,11 @@
 //! socket has nothing to give or take), so the connection code is the same
 //! for both.
 //!
+//! Through an HTTPS proxy, the proxy's TLS session carries the tunnel: it is
+//! the session itself for ws://, and for wss:// it moves under the
+//! server's session, whose records then travel inside it (TLS in TLS).
+//! Plain TCP never looks at it.
+//!
 //! TLS errors travel as `io::Error`s of kind `InvalidData` wrapping the
 //! `rustls::Error`; `tls_error` gets it back.
 
@@ -14,14 +19,66 @@ use rustls::ClientConnection;
 pub struct Stream {
     pub tcp: TcpStream,
     tls: Option<Box<ClientConnection>>,
+    /// The HTTPS proxy's session under `tls` (only ever set with `tls`).
+    proxy: Option<Box<ClientConnection>>,
+}
+
+/// What a TLS session's records travel over: the socket, or the HTTPS
+/// proxy's session on it.
+struct Under<'a> {
+    tcp: &'a mut TcpStream,
+    proxy: Option<&'a mut ClientConnection>,
+}
+
+impl Read for Under<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.proxy.as_deref_mut() {
+            None => self.tcp.read(buf),
+            Some(p) => read_plain(p, self.tcp, buf),
+        }
+    }
+}
+
+impl Write for Under<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.proxy.as_deref_mut() {
+            None => self.tcp.write(buf),
+            Some(p) => write_plain(p, self.tcp, buf),
+        }
+    }
+
+    /// rustls hands its records over as several slices: one writev to
+    /// the socket, as when it writes to the socket itself.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self.proxy.as_deref_mut() {
+            None => self.tcp.write_vectored(bufs),
+            Some(p) => {
+                let first = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| b);
+                write_plain(p, self.tcp, first)
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Stream {
     pub fn plain(tcp: TcpStream) -> Stream {
-        Stream { tcp, tls: None }
+        Stream {
+            tcp,
+            tls: None,
+            proxy: None,
+        }
     }
 
+    /// Starts a TLS session; one already running (an HTTPS proxy's, whose
+    /// tunnel is open) goes under it.
     pub fn start_tls(&mut self, session: ClientConnection) {
+        if let Some(proxy) = self.tls.take() {
+            self.proxy = Some(proxy);
+        }
         self.tls = Some(Box::new(session));
     }
 
@@ -31,20 +88,24 @@ impl Stream {
 
     /// Moves the TLS handshake along. Ok(true) once it is complete.
     pub fn handshake(&mut self) -> io::Result<bool> {
-        let Some(tls) = self.tls.as_mut() else {
+        let Some(tls) = self.tls.as_deref_mut() else {
             return Ok(true);
         };
+        let io = &mut Under {
+            tcp: &mut self.tcp,
+            proxy: self.proxy.as_deref_mut(),
+        };
         loop {
-            flush_records(tls, &mut self.tcp)?;
+            flush_records(tls, io)?;
             if !tls.is_handshaking() {
                 return Ok(true);
             }
             if !tls.wants_read() {
                 return Ok(false);
             }
-            match tls.read_tls(&mut self.tcp) {
+            match tls.read_tls(io) {
                 Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-                Ok(_) => process(tls, &mut self.tcp)?,
+                Ok(_) => process(tls, io)?,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
@@ -55,71 +116,139 @@ impl Stream {
     /// Plaintext from the peer. Under TLS, Ok(0) is a close_notify; a TCP
     /// close without one is an `UnexpectedEof` error.
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let Some(tls) = self.tls.as_mut() else {
+        if self.tls.is_none() {
+            return self.tcp.read(buf);
+        }
+        self.read_tls(buf)
+    }
+
+    fn read_tls(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(tls) = self.tls.as_deref_mut() else {
             return self.tcp.read(buf);
         };
-        loop {
-            match tls.reader().read(buf) {
-                Ok(n) => return Ok(n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the peer closed TCP without a TLS close_notify",
-                    ))
-                }
-                Err(e) => return Err(e),
-            }
-            match tls.read_tls(&mut self.tcp) {
-                // EOF: rustls now answers the next read with Ok(0) or UnexpectedEof.
-                Ok(_) => process(tls, &mut self.tcp)?,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+        let io = &mut Under {
+            tcp: &mut self.tcp,
+            proxy: self.proxy.as_deref_mut(),
+        };
+        read_plain(tls, io, buf)
     }
 
     /// Takes plaintext to send; Ok(n) with n < buf.len() when the socket
     /// (and, under TLS, rustls' bounded record buffer) is full.
     pub fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let Some(tls) = self.tls.as_mut() else {
+        if self.tls.is_none() {
+            return self.tcp.write(buf);
+        }
+        self.write_tls(buf)
+    }
+
+    fn write_tls(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let Some(tls) = self.tls.as_deref_mut() else {
             return self.tcp.write(buf);
         };
-        flush_records(tls, &mut self.tcp)?;
-        let n = tls.writer().write(buf)?;
-        flush_records(tls, &mut self.tcp)?;
-        if n == 0 && !buf.is_empty() {
-            return Err(io::ErrorKind::WouldBlock.into());
-        }
-        Ok(n)
+        let io = &mut Under {
+            tcp: &mut self.tcp,
+            proxy: self.proxy.as_deref_mut(),
+        };
+        write_plain(tls, io, buf)
     }
 
     /// Sends TLS records rustls holds; Ok even when the socket refuses some.
+    #[inline]
     pub fn flush(&mut self) -> io::Result<()> {
-        match self.tls.as_mut() {
-            Some(tls) => flush_records(tls, &mut self.tcp),
+        if self.tls.is_none() {
+            return Ok(());
+        }
+        self.flush_tls()
+    }
+
+    fn flush_tls(&mut self) -> io::Result<()> {
+        let Some(tls) = self.tls.as_deref_mut() else {
+            return Ok(());
+        };
+        let proxy = self.proxy.as_deref_mut();
+        let io = &mut Under {
+            tcp: &mut self.tcp,
+            proxy,
+        };
+        flush_records(tls, io)?;
+        match self.proxy.as_deref_mut() {
+            Some(p) => flush_records(p, &mut self.tcp),
             None => Ok(()),
         }
     }
 
     /// TLS records are waiting for the socket.
     pub fn backlogged(&self) -> bool {
-        self.tls.as_ref().is_some_and(|t| t.wants_write())
+        self.tls.as_ref().is_some_and(|t| {
+            t.wants_write() || self.proxy.as_ref().is_some_and(|p| p.wants_write())
+        })
     }
 
     /// Sends a TLS close_notify, best effort, before the socket is dropped.
     pub fn close_notify(&mut self) {
-        if let Some(tls) = self.tls.as_mut() {
+        if let Some(tls) = self.tls.as_deref_mut() {
             if !tls.is_handshaking() {
                 tls.send_close_notify();
-                let _ = flush_records(tls, &mut self.tcp);
+                let io = &mut Under {
+                    tcp: &mut self.tcp,
+                    proxy: self.proxy.as_deref_mut(),
+                };
+                let _ = flush_records(tls, io);
             }
+        }
+        if let Some(p) = self.proxy.as_deref_mut() {
+            p.send_close_notify();
+            let _ = flush_records(p, &mut self.tcp);
         }
     }
 }
 
+/// Plaintext from `tls`, reading records from `io` as needed.
+fn read_plain<T: Read + Write>(
+    tls: &mut ClientConnection,
+    io: &mut T,
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    loop {
+        match tls.reader().read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the peer closed TCP without a TLS close_notify",
+                ))
+            }
+            Err(e) => return Err(e),
+        }
+        match tls.read_tls(io) {
+            // EOF: rustls now answers the next read with Ok(0) or UnexpectedEof.
+            Ok(_) => process(tls, io)?,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Plaintext into `tls`, its records out to `io`; WouldBlock when neither
+/// takes anything.
+fn write_plain<T: Read + Write>(
+    tls: &mut ClientConnection,
+    io: &mut T,
+    buf: &[u8],
+) -> io::Result<usize> {
+    flush_records(tls, io)?;
+    let n = tls.writer().write(buf)?;
+    flush_records(tls, io)?;
+    if n == 0 && !buf.is_empty() {
+        return Err(io::ErrorKind::WouldBlock.into());
+    }
+    Ok(n)
+}
+
 /// Handles records read; on a TLS error the alert rustls queued is sent.
-fn process(tls: &mut ClientConnection, tcp: &mut TcpStream) -> io::Result<()> {
+fn process<T: Read + Write>(tls: &mut ClientConnection, tcp: &mut T) -> io::Result<()> {
     match tls.process_new_packets() {
         Ok(_) => flush_records(tls, tcp),
         Err(e) => {
@@ -129,7 +258,7 @@ fn process(tls: &mut ClientConnection, tcp: &mut TcpStream) -> io::Result<()> {
     }
 }
 
-fn flush_records(tls: &mut ClientConnection, tcp: &mut TcpStream) -> io::Result<()> {
+fn flush_records<T: Write>(tls: &mut ClientConnection, tcp: &mut T) -> io::Result<()> {
     while tls.wants_write() {
         match tls.write_tls(tcp) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),

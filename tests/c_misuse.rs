@@ -332,6 +332,12 @@ fn every_exported_function_refuses_null_with_a_log_line() {
         logs("ws_get_vhost_by_name: not a live context", || {
             assert!(ws_get_vhost_by_name(null_mut(), std::ptr::null()).is_null())
         });
+        logs("ws_set_proxy: not a live vhost", || {
+            assert_eq!(ws_set_proxy(null_mut(), std::ptr::null()), -1)
+        });
+        logs("ws_set_socks: not a live vhost", || {
+            assert_eq!(ws_set_socks(null_mut(), std::ptr::null()), -1)
+        });
         logs("ws_protocol_vh_priv_zalloc: not a live vhost", || {
             assert!(ws_protocol_vh_priv_zalloc(null_mut(), std::ptr::null(), 8).is_null())
         });

@@ -240,6 +240,7 @@ static inline struct ws_context *lws_create_context(const struct ws_context_crea
 #define LWS_SERVER_OPTION_EXPLICIT_VHOSTS WS_SERVER_OPTION_EXPLICIT_VHOSTS
 #define LWS_SERVER_OPTION_GLIB WS_SERVER_OPTION_GLIB
 #define LWS_SERVER_OPTION_H2_JUST_FIX_WINDOW_UPDATE_OVERFLOW WS_SERVER_OPTION_H2_JUST_FIX_WINDOW_UPDATE_OVERFLOW
+#define LWS_SERVER_OPTION_IGNORE_PROXY_ENV WS_SERVER_OPTION_IGNORE_PROXY_ENV
 #define LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN WS_SERVER_OPTION_JUST_USE_RAW_ORIGIN
 #define LWS_SERVER_OPTION_LIBEV WS_SERVER_OPTION_LIBEV
 #define LWS_SERVER_OPTION_LIBEVENT WS_SERVER_OPTION_LIBEVENT
@@ -409,6 +410,8 @@ static inline struct ws_context *lws_create_context(const struct ws_context_crea
 #define lws_service_tsi ws_service_tsi
 #define lws_set_log_level ws_set_log_level
 #define lws_set_opaque_user_data ws_set_opaque_user_data
+#define lws_set_proxy ws_set_proxy
+#define lws_set_socks ws_set_socks
 #define lws_set_timeout ws_set_timeout
 #define lws_set_timeout_us ws_set_timeout_us
 #define lws_set_timer_usecs ws_set_timer_usecs
@@ -455,8 +458,6 @@ static inline struct ws_context *lws_create_context(const struct ws_context_crea
 #define lws_hdr_fragment_length(...) (_Pragma("GCC error \"lws_hdr_fragment_length: wsloop keeps each response header whole: use lws_hdr_total_length()\"") 0)
 #define lws_http_client_read(...) (_Pragma("GCC error \"lws_http_client_read: HTTP client requests (connect info .method) are not supported by wsloop\"") 0)
 #define lws_client_http_body_pending(...) (_Pragma("GCC error \"lws_client_http_body_pending: HTTP client requests (connect info .method) are not supported by wsloop\"") 0)
-#define lws_set_proxy(...) (_Pragma("GCC error \"lws_set_proxy: proxies are not supported by wsloop yet\"") 0)
-#define lws_set_socks(...) (_Pragma("GCC error \"lws_set_socks: proxies are not supported by wsloop yet\"") 0)
 #define lws_get_parent(...) (_Pragma("GCC error \"lws_get_parent: wsloop connections have no parent or child connections\"") 0)
 #define lws_get_child(...) (_Pragma("GCC error \"lws_get_child: wsloop connections have no parent or child connections\"") 0)
 #define lws_client_reset(...) (_Pragma("GCC error \"lws_client_reset: connect again with lws_client_connect_via_info(), e.g. from lws_retry_sul_schedule_retry_wsi()\"") 0)

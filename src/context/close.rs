@@ -77,11 +77,13 @@ impl Context {
         let ended = self.with_conn(id, |c| {
             let error = match c.phase {
                 Phase::New | Phase::Resolving | Phase::Connecting(_) => {
-                    ConnectError::ConnectTimeout {
-                        target: c.peer.clone(),
-                        secs: connect,
-                    }
+                    super::dial::dial_timeout(c, connect)
                 }
+                Phase::Tunneling(ref t) => ConnectError::Proxy(t.tunnel.timed_out(timeout)),
+                Phase::ProxyTls => ConnectError::TlsTimeout {
+                    target: super::dial::proxy_tls_target(c),
+                    secs: timeout,
+                },
                 Phase::Tls => ConnectError::TlsTimeout {
                     target: c.peer.clone(),
                     secs: timeout,

@@ -63,6 +63,8 @@ pub struct Config {
     pub retry: RetryPolicy,
     /// `WS_SERVER_OPTION_JUST_USE_RAW_ORIGIN`: send `origin` as given.
     pub raw_origin: bool,
+    /// The proxy settings connections start with (`ws_set_proxy` changes them).
+    pub proxy: crate::proxy::ProxyConfig,
 }
 
 /// How long `service` may wait for events.
@@ -101,6 +103,8 @@ pub struct Context {
     /// What other threads may touch.
     remote: Arc<Remote>,
     pub(crate) tls: crate::tls::Tls,
+    /// Which proxy new connections take.
+    proxy: RefCell<crate::proxy::ProxyConfig>,
     slots: RefCell<Vec<Slot>>,
     free: RefCell<Vec<u32>>,
     timers: RefCell<Timers>,
@@ -132,6 +136,7 @@ impl Context {
         let remote = Remote::new(poll.registry(), WAKER)?;
         Ok(Context {
             tls: crate::tls::Tls::new(cfg.tls.clone()),
+            proxy: RefCell::new(cfg.proxy.clone()),
             rx_buf: RefCell::new(vec![0; RX_HEADROOM + READ_SIZE + 1]),
             cfg,
             callbacks,

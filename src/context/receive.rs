@@ -47,7 +47,7 @@ impl Context {
             Nothing,
         }
         let step = self.with_conn(id, |c| match c.phase {
-            Phase::Connecting(_) => Step::Connect,
+            Phase::Connecting(_) | Phase::ProxyTls | Phase::Tunneling(_) => Step::Connect,
             Phase::Tls => Step::Tls,
             Phase::Upgrading(_) => Step::Upgrade,
             Phase::Established | Phase::Closing => Step::Frames,

@@ -1,6 +1,6 @@
 //! Context functions: create, destroy, service, cancel, connect.
 
-use std::ffi::{c_int, c_void, CStr};
+use std::ffi::{c_int, c_uint, c_void, CStr};
 use std::time::Duration;
 
 use super::callback::CCallbacks;
@@ -11,6 +11,8 @@ use crate::connection::ConnectRequest;
 use crate::context::{Config, Context, ProtocolInfo, Wait};
 use crate::handshake;
 use crate::log;
+use crate::proxy::ProxyConfig;
+use crate::target::Target;
 
 const DEFAULT_RX: usize = 4096;
 const DEFAULT_TIMEOUT_SECS: u32 = 15;
@@ -28,8 +30,16 @@ const DEFAULT_MAX_MESSAGE: u64 = 64 << 20;
 ///
 /// Returns NULL, with a log line naming the cause, when `info` is NULL,
 /// asks for something wsloop does not do (a listening port, a foreign event
-/// loop other than libuv's, or libuv's without the `libuv` cargo feature, a
-/// proxy), or names a CA, certificate or key that cannot be read or used.
+/// loop other than libuv's, or libuv's without the `libuv` cargo feature),
+/// names a CA, certificate or key that cannot be read or used, or a proxy
+/// setting that cannot be used.
+///
+/// Proxies: `http_proxy_address` (`"[user:password@]host[:port]"`, the port
+/// from `http_proxy_port` when the string has none) for HTTP CONNECT, or
+/// `socks_proxy_address` (+ `socks_proxy_port`) for SOCKS5; when neither is
+/// set, the environment variables `http_proxy`, `https_proxy`, `all_proxy`
+/// and `no_proxy` are read, unless `options` has
+/// `WS_SERVER_OPTION_IGNORE_PROXY_ENV`.
 ///
 /// TLS needs no global initialisation (`WS_SERVER_OPTION_DO_SSL_GLOBAL_INIT`
 /// is accepted and changes nothing); the system's CA certificates are read
@@ -52,6 +62,27 @@ pub unsafe extern "C" fn ws_create_context(
     })
 }
 
+/// The proxy settings of the creation info, and the environment's unless ignored.
+unsafe fn proxy_config(info: &ws_context_creation_info) -> Result<ProxyConfig, String> {
+    let http = opt_str(info.http_proxy_address, "http_proxy_address")?;
+    let socks = opt_str(info.socks_proxy_address, "socks_proxy_address")?;
+    let port = |p: c_uint, what: &str| {
+        u16::try_from(p).map_err(|_| format!("{what} {p} is not a TCP port (0 to 65535)"))
+    };
+    let http_port = port(info.http_proxy_port, "http_proxy_port")?;
+    let socks_port = port(info.socks_proxy_port, "socks_proxy_port")?;
+    let cfg = ProxyConfig::from_info(
+        http.as_deref().map(|h| (h, http_port)),
+        socks.as_deref().map(|s| (s, socks_port)),
+        info.options & WS_SERVER_OPTION_IGNORE_PROXY_ENV != 0,
+    )
+    .map_err(|e| e.to_string())?;
+    for problem in cfg.env.iter().flat_map(|e| &e.problems) {
+        wlog!(log::WARN, "ws_create_context: {problem}; it is not used");
+    }
+    Ok(cfg)
+}
+
 unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, String> {
     // lws' first line ("LWS: 4.1.6-, loglevel 7"): the log of a ported
     // program says which library it runs on.
@@ -68,9 +99,6 @@ unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, Str
         ));
     }
     let foreign = super::foreign::check(info)?;
-    if !info.http_proxy_address.is_null() || !info.socks_proxy_address.is_null() {
-        return Err("HTTP and SOCKS proxies are not supported yet".into());
-    }
     if info.protocols.is_null() {
         return Err("protocols is NULL: give a table of ws_protocols ended by an entry with a NULL callback".into());
     }
@@ -127,6 +155,7 @@ unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, Str
         retry: super::timer_api::policy(info.retry_and_idle_policy, "retry_and_idle_policy")?
             .unwrap_or_default(),
         raw_origin: info.options & WS_SERVER_OPTION_JUST_USE_RAW_ORIGIN != 0,
+        proxy: proxy_config(info)?,
     };
     let (slot, gen) = handles::reserve().ok_or("too many contexts")?;
     let callbacks = CCallbacks {
@@ -343,8 +372,10 @@ unsafe fn connect(i: &ws_client_connect_info) -> Result<*mut ws, String> {
         p => return Err(format!("port {p} is out of range")),
     };
     let path = opt_str(i.path, "path")?.unwrap_or_else(|| "/".into());
+    let target = Target::parse(&address, port).map_err(|e| e.to_string())?;
     let host = match opt_str(i.host, "host")? {
         Some(h) => h,
+        None if matches!(target, Target::Unix(_)) => target.default_host_header(use_ssl),
         None if port == default_port => address.clone(),
         None if address.contains(':') && !address.starts_with('[') => format!("[{address}]:{port}"),
         None => format!("{address}:{port}"),

@@ -253,7 +253,9 @@ pub const WS_CONTEXT_REQUIRE_SUBJECT_ALT_NAME: c_uint = 1 << 0;
 pub struct ws_client_connect_info {
     /// The context to connect in (from `ws_create_context`).
     pub context: *mut ws_context,
-    /// Host name or IPv4/IPv6 literal.
+    /// Host name or IPv4/IPv6 literal; or, as in lws, `"+/path/to.sock"`
+    /// for a Unix domain socket or `"+@name"` for an abstract one (`port`
+    /// is then unused, and `Host` is `localhost` unless `host` is set).
     pub address: *const c_char,
     /// 0 means 80 (443 with `WS_LCCSCF_USE_SSL`).
     pub port: c_int,
@@ -536,6 +538,11 @@ pub const WS_SERVER_OPTION_GLIB: u64 = 8589934592;
 pub const WS_SERVER_OPTION_SDEVENT: u64 = 137438953472;
 /// Context option: uloop loop; refused.
 pub const WS_SERVER_OPTION_ULOOP: u64 = 274877906944;
+/// wsloop's own option: do not read the proxy environment variables
+/// (`http_proxy`, `https_proxy`, `HTTPS_PROXY`, `all_proxy`, `ALL_PROXY`,
+/// `no_proxy`, `NO_PROXY`); only `http_proxy_address`,
+/// `socks_proxy_address`, `ws_set_proxy()` and `ws_set_socks()` apply.
+pub const WS_SERVER_OPTION_IGNORE_PROXY_ENV: u64 = 1 << 62;
 
 /// `void emit(int level, const char *line)`: receives each log line.
 pub type ws_log_emit_t = Option<unsafe extern "C" fn(level: c_int, line: *const c_char)>;

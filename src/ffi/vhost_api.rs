@@ -207,3 +207,53 @@ pub unsafe extern "C" fn ws_callback_on_writable_all_protocol(
         }
     )
 }
+
+/// `ws_set_proxy` and `ws_set_socks`: the later call wins.
+unsafe fn set_proxy(
+    vhost: *mut ws_vhost,
+    value: *const c_char,
+    socks: bool,
+    name: &str,
+) -> std::ffi::c_int {
+    let Some(s) = handles::vhost_shell(vhost) else {
+        refuse!(-1, "{name}: not a live vhost");
+    };
+    if value.is_null() {
+        refuse!(-1, "{name}: the proxy is NULL");
+    }
+    let Ok(value) = CStr::from_ptr(value).to_str() else {
+        refuse!(-1, "{name}: the proxy is not valid UTF-8");
+    };
+    match s.core.set_proxy(value, socks) {
+        Ok(()) => 0,
+        Err(e) => refuse!(-1, "{name}: {e}"),
+    }
+}
+
+/// Sends the vhost's connections started from now on through the HTTP
+/// CONNECT proxy `proxy`: `"[user:password@]host:port"` (Basic
+/// authentication with the credentials), or a URL (`http://`, `https://`
+/// for TLS to the proxy, `socks5://`, `socks5h://`). Replaces any earlier
+/// `ws_set_proxy` / `ws_set_socks` and the context info's proxy. 0 when
+/// set, -1 (with a log line, the password masked) when `proxy` cannot be used.
+#[no_mangle]
+pub unsafe extern "C" fn ws_set_proxy(
+    vhost: *mut ws_vhost,
+    proxy: *const c_char,
+) -> std::ffi::c_int {
+    guard!("ws_set_proxy", -1, ctx = handles::vhost_shell(vhost), {
+        set_proxy(vhost, proxy, false, "ws_set_proxy")
+    })
+}
+
+/// Like `ws_set_proxy`, for a SOCKS5 proxy: `"[user:password@]host:port"`
+/// (RFC 1929 credentials; the proxy resolves the target's name).
+#[no_mangle]
+pub unsafe extern "C" fn ws_set_socks(
+    vhost: *mut ws_vhost,
+    socks: *const c_char,
+) -> std::ffi::c_int {
+    guard!("ws_set_socks", -1, ctx = handles::vhost_shell(vhost), {
+        set_proxy(vhost, socks, true, "ws_set_socks")
+    })
+}
