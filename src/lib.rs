@@ -5,7 +5,7 @@
 //! `ffi` is the C API (the only unsafe code); everything else is the safe
 //! core it calls: `context` (the loop), `connection` (one client), `stream`
 //! and `tls` (the socket, plain or TLS), `timers`, `retry`, `keepalive`,
-//! `handshake`, `frame`, `utf8`, `resolve`, `ring`, `json`, `error`, `log`.
+//! `handshake`, `deflate` (permessage-deflate), `frame`, `utf8`, `resolve`, `ring`, `json`, `error`, `log`.
 
 #[cfg(not(target_pointer_width = "64"))]
 compile_error!("wsloop encodes handles in 64-bit pointers");
@@ -15,6 +15,7 @@ pub mod log;
 pub mod callbacks;
 pub mod connection;
 pub mod context;
+pub mod deflate;
 pub mod error;
 pub mod ffi;
 pub mod frame;
