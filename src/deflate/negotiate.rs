@@ -513,20 +513,33 @@ mod tests {
         assert_eq!(check_response(Some(&lws()), &[]).unwrap(), None);
         assert_eq!(answer(Some(&lws()), " ").unwrap(), None);
         assert_eq!(answer(None, "").unwrap(), None);
-        // Node `ws` and Python `websockets` answers to the lws offer.
+        // What the test peers answer to the lws offer: Node `ws` (modes
+        // deflate, deflate-no-takeover, deflate-window:9), Python
+        // `websockets` 17 and libwebsockets 4.1.6.
+        let p = |sent: &str| answer(Some(&lws()), sent).unwrap().unwrap();
+        let plain = p("permessage-deflate; client_no_context_takeover");
         assert_eq!(
-            answer(
-                Some(&lws()),
-                "permessage-deflate; client_no_context_takeover; client_max_window_bits=15"
-            )
-            .unwrap(),
-            Some(Params {
+            plain,
+            Params {
                 server_no_context_takeover: false,
                 client_no_context_takeover: true,
                 server_max_window_bits: 15,
                 client_max_window_bits: 15,
-            })
+            }
         );
+        let none = p("permessage-deflate; client_no_context_takeover; server_no_context_takeover");
+        assert!(none.server_no_context_takeover && none.client_no_context_takeover);
+        let nine = p("permessage-deflate; client_no_context_takeover; client_max_window_bits=9; server_max_window_bits=9");
+        assert_eq!(
+            (nine.server_max_window_bits, nine.client_max_window_bits),
+            (9, 9)
+        );
+        let py = p("permessage-deflate; client_no_context_takeover; server_max_window_bits=12; client_max_window_bits=12");
+        assert_eq!(
+            (py.server_max_window_bits, py.client_max_window_bits),
+            (12, 12)
+        );
+        assert!(!py.server_no_context_takeover);
         // The offered client_no_context_takeover holds even when not echoed.
         let p = answer(Some(&lws()), "permessage-deflate").unwrap().unwrap();
         assert!(p.client_no_context_takeover);

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Peer WebSocket echo server for the wsloop test suite (Python `websockets`).
 
-Usage: python3 py_echo.py [--host 127.0.0.1] [--port 0]
+Usage: python3 py_echo.py [--host 127.0.0.1] [--port 0] [--deflate]
 
 Prints exactly one line `listening <port>` on stdout once bound, echoes every
 message with its type (text stays text, binary stays binary), and exits when
 stdin reaches EOF or after 300 s, whichever comes first. Diagnostics go to
-stderr only. Compression and keepalive pings are disabled so that the peer's
-behaviour is deterministic; incoming messages may be up to 64 MiB.
+stderr only. Keepalive pings are disabled so that the peer's behaviour is
+deterministic; incoming messages may be up to 64 MiB. Compression is off
+unless --deflate is given: then permessage-deflate is accepted with
+`websockets`' defaults: context takeover both ways, server_max_window_bits=12
+and client_max_window_bits=12 (when the client offers it), every message
+compressed.
 """
 
 import argparse
@@ -55,7 +59,7 @@ async def main(args: argparse.Namespace) -> None:
         echo,
         args.host,
         args.port,
-        compression=None,
+        compression="deflate" if args.deflate else None,
         ping_interval=None,
         max_size=MAX_MESSAGE,
     ) as server:
@@ -68,6 +72,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--deflate", action="store_true", help="accept permessage-deflate")
     cli_args = parser.parse_args()
     timer = threading.Timer(MAX_LIFETIME_S, _lifetime_exceeded)
     timer.daemon = True
