@@ -585,10 +585,11 @@ pub fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn frame(b0: u8, payload: &[u8]) -> Vec<u8> {
+    /// An unmasked server frame: `b0` (FIN, RSV, opcode), then the payload.
+    pub(crate) fn frame(b0: u8, payload: &[u8]) -> Vec<u8> {
         let mut v = vec![b0];
         match payload.len() {
             n if n < 126 => v.push(n as u8),

@@ -78,24 +78,15 @@ fn traffic(conns: &mut [Conn], pool: &mut Pool, msg: &[u8], wire: &mut Vec<u8>, 
     }
 }
 
-fn json(n: usize) -> Vec<u8> {
-    let mut s = String::new();
-    let mut i = 0;
-    while s.len() < n {
-        s.push_str(&format!(
-            "{{\"id\":{i},\"name\":\"user{}\",\"active\":true}},",
-            i * 7 % 100
-        ));
-        i += 1;
-    }
-    s.truncate(n);
-    s.into_bytes()
-}
-
 #[test]
 fn memory_per_connection_and_per_stream() {
     COUNTED.with(|c| c.set(true));
-    let msg = json(1024);
+    let msg: Vec<u8> = b"{\"id\":7,\"name\":\"user\",\"active\":true},"
+        .iter()
+        .copied()
+        .cycle()
+        .take(1024)
+        .collect();
     let mut wire = Vec::with_capacity(4096);
     let mut out = vec![0u8; 4096];
     let mut conns: Vec<Conn> = Vec::with_capacity(1000);

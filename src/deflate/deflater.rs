@@ -5,6 +5,7 @@ use std::fmt;
 
 use zlib_rs::{Deflate, DeflateFlush};
 
+use super::pool::Lease;
 use super::{Params, Pool, TAIL};
 
 /// The smallest window zlib deflates raw data with.
@@ -30,21 +31,16 @@ impl fmt::Display for DeflateError {
 /// A connection's sending side of permessage-deflate. Allocates nothing
 /// until its first compressed message.
 pub struct Deflater {
-    /// With context takeover: the connection's own, kept between messages.
-    /// Without: lent by the pool for the message in progress.
-    stream: Option<Box<Deflate>>,
-    takeover: bool,
+    stream: Lease<Deflate>,
     bits: u8,
-    in_message: bool,
 }
 
 impl Deflater {
     pub fn new(params: &Params) -> Deflater {
+        let bits = params.client_max_window_bits;
         Deflater {
-            stream: None,
-            takeover: !params.client_no_context_takeover,
-            bits: params.client_max_window_bits,
-            in_message: false,
+            stream: Lease::new(!params.client_no_context_takeover, bits),
+            bits,
         }
     }
 
@@ -60,7 +56,7 @@ impl Deflater {
     /// A compressed message is in progress: its continuation fragments go
     /// through [`Deflater::compress`] too.
     pub fn in_message(&self) -> bool {
-        self.in_message
+        self.stream.in_message()
     }
 
     /// Compresses the next fragment of a compressed message and appends the
@@ -75,13 +71,7 @@ impl Deflater {
         fin: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), DeflateError> {
-        if !self.in_message {
-            self.begin(pool);
-        }
-        let stream = self
-            .stream
-            .as_deref_mut()
-            .expect("a stream while in a message");
+        let (stream, _) = self.stream.stream(pool);
         let start = out.len();
         let mut used = 0;
         loop {
@@ -99,7 +89,7 @@ impl Deflater {
                     .error_message()
                     .map(str::to_string)
                     .unwrap_or_else(|| format!("{e:?}"));
-                self.release(pool);
+                self.stream.abandon(pool);
                 return Err(DeflateError { reason });
             }
             if used == input.len() && written < room {
@@ -114,13 +104,13 @@ impl Deflater {
                 [] => out.push(0),
                 [.., 0x00, 0x00, 0xff, 0xff] => out.truncate(out.len() - TAIL.len()),
                 _ => {
-                    self.release(pool);
+                    self.stream.abandon(pool);
                     return Err(DeflateError {
                         reason: "the sync flush did not end with 00 00 ff ff".into(),
                     });
                 }
             }
-            self.finish(pool);
+            self.stream.finish(pool, false);
         }
         Ok(())
     }
@@ -128,39 +118,15 @@ impl Deflater {
     /// Gives back what the connection holds for a message in progress (it is
     /// closing); a stream of its own is freed with it.
     pub fn release(&mut self, pool: &mut Pool) {
-        self.in_message = false;
-        if let Some(mut s) = self.stream.take() {
-            if !self.takeover {
-                s.reset();
-                pool.put_deflater(self.bits, s);
-            }
+        if self.stream.in_message() {
+            self.stream.abandon(pool);
         }
     }
 
     /// Whether the connection holds a stream now (for tests and memory
     /// accounting).
     pub fn holds_stream(&self) -> bool {
-        self.stream.is_some()
-    }
-
-    fn begin(&mut self, pool: &mut Pool) {
-        self.in_message = true;
-        if self.stream.is_none() {
-            self.stream = Some(if self.takeover {
-                pool.new_deflater(self.bits)
-            } else {
-                pool.take_deflater(self.bits)
-            });
-        }
-    }
-
-    fn finish(&mut self, pool: &mut Pool) {
-        self.in_message = false;
-        if !self.takeover {
-            let mut s = self.stream.take().expect("a lent stream");
-            s.reset();
-            pool.put_deflater(self.bits, s);
-        }
+        self.stream.holds_stream()
     }
 }
 

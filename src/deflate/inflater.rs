@@ -5,6 +5,7 @@ use std::fmt;
 
 use zlib_rs::{Inflate, InflateFlush, Status};
 
+use super::pool::Lease;
 use super::{Params, Pool, TAIL};
 
 /// Where one call left the message.
@@ -60,11 +61,7 @@ impl fmt::Display for InflateError {
 /// A connection's receiving side of permessage-deflate. Allocates nothing
 /// until its first compressed message.
 pub struct Inflater {
-    /// With context takeover: the connection's own, kept between messages.
-    /// Without: lent by the pool for the message in progress.
-    stream: Option<Box<Inflate>>,
-    takeover: bool,
-    in_message: bool,
+    stream: Lease<Inflate>,
     /// Bytes of [`TAIL`] given to the stream at the message's end.
     tail_fed: usize,
     /// The peer ended its deflate stream (a BFINAL block) in this message.
@@ -76,9 +73,8 @@ pub struct Inflater {
 impl Inflater {
     pub fn new(params: &Params) -> Inflater {
         Inflater {
-            stream: None,
-            takeover: !params.server_no_context_takeover,
-            in_message: false,
+            // Inflating ignores the window size (see Params).
+            stream: Lease::new(!params.server_no_context_takeover, 15),
             tail_fed: 0,
             ended: false,
             consumed: 0,
@@ -97,13 +93,12 @@ impl Inflater {
         out: &mut [u8],
     ) -> Result<Step, InflateError> {
         debug_assert!(!out.is_empty(), "no room to inflate into");
-        if !self.in_message {
-            self.begin(pool);
+        let (stream, started) = self.stream.stream(pool);
+        if started {
+            self.tail_fed = 0;
+            self.ended = false;
+            self.consumed = 0;
         }
-        let stream = self
-            .stream
-            .as_deref_mut()
-            .expect("a stream while in a message");
         let mut consumed = 0;
         let mut produced = 0;
         let mut failed = None;
@@ -149,13 +144,14 @@ impl Inflater {
             }
         }
         if let Some((at, reason)) = failed {
-            self.abandon(pool);
+            self.stream.abandon(pool);
             return Err(InflateError { at, reason });
         }
         let progress = if produced == out.len() {
             Progress::OutputFull
         } else if payload_in && (self.ended || self.tail_fed == TAIL.len()) {
-            self.finish(pool);
+            // A peer that ended its stream starts its next message afresh.
+            self.stream.finish(pool, self.ended);
             Progress::MessageEnd
         } else {
             Progress::NeedInput
@@ -170,54 +166,15 @@ impl Inflater {
     /// Gives back what the connection holds for a message in progress (it is
     /// closing); a stream of its own is freed with it.
     pub fn release(&mut self, pool: &mut Pool) {
-        if self.in_message {
-            self.abandon(pool);
+        if self.stream.in_message() {
+            self.stream.abandon(pool);
         }
     }
 
     /// Whether the connection holds a stream now (for tests and memory
     /// accounting).
     pub fn holds_stream(&self) -> bool {
-        self.stream.is_some()
-    }
-
-    fn begin(&mut self, pool: &mut Pool) {
-        self.in_message = true;
-        self.tail_fed = 0;
-        self.ended = false;
-        self.consumed = 0;
-        if self.stream.is_none() {
-            self.stream = Some(if self.takeover {
-                pool.new_inflater()
-            } else {
-                pool.take_inflater()
-            });
-        }
-    }
-
-    fn finish(&mut self, pool: &mut Pool) {
-        self.in_message = false;
-        if !self.takeover {
-            let mut s = self.stream.take().expect("a lent stream");
-            s.reset(false);
-            pool.put_inflater(s);
-        } else if self.ended {
-            // The peer ended its stream: its next message starts a new one.
-            if let Some(s) = self.stream.as_deref_mut() {
-                s.reset(false);
-            }
-        }
-    }
-
-    /// A message given up (bad data, or the connection is going away).
-    fn abandon(&mut self, pool: &mut Pool) {
-        self.in_message = false;
-        if let Some(mut s) = self.stream.take() {
-            if !self.takeover {
-                s.reset(false);
-                pool.put_inflater(s);
-            }
-        }
+        self.stream.holds_stream()
     }
 }
 

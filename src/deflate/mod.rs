@@ -56,20 +56,8 @@ mod tests {
 
     /// An unmasked server frame.
     fn frame(op: u8, fin: bool, rsv1: bool, payload: &[u8]) -> Vec<u8> {
-        let mut v = vec![op | if fin { 0x80 } else { 0 } | if rsv1 { 0x40 } else { 0 }];
-        match payload.len() {
-            n if n < 126 => v.push(n as u8),
-            n if n <= 65535 => {
-                v.push(126);
-                v.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                v.push(127);
-                v.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        v.extend_from_slice(payload);
-        v
+        let b0 = op | if fin { 0x80 } else { 0 } | if rsv1 { 0x40 } else { 0 };
+        crate::frame::tests::frame(b0, payload)
     }
 
     struct Receiver {

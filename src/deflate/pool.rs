@@ -1,5 +1,6 @@
-//! The context's compression settings and the zlib streams lent to
-//! connections for one message at a time.
+//! The context's compression settings, the zlib streams it lends to
+//! connections for one message at a time, and [`Lease`], a connection's
+//! hold on its stream for one direction.
 
 use zlib_rs::{Deflate, DeflateConfig, Inflate, Method, Strategy};
 
@@ -77,13 +78,11 @@ impl Pool {
         (self.inflaters.len(), self.deflaters.len())
     }
 
-    /// A fresh inflate stream (raw deflate).
-    pub(super) fn new_inflater(&self) -> Box<Inflate> {
+    fn new_inflater(&self) -> Box<Inflate> {
         Box::new(Inflate::new(false, INFLATE_BITS))
     }
 
-    /// A fresh deflate stream with a window of 2^`bits` bytes (9..=15).
-    pub(super) fn new_deflater(&self, bits: u8) -> Box<Deflate> {
+    fn new_deflater(&self, bits: u8) -> Box<Deflate> {
         Box::new(Deflate::new_with_config(DeflateConfig {
             level: i32::from(self.settings.level),
             method: Method::Deflated,
@@ -92,31 +91,130 @@ impl Pool {
             strategy: Strategy::Default,
         }))
     }
+}
 
-    /// An inflate stream for one message, reset.
-    pub(super) fn take_inflater(&mut self) -> Box<Inflate> {
-        self.inflaters.pop().unwrap_or_else(|| self.new_inflater())
+/// A zlib stream as the pool lends it: made for a window of 2^`bits` bytes
+/// (9..=15; inflating ignores it), started over between messages.
+pub(super) trait Stream: Sized {
+    fn make(pool: &Pool, bits: u8) -> Box<Self>;
+    /// An idle one from the pool, or a new one.
+    fn take(pool: &mut Pool, bits: u8) -> Box<Self>;
+    /// Back into the pool, started over.
+    fn put(pool: &mut Pool, bits: u8, s: Box<Self>);
+    fn restart(&mut self);
+}
+
+impl Stream for Inflate {
+    fn make(pool: &Pool, _: u8) -> Box<Inflate> {
+        pool.new_inflater()
     }
 
-    /// Gives back a stream from [`Pool::take_inflater`], reset.
-    pub(super) fn put_inflater(&mut self, s: Box<Inflate>) {
-        if self.inflaters.len() < IDLE_MAX {
-            self.inflaters.push(s);
+    fn take(pool: &mut Pool, _: u8) -> Box<Inflate> {
+        pool.inflaters.pop().unwrap_or_else(|| pool.new_inflater())
+    }
+
+    fn put(pool: &mut Pool, _: u8, mut s: Box<Inflate>) {
+        if pool.inflaters.len() < IDLE_MAX {
+            s.restart();
+            pool.inflaters.push(s);
         }
     }
 
-    /// A deflate stream with a window of 2^`bits` bytes for one message, reset.
-    pub(super) fn take_deflater(&mut self, bits: u8) -> Box<Deflate> {
-        match self.deflaters.iter().rposition(|(b, _)| *b == bits) {
-            Some(i) => self.deflaters.swap_remove(i).1,
-            None => self.new_deflater(bits),
+    fn restart(&mut self) {
+        self.reset(false);
+    }
+}
+
+impl Stream for Deflate {
+    fn make(pool: &Pool, bits: u8) -> Box<Deflate> {
+        pool.new_deflater(bits)
+    }
+
+    fn take(pool: &mut Pool, bits: u8) -> Box<Deflate> {
+        match pool.deflaters.iter().rposition(|(b, _)| *b == bits) {
+            Some(i) => pool.deflaters.swap_remove(i).1,
+            None => pool.new_deflater(bits),
         }
     }
 
-    /// Gives back a stream from [`Pool::take_deflater`], reset.
-    pub(super) fn put_deflater(&mut self, bits: u8, s: Box<Deflate>) {
-        if self.deflaters.iter().filter(|(b, _)| *b == bits).count() < IDLE_MAX {
-            self.deflaters.push((bits, s));
+    fn put(pool: &mut Pool, bits: u8, mut s: Box<Deflate>) {
+        if pool.deflaters.iter().filter(|(b, _)| *b == bits).count() < IDLE_MAX {
+            s.restart();
+            pool.deflaters.push((bits, s));
+        }
+    }
+
+    fn restart(&mut self) {
+        self.reset();
+    }
+}
+
+/// A connection's hold on a stream for one direction. With context
+/// takeover the stream is its own, made at its first message and kept; without,
+/// it is taken from the pool when a message starts and given back when it
+/// ends. Holds nothing until the first message.
+pub(super) struct Lease<S> {
+    stream: Option<Box<S>>,
+    takeover: bool,
+    bits: u8,
+    in_message: bool,
+}
+
+impl<S: Stream> Lease<S> {
+    pub(super) fn new(takeover: bool, bits: u8) -> Lease<S> {
+        Lease {
+            stream: None,
+            takeover,
+            bits,
+            in_message: false,
+        }
+    }
+
+    pub(super) fn in_message(&self) -> bool {
+        self.in_message
+    }
+
+    pub(super) fn holds_stream(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    /// The stream of the message in progress; `started`: the call begins
+    /// a message.
+    pub(super) fn stream(&mut self, pool: &mut Pool) -> (&mut S, bool) {
+        let started = !self.in_message;
+        self.in_message = true;
+        let stream = match self.stream {
+            Some(ref mut s) => s,
+            None if self.takeover => self.stream.insert(S::make(pool, self.bits)),
+            None => self.stream.insert(S::take(pool, self.bits)),
+        };
+        (stream, started)
+    }
+
+    /// The message ended. `restart`: the connection's own stream starts
+    /// over too (the peer ended its deflate stream).
+    pub(super) fn finish(&mut self, pool: &mut Pool, restart: bool) {
+        self.in_message = false;
+        if !self.takeover {
+            if let Some(s) = self.stream.take() {
+                S::put(pool, self.bits, s);
+            }
+        } else if restart {
+            if let Some(s) = self.stream.as_deref_mut() {
+                s.restart();
+            }
+        }
+    }
+
+    /// The message is given up (bad data, a failure, the connection is
+    /// closing): a lent stream goes back started over; the connection's own
+    /// is freed, its state no longer matching the peer's.
+    pub(super) fn abandon(&mut self, pool: &mut Pool) {
+        self.in_message = false;
+        if let Some(s) = self.stream.take() {
+            if !self.takeover {
+                S::put(pool, self.bits, s);
+            }
         }
     }
 }
