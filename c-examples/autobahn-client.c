@@ -2,13 +2,16 @@
  * autobahn-client: the echo client of the Autobahn test suite, for its
  * fuzzing server.
  *
- *   autobahn-client [-a address] [-p port] [-A agent]
+ *   autobahn-client [-a address] [-p port] [-A agent] [-n]
  *
  * Asks the server how many cases it serves (/getCaseCount), runs them one
  * connection at a time (/runCase?case=N&agent=AGENT), echoing every message
  * with its opcode once it is complete (messages arrive in chunks and
  * fragments: ws_is_first_fragment / ws_is_final_fragment delimit them), then
  * asks the server to write its reports (/updateReports?agent=AGENT).
+ * Offers permessage-deflate the way libwebsockets' echo client does (an
+ * extension table with libwebsockets' usual offer), which the compression
+ * cases (12.*, 13.*) need; -n offers no extension.
  * Writes happen only from WS_CALLBACK_CLIENT_WRITEABLE; messages that arrive
  * while earlier ones wait are queued in order.
  *
@@ -179,6 +182,12 @@ static const struct ws_protocols protocols[] = {
     WS_PROTOCOL_LIST_TERM
 };
 
+static const struct ws_extension extensions[] = {
+    { "permessage-deflate", ws_extension_callback_pm_deflate,
+      "permessage-deflate; client_no_context_takeover; client_max_window_bits" },
+    { NULL, NULL, NULL }
+};
+
 static int connect_next(struct ws_context *context, const char *address, int port)
 {
     struct ws_client_connect_info ci;
@@ -208,17 +217,21 @@ int main(int argc, char **argv)
     struct ws_context_creation_info info;
     struct ws_context *context;
     const char *address = "127.0.0.1";
-    int port = 9001, n = 0, i;
+    int port = 9001, n = 0, i, compress = 1;
 
-    for (i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "-a")) address = argv[i + 1];
-        else if (!strcmp(argv[i], "-p")) port = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "-A")) agent = argv[i + 1];
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-n")) compress = 0;
+        else if (i + 1 == argc) break;
+        else if (!strcmp(argv[i], "-a")) address = argv[++i];
+        else if (!strcmp(argv[i], "-p")) port = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-A")) agent = argv[++i];
     }
 
     memset(&info, 0, sizeof info);
     info.port = WS_CONTEXT_PORT_NO_LISTEN;
     info.protocols = protocols;
+    if (compress)
+        info.extensions = extensions;
     context = ws_create_context(&info);
     if (!context)
         return 1;

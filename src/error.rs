@@ -32,7 +32,8 @@ pub enum HandshakeError {
         got: String,
         expected: String,
     },
-    ExtensionNotOffered(String),
+    /// The `Sec-WebSocket-Extensions` answer (RFC 7692 section 7).
+    Extension(Box<ExtensionError>),
     ProtocolNotOffered {
         selected: String,
         offered: Option<String>,
@@ -41,6 +42,60 @@ pub enum HandshakeError {
         limit: usize,
     },
     Malformed(String),
+}
+
+/// The server's `Sec-WebSocket-Extensions` answer cannot be accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionError {
+    pub problem: ExtensionProblem,
+    /// What the server sent: the header's value (its lines joined by ", ").
+    pub sent: String,
+    /// The client's offer, None when it offered no extension.
+    pub offered: Option<String>,
+}
+
+/// What is wrong with an extension answer, by libwebsockets' categories.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtensionProblem {
+    /// An extension the client did not offer.
+    NotOffered(String),
+    /// permessage-deflate accepted more than once.
+    Repeated,
+    /// A parameter that is unknown, repeated, lacks its value or has a bad one.
+    BadParameters(String),
+    /// Parameters that are well formed but break the offer (RFC 7692 7.1).
+    Rejected(String),
+}
+
+/// Without the peer's address: the connection's message adds it.
+impl fmt::Display for ExtensionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_extension(f, "the server", self)
+    }
+}
+
+fn fmt_extension(f: &mut fmt::Formatter<'_>, who: &str, e: &ExtensionError) -> fmt::Result {
+    use ExtensionProblem::*;
+    let lead = match e.problem {
+        NotOffered(_) => "HS: EXT: unknown ext",
+        Repeated => "HS: EXT: too many extensions",
+        BadParameters(_) => "HS: EXT: failed parsing options",
+        Rejected(_) => "HS: EXT: Rejects server options",
+    };
+    write!(
+        f,
+        "{lead}: {who} sent 'Sec-WebSocket-Extensions: {}' ",
+        e.sent
+    )?;
+    match &e.offered {
+        Some(o) => write!(f, "for the offer '{o}'")?,
+        None => f.write_str("but the client offered no extension")?,
+    }
+    match &e.problem {
+        NotOffered(name) => write!(f, ": '{name}' was not offered"),
+        Repeated => f.write_str(": permessage-deflate is accepted more than once"),
+        BadParameters(d) | Rejected(d) => write!(f, ": {d}"),
+    }
 }
 
 /// Why a connection never reached `CLIENT_ESTABLISHED`.
@@ -389,10 +444,7 @@ fn fmt_handshake(
             f,
             "HS: Accept hash wrong: {target} sent Sec-WebSocket-Accept '{got}', expected '{expected}'"
         ),
-        ExtensionNotOffered(x) => write!(
-            f,
-            "HS: EXT: unknown ext: {target} selected extension '{x}', which the client did not offer"
-        ),
+        Extension(x) => fmt_extension(f, target, x),
         ProtocolNotOffered { selected, offered } => write!(
             f,
             "HS: PROTOCOL malformed: {target} selected subprotocol '{selected}', but the client offered {}",
@@ -430,5 +482,24 @@ mod tests {
         assert!(s.contains("may not support the offered subprotocol 'chat'"));
         assert!(s.contains(".protocol = NULL"));
         assert!(!s.contains('\n'));
+    }
+
+    #[test]
+    fn extension_message_names_the_server_and_both_sides() {
+        let e = ConnectError::Handshake {
+            target: "127.0.0.1:7681/".into(),
+            error: HandshakeError::Extension(Box::new(ExtensionError {
+                problem: ExtensionProblem::Rejected(
+                    "client_max_window_bits=10, which the client did not offer".into(),
+                ),
+                sent: "permessage-deflate; client_max_window_bits=10".into(),
+                offered: Some("permessage-deflate".into()),
+            })),
+            offered: None,
+        };
+        assert_eq!(
+            e.to_string(),
+            "HS: EXT: Rejects server options: 127.0.0.1:7681/ sent 'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=10' for the offer 'permessage-deflate': client_max_window_bits=10, which the client did not offer"
+        );
     }
 }

@@ -8,6 +8,11 @@
 //! arrives, so an invalid sequence fails the connection in the chunk that
 //! holds it.
 //!
+//! With permessage-deflate (RFC 7692) negotiated, RSV1 on the first frame of
+//! a data message marks it compressed: its chunks are compressed bytes, so
+//! the UTF-8 and size checks move to the inflated bytes, which the receive
+//! stage hands back through [`Decoder::inflated`].
+//!
 //! [`encode_header`] and [`apply_mask`] build client frames. Nothing here does
 //! I/O or calls the application.
 
@@ -72,6 +77,23 @@ impl Violation {
     }
 }
 
+fn bad_utf8(at: u64) -> Violation {
+    Violation {
+        code: 1007,
+        what: format!("invalid UTF-8 in a text message (at byte {at} of the message)"),
+    }
+}
+
+fn utf8_truncated() -> Violation {
+    Violation {
+        code: 1007,
+        what: "text message ends inside a UTF-8 sequence".into(),
+    }
+}
+
+/// The reserved bit permessage-deflate uses, as `(b0 >> 4) & 7` sees it.
+const RSV1: u8 = 0x4;
+
 /// One step of decoding.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Event {
@@ -89,7 +111,12 @@ pub enum Event {
         last: bool,
         /// The message is binary (else text).
         binary: bool,
-        /// Payload bytes of the current frame still to come.
+        /// The message is compressed (permessage-deflate): the chunk is
+        /// compressed bytes, to be inflated and checked with
+        /// [`Decoder::inflated`] before the application sees them.
+        compressed: bool,
+        /// Payload bytes of the current frame still to come (compressed
+        /// bytes for a compressed message, as `lws_remaining_packet_payload`).
         remaining: u64,
     },
     /// A complete Ping; its payload is [`Decoder::control_payload`].
@@ -122,9 +149,19 @@ pub struct Decoder {
     first: bool,
     /// A zero-length frame still owes its (empty) chunk.
     empty_pending: bool,
+    /// Bytes of the message so far, as they came on the wire.
     message_len: u64,
+    /// Inflated bytes of the compressed message so far ([`Decoder::inflated`]).
+    inflated_len: u64,
     max_message: u64,
-    allowed_rsv: u8,
+    /// permessage-deflate was negotiated: RSV1 may mark a message compressed.
+    deflate: bool,
+    /// The message in progress is compressed (its bytes are checked once
+    /// inflated), and whether it is text (set only for compressed ones).
+    compressed: bool,
+    compressed_text: bool,
+    /// Data messages begun so far: the number of the current one.
+    messages: u64,
     utf8: Utf8Stream,
     control: Vec<u8>,
     /// Bytes of `control` before the payload proper (the close code).
@@ -142,8 +179,12 @@ impl Decoder {
             first: false,
             empty_pending: false,
             message_len: 0,
+            inflated_len: 0,
             max_message,
-            allowed_rsv: 0,
+            deflate: false,
+            compressed: false,
+            compressed_text: false,
+            messages: 0,
             utf8: Utf8Stream::default(),
             control: Vec::new(),
             control_skip: 0,
@@ -153,6 +194,40 @@ impl Decoder {
     /// Payload of the last Ping, Pong or Close event (for Close: after the code).
     pub fn control_payload(&self) -> &[u8] {
         &self.control[self.control_skip..]
+    }
+
+    /// Accept RSV1 on the first frame of a data message as "compressed"
+    /// (permessage-deflate was negotiated). Off by default: RSV1 then fails
+    /// the connection like any reserved bit.
+    pub fn set_permessage_deflate(&mut self, negotiated: bool) {
+        self.deflate = negotiated;
+    }
+
+    /// The number of the data message in progress, or of the last one
+    /// (1 for the first), for messages that name where something went wrong.
+    pub fn message_number(&self) -> u64 {
+        self.messages
+    }
+
+    /// Checks inflated bytes of the current (compressed) message, as the
+    /// decoder checks an uncompressed message's bytes: the message's size
+    /// against `max_message` (1009) and, for text, UTF-8 (1007; `last`: this
+    /// is the message's final piece). Call it with every inflated chunk before
+    /// delivering it, also after the message's last `Data` event.
+    pub fn inflated(&mut self, data: &[u8], last: bool) -> Result<(), Violation> {
+        self.inflated_len = self.inflated_len.saturating_add(data.len() as u64);
+        if self.inflated_len > self.max_message {
+            return Err(self.too_big(self.inflated_len));
+        }
+        if self.compressed && self.compressed_text {
+            if let Err(at) = self.utf8.feed(data) {
+                return Err(bad_utf8(at));
+            }
+            if last && !self.utf8.is_complete() {
+                return Err(utf8_truncated());
+            }
+        }
+        Ok(())
     }
 
     /// Whether `next` can return something other than `NeedMore` with no
@@ -254,17 +329,17 @@ impl Decoder {
             127 => u64::from_be_bytes(hdr[2..10].try_into().expect("8 bytes")),
             n => n as u64,
         };
-        if rsv & !self.allowed_rsv != 0 {
-            return Some(self.fail(Violation::protocol(format!(
-                "reserved bits {rsv:#x} set in a frame but no extension was negotiated"
-            ))));
-        }
         let Some(op) = OpCode::from_bits(b0 & 0x0f) else {
             return Some(self.fail(Violation::protocol(format!(
                 "unknown opcode {:#x}",
                 b0 & 0x0f
             ))));
         };
+        if rsv != 0 {
+            if let Some(v) = self.reserved_bits(rsv, op) {
+                return Some(self.fail(v));
+            }
+        }
         if masked {
             return Some(self.fail(Violation::protocol(
                 "the server sent a masked frame (RFC 6455 5.1: a client must fail the connection)",
@@ -294,34 +369,30 @@ impl Decoder {
             };
             return None;
         }
-        match (op, self.message) {
-            (OpCode::Continuation, None) => {
+        if op == OpCode::Continuation {
+            if self.message.is_none() {
                 return Some(self.fail(Violation::protocol(
                     "continuation frame with no message in progress",
-                )))
+                )));
             }
-            (OpCode::Text | OpCode::Binary, Some(_)) => {
+        } else {
+            if self.message.is_some() {
                 return Some(self.fail(Violation::protocol(
                     "new data frame while a fragmented message is still in progress",
-                )))
+                )));
             }
-            (OpCode::Text | OpCode::Binary, None) => {
-                self.message = Some(op);
-                self.first = true;
-                self.message_len = 0;
-                self.utf8 = Utf8Stream::default();
-            }
-            _ => {}
+            self.message = Some(op);
+            self.first = true;
+            self.messages += 1;
+            // RSV1 got here only when permessage-deflate allows it.
+            self.compressed = rsv != 0;
+            self.message_len = 0;
+            self.utf8 = Utf8Stream::default();
         }
+        // A compressed message is measured once inflated (`inflated`).
         self.message_len = self.message_len.saturating_add(payload_len);
-        if self.message_len > self.max_message {
-            return Some(self.fail(Violation {
-                code: 1009,
-                what: format!(
-                    "message of at least {} bytes exceeds the limit of {} bytes (max_message_size)",
-                    self.message_len, self.max_message
-                ),
-            }));
+        if self.message_len > self.max_message && !self.compressed {
+            return Some(self.fail(self.too_big(self.message_len)));
         }
         self.empty_pending = payload_len == 0;
         self.state = State::Data {
@@ -350,18 +421,12 @@ impl Decoder {
         let remaining = remaining - len as u64;
         let last = fin && remaining == 0;
         let binary = self.message == Some(OpCode::Binary);
-        if !binary {
+        if !binary && !self.compressed {
             if let Err(at) = self.utf8.feed(&input[start..start + len]) {
-                return self.fail(Violation {
-                    code: 1007,
-                    what: format!("invalid UTF-8 in a text message (at byte {at} of the message)"),
-                });
+                return self.fail(bad_utf8(at));
             }
             if last && !self.utf8.is_complete() {
-                return self.fail(Violation {
-                    code: 1007,
-                    what: "text message ends inside a UTF-8 sequence".into(),
-                });
+                return self.fail(utf8_truncated());
             }
         }
         let first = std::mem::replace(&mut self.first, false);
@@ -379,8 +444,57 @@ impl Decoder {
             first,
             last,
             binary,
+            compressed: self.compressed,
             remaining,
         }
+    }
+
+    fn too_big(&self, len: u64) -> Violation {
+        Violation {
+            code: 1009,
+            what: format!(
+                "message of at least {len} bytes exceeds the limit of {} bytes (max_message_size)",
+                self.max_message
+            ),
+        }
+    }
+
+    /// RSV1 marks a compressed message (RFC 7692 6.1) on the first frame of
+    /// a data message, once permessage-deflate is negotiated; anything else
+    /// in the reserved bits fails the connection, naming the frame by its
+    /// message and byte.
+    #[cold]
+    fn reserved_bits(&mut self, rsv: u8, op: OpCode) -> Option<Violation> {
+        let n = self.messages;
+        let frame = match (op, self.message) {
+            (OpCode::Text | OpCode::Binary, _) => format!("the first frame of message {}", n + 1),
+            (OpCode::Continuation, Some(_)) => format!(
+                "a continuation frame at byte {} of message {n}",
+                self.message_len
+            ),
+            (_, Some(_)) => format!("a {op:?} frame at byte {} of message {n}", self.message_len),
+            (_, None) if n == 0 => format!("a {op:?} frame before any message"),
+            (_, None) => format!("a {op:?} frame after message {n}"),
+        };
+        let what = if rsv != RSV1 {
+            format!(
+                "reserved bits {rsv:#x} set in {frame}, but no extension using them was negotiated"
+            )
+        } else if !self.deflate {
+            format!("RSV1 set in {frame}, but permessage-deflate was not negotiated")
+        } else if op.is_control() {
+            format!("RSV1 set in {frame}: control frames are never compressed (RFC 7692 6.1)")
+        } else if op == OpCode::Continuation {
+            // A stray continuation fails as that, later.
+            self.message?;
+            format!("RSV1 set in {frame}: only a message's first frame carries it (RFC 7692 6.1)")
+        } else {
+            // A compressed message starts: measured and checked once inflated.
+            self.compressed_text = op == OpCode::Text;
+            self.inflated_len = 0;
+            return None;
+        };
+        Some(Violation::protocol(what))
     }
 
     fn control_frame(&mut self, op: OpCode) -> Event {
@@ -444,6 +558,12 @@ pub fn encode_header(
     n + 4
 }
 
+/// Sets RSV1 in a header [`encode_header`] wrote: the first frame of a
+/// compressed message (permessage-deflate, RFC 7692 6).
+pub fn mark_compressed(header: &mut [u8]) {
+    header[0] |= 0x40;
+}
+
 /// The header length [`encode_header`] writes for this payload length.
 pub fn header_len(payload_len: usize) -> usize {
     match payload_len {
@@ -477,10 +597,11 @@ pub fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn frame(b0: u8, payload: &[u8]) -> Vec<u8> {
+    /// An unmasked server frame: `b0` (FIN, RSV, opcode), then the payload.
+    pub(crate) fn frame(b0: u8, payload: &[u8]) -> Vec<u8> {
         let mut v = vec![b0];
         match payload.len() {
             n if n < 126 => v.push(n as u8),
@@ -561,6 +682,7 @@ mod tests {
                     first: true,
                     last: false,
                     binary: false,
+                    compressed: false,
                     remaining: 0
                 },
                 Event::Data {
@@ -569,6 +691,7 @@ mod tests {
                     first: false,
                     last: true,
                     binary: false,
+                    compressed: false,
                     remaining: 0
                 },
             ]
@@ -586,6 +709,7 @@ mod tests {
                 first: true,
                 last: true,
                 binary: false,
+                compressed: false,
                 remaining: 0
             }]
         );
@@ -652,6 +776,131 @@ mod tests {
         assert_eq!(fails_with(&frame(0x81, &[0xce])), 1007, "truncated utf-8");
         let huge = [0x82, 127, 0, 0, 0, 0x80, 0, 0, 0, 0];
         assert_eq!(fails_with(&huge), 1009, "2 GiB frame");
+    }
+
+    /// Decodes `input` in one piece with permessage-deflate negotiated.
+    fn run_pmd(input: &[u8], max_message: u64) -> (Decoder, Vec<Event>) {
+        let mut d = Decoder::new(max_message);
+        d.set_permessage_deflate(true);
+        let mut events = Vec::new();
+        let mut pos = 0;
+        loop {
+            let ev = d.next(input, &mut pos, 4096);
+            if ev == Event::NeedMore {
+                return (d, events);
+            }
+            let fail = matches!(ev, Event::Fail(_));
+            events.push(ev);
+            if fail {
+                return (d, events);
+            }
+        }
+    }
+
+    fn violation(events: &[Event]) -> &Violation {
+        match events.last() {
+            Some(Event::Fail(v)) => v,
+            other => panic!("no failure: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn rsv1_marks_a_compressed_message_once_negotiated() {
+        // Text whose wire bytes are not UTF-8 and exceed max_message: both
+        // are checked on the inflated bytes instead.
+        let mut input = frame(0x41, &[0xff, 0xfe, 0xfd]);
+        input.extend(frame(0x80, &[0xfc; 20]));
+        input.extend(frame(0x82, b"plain"));
+        let (d, events) = run_pmd(&input, 10);
+        let flags: Vec<_> = events
+            .iter()
+            .map(|e| match e {
+                Event::Data {
+                    first,
+                    last,
+                    binary,
+                    compressed,
+                    ..
+                } => (*first, *last, *binary, *compressed),
+                _ => panic!("{e:?}"),
+            })
+            .collect();
+        assert_eq!(
+            flags,
+            [
+                (true, false, false, true),
+                (false, true, false, true),
+                (true, true, true, false)
+            ]
+        );
+        assert_eq!(d.message_number(), 2);
+        // A third message, compressed text: its inflated bytes are checked.
+        let (mut d2, _) = run_pmd(&frame(0xc1, &[1, 2, 3]), 10);
+        assert_eq!(d2.inflated("κό".as_bytes(), false), Ok(()));
+        assert_eq!(d2.inflated(&[0xcf], false), Ok(()));
+        assert_eq!(d2.inflated(&[0x83, b'!'], true), Ok(()));
+        let (mut d3, _) = run_pmd(&frame(0xc1, &[1]), 10);
+        let v = d3.inflated(&[b'a', 0xff], false).unwrap_err();
+        assert_eq!(
+            (v.code, v.what.as_str()),
+            (
+                1007,
+                "invalid UTF-8 in a text message (at byte 1 of the message)"
+            )
+        );
+        let (mut d4, _) = run_pmd(&frame(0xc1, &[1]), 10);
+        assert_eq!(d4.inflated(&[0xce], true).unwrap_err().code, 1007);
+        // Size: the inflated bytes count, 1009 as soon as they pass the limit.
+        let (mut d5, _) = run_pmd(&frame(0xc2, &[1]), 10);
+        assert_eq!(d5.inflated(&[0; 10], false), Ok(()));
+        let v = d5.inflated(&[0; 1], true).unwrap_err();
+        assert_eq!(
+            (v.code, v.what.as_str()),
+            (
+                1009,
+                "message of at least 11 bytes exceeds the limit of 10 bytes (max_message_size)"
+            )
+        );
+        // Binary is not UTF-8 checked.
+        let (mut d6, _) = run_pmd(&frame(0xc2, &[1]), 10);
+        assert_eq!(d6.inflated(&[0xff], true), Ok(()));
+        // The uncompressed path still checks as it did.
+        assert_eq!(violation(&run_pmd(&frame(0x81, &[0xff]), 10).1).code, 1007);
+        assert_eq!(violation(&run_pmd(&frame(0x82, &[0; 11]), 10).1).code, 1009);
+    }
+
+    #[test]
+    fn rsv1_where_it_does_not_belong() {
+        let mut cont = frame(0x41, b"ab");
+        cont.extend(frame(0xc0, b"cd"));
+        let v = violation(&run_pmd(&cont, 100).1).clone();
+        assert_eq!(v.code, 1002);
+        assert_eq!(
+            v.what,
+            "RSV1 set in a continuation frame at byte 2 of message 1: only a message's first frame carries it (RFC 7692 6.1)"
+        );
+        let mut ping = frame(0x82, b"x");
+        ping.extend(frame(0xc9, b""));
+        let v = violation(&run_pmd(&ping, 100).1).clone();
+        assert_eq!(
+            (v.code, v.what.as_str()),
+            (1002, "RSV1 set in a Ping frame after message 1: control frames are never compressed (RFC 7692 6.1)")
+        );
+        let v = violation(&run_pmd(&frame(0xa1, b"x"), 100).1).clone();
+        assert_eq!(
+            (v.code, v.what.as_str()),
+            (1002, "reserved bits 0x2 set in the first frame of message 1, but no extension using them was negotiated")
+        );
+        // Without permessage-deflate, RSV1 is a reserved bit like the others.
+        let (events, _) = run(&frame(0xc1, b"x"), 1, 4096);
+        let v = violation(&events);
+        assert_eq!(
+            (v.code, v.what.as_str()),
+            (1002, "RSV1 set in the first frame of message 1, but permessage-deflate was not negotiated")
+        );
+        // A stray continuation is that, whatever its bits.
+        let v = violation(&run_pmd(&frame(0xc0, b"x"), 100).1).clone();
+        assert_eq!(v.what, "continuation frame with no message in progress");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! Pure functions over bytes; the connection decides when to call them and
 //! turns a [`HandshakeError`] into the application's error message.
 
+use crate::deflate;
 use crate::error::HandshakeError;
 
 /// Largest response head accepted (status line and headers).
@@ -94,6 +95,14 @@ impl Response {
             .map(|(_, v)| v.as_slice())
     }
 
+    /// Every header of that name (case-insensitive), in order.
+    pub fn headers<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    }
+
     fn header_str(&self, name: &str) -> Option<String> {
         self.header(name)
             .map(|v| String::from_utf8_lossy(v).trim().to_string())
@@ -136,6 +145,8 @@ pub fn parse_response(buf: &[u8]) -> Result<Option<(Response, usize)>, Handshake
 pub struct Accepted {
     /// The subprotocol the server selected, if any.
     pub protocol: Option<String>,
+    /// permessage-deflate as the server accepted it, None when it did not.
+    pub deflate: Option<deflate::Params>,
 }
 
 /// Checks a response against RFC 6455 §4.1 (client requirements 1-6).
@@ -174,11 +185,7 @@ pub fn check_response(
         Some(a) if a != expected => return Err(HandshakeError::AcceptWrong { got: a, expected }),
         _ => {}
     }
-    if let Some(ext) = resp.header_str("Sec-WebSocket-Extensions") {
-        if !ext.is_empty() {
-            return Err(HandshakeError::ExtensionNotOffered(ext));
-        }
-    }
+    let deflate = check_extensions(resp, None)?;
     let selected = resp
         .header_str("Sec-WebSocket-Protocol")
         .filter(|p| !p.is_empty());
@@ -193,7 +200,23 @@ pub fn check_response(
             });
         }
     }
-    Ok(Accepted { protocol: selected })
+    Ok(Accepted {
+        protocol: selected,
+        deflate,
+    })
+}
+
+/// The `Sec-WebSocket-Extensions` answer against the offer (RFC 7692 7).
+fn check_extensions(
+    resp: &Response,
+    offer: Option<&deflate::Offer>,
+) -> Result<Option<deflate::Params>, HandshakeError> {
+    let values: Vec<String> = resp
+        .headers("Sec-WebSocket-Extensions")
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect();
+    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+    deflate::check_response(offer, &values).map_err(|e| HandshakeError::Extension(Box::new(e)))
 }
 
 /// A fresh random `Sec-WebSocket-Key`.
@@ -252,7 +275,10 @@ mod tests {
     fn accepts_a_good_response() {
         assert_eq!(
             check_response(&resp(""), KEY, None).unwrap(),
-            Accepted { protocol: None }
+            Accepted {
+                protocol: None,
+                deflate: None
+            }
         );
         let r = resp("Sec-WebSocket-Protocol: superchat\r\n");
         assert_eq!(
@@ -274,6 +300,11 @@ mod tests {
         assert!(matches!(
             check_response(&r, "AAAAAAAAAAAAAAAAAAAAAA==", None),
             Err(HandshakeError::AcceptWrong { .. })
+        ));
+        let r = resp("Sec-WebSocket-Extensions: permessage-deflate\r\n");
+        assert!(matches!(
+            check_response(&r, KEY, None),
+            Err(HandshakeError::Extension(_))
         ));
         let raw = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
         let (r, n) = parse_response(raw).unwrap().unwrap();

@@ -76,9 +76,10 @@ fn write_expected(all: &Verdicts) {
     std::fs::write(expected_path(), format!("{{\n{}\n}}\n", lines.join(",\n"))).unwrap();
 }
 
-/// Runs the cases whose section (the id's first number) is in `sections`
-/// and returns their verdicts.
-fn run_sections(name: &str, sections: &[u32]) -> Verdicts {
+/// Runs the cases whose section (the id's first number) is in `sections`,
+/// the driver given at most `time` (the server a minute more), and returns
+/// their verdicts.
+fn run_sections(name: &str, sections: &[u32], time: Duration) -> Verdicts {
     let dir = target_dir().join("autobahn").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -90,7 +91,9 @@ fn run_sections(name: &str, sections: &[u32]) -> Verdicts {
         .arg("--out")
         .arg(&results)
         .arg("--reports")
-        .arg(dir.join("reports"));
+        .arg(dir.join("reports"))
+        .arg("--max-lifetime")
+        .arg((time.as_secs() + 60).to_string());
     for s in sections {
         cmd.args(["--include", &format!("{s}.*")]);
     }
@@ -99,11 +102,7 @@ fn run_sections(name: &str, sections: &[u32]) -> Verdicts {
     // Built once: both tests run it at the same time.
     static DRIVER: OnceLock<PathBuf> = OnceLock::new();
     let driver = DRIVER.get_or_init(|| build_c(&root().join("c-examples/autobahn-client.c"), &[]));
-    let (code, out, err) = run(
-        driver,
-        &["-p", &server.port.to_string()],
-        Duration::from_secs(300),
-    );
+    let (code, out, err) = run(driver, &["-p", &server.port.to_string()], time);
     assert_eq!(code, 0, "autobahn-client failed:\n{out}\n{err}");
     assert!(out.contains(", 0 connection errors"), "{out}");
 
@@ -133,8 +132,8 @@ fn tally(v: &Verdicts) -> String {
 }
 
 /// Compares a run with the expectations; panics listing every regression.
-fn check(name: &str, sections: &[u32]) {
-    let got = run_sections(name, sections);
+fn check(name: &str, sections: &[u32], time: Duration) {
+    let got = run_sections(name, sections, time);
     let path = expected_path();
     let mut expected = parse(&std::fs::read_to_string(&path).unwrap(), &path);
     println!("autobahn {name}: {} cases: {}", got.len(), tally(&got));
@@ -171,16 +170,27 @@ fn check(name: &str, sections: &[u32]) {
 }
 
 /// Framing, pings and pongs, reserved bits, opcodes, fragmentation, UTF-8,
-/// close handling, auto-fragmentation (1.* to 7.*, 10.*), and the
-/// compression cases (12.*, 13.*) that are UNIMPLEMENTED for now.
+/// close handling, auto-fragmentation (1.* to 7.*, 10.*).
 #[test]
 fn autobahn_protocol_cases() {
-    check("protocol", &[1, 2, 3, 4, 5, 6, 7, 10, 12, 13]);
+    check(
+        "protocol",
+        &[1, 2, 3, 4, 5, 6, 7, 10],
+        Duration::from_secs(300),
+    );
 }
 
 /// Limits and performance: messages up to 16 MiB, in up to 64 Ki fragments
 /// (9.*).
 #[test]
 fn autobahn_limits_cases() {
-    check("limits", &[9]);
+    check("limits", &[9], Duration::from_secs(300));
+}
+
+/// permessage-deflate (12.*, 13.*): 216 cases of 1000 compressed echoes
+/// each, up to 128 KiB per message, with the five parameter sets of 13.*.
+/// UNIMPLEMENTED while the driver's offer is not sent.
+#[test]
+fn autobahn_compression_cases() {
+    check("compression", &[12, 13], Duration::from_secs(1800));
 }

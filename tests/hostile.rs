@@ -501,7 +501,10 @@ fn answers_queued_before_a_violation_go_out_before_the_close() {
     let (first, second) = rx.recv_timeout(SECS5).unwrap();
     assert_eq!(first, Some((0x81, b"answer".to_vec())));
     assert_eq!(close_code(second), 1002);
-    logged(port, "with 1002: reserved bits");
+    logged(
+        port,
+        "with 1002: RSV1 set in the first frame of message 2, but permessage-deflate was not negotiated",
+    );
     assert_eq!(received(&c, wsi).len(), 1);
     closed_once(&c, wsi);
     b.check(&c);
@@ -533,7 +536,7 @@ fn reserved_bits_without_an_extension() {
     refused_frame(
         server_frame(0xC1, b"x"),
         1002,
-        "reserved bits 0x4 set in a frame but no extension was negotiated",
+        "RSV1 set in the first frame of message 1, but permessage-deflate was not negotiated",
     );
 }
 

@@ -4,6 +4,7 @@
 Usage: python3 autobahn_server.py --out RESULTS.json [--reports DIR]
                                   [--host 127.0.0.1] [--port 0]
                                   [--include CASE]... [--exclude CASE]...
+                                  [--max-lifetime SECONDS]
 
 Serves the selected Autobahn cases (ids or `*` globs, e.g. `1.*`, `9.7.1`)
 to a client that follows the fuzzing server protocol (`/getCaseCount`,
@@ -12,7 +13,8 @@ to a client that follows the fuzzing server protocol (`/getCaseCount`,
 writes RESULTS.json as `{"<case id>": {"behavior": ..., "behaviorClose": ...}}`
 (the verdicts of Autobahn's `index.json`), and with --reports the full
 Autobahn report (index.json and one HTML/JSON page per case) into DIR, then
-exits. Exits early when stdin reaches EOF, and after 900 s in any case.
+exits. Exits early when stdin reaches EOF, and after --max-lifetime seconds
+(default 900) in any case.
 Diagnostics go to stderr only.
 """
 
@@ -25,7 +27,7 @@ import threading
 
 from kosoku import FailureError, run_fuzzingserver
 
-MAX_LIFETIME_S = 900
+DEFAULT_MAX_LIFETIME_S = 900
 
 
 def _watch_stdin() -> None:
@@ -76,8 +78,9 @@ if __name__ == "__main__":
     parser.add_argument("--exclude", action="append")
     parser.add_argument("--out", required=True)
     parser.add_argument("--reports")
+    parser.add_argument("--max-lifetime", type=float, default=DEFAULT_MAX_LIFETIME_S)
     cli_args = parser.parse_args()
-    timer = threading.Timer(MAX_LIFETIME_S, _lifetime_exceeded)
+    timer = threading.Timer(cli_args.max_lifetime, _lifetime_exceeded)
     timer.daemon = True
     timer.start()
     threading.Thread(target=_watch_stdin, daemon=True).start()

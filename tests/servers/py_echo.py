@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
 """Peer WebSocket echo server for the wsloop test suite (Python `websockets`).
 
-Usage: python3 py_echo.py [--host 127.0.0.1] [--port 0]
+Usage: python3 py_echo.py [--host 127.0.0.1] [--port 0] [--deflate]
        python3 py_echo.py --unix /path/to.sock|@abstract-name [--cert C --key K]
 
 Prints exactly one line `listening <port>` on stdout once bound (port 0 on a
 Unix socket), echoes every
 message with its type (text stays text, binary stays binary), and exits when
 stdin reaches EOF or after 300 s, whichever comes first. Diagnostics go to
-stderr only. Compression and keepalive pings are disabled so that the peer's
-behaviour is deterministic; incoming messages may be up to 64 MiB. On a
-Unix socket the first message to each client is `host: <its Host header>`.
-With --cert and --key it speaks TLS.
+stderr only. Keepalive pings are disabled so that the peer's behaviour is
+deterministic; incoming messages may be up to 64 MiB. Compression is off
+unless --deflate is given: then permessage-deflate is accepted with
+`websockets`' defaults: context takeover both ways, server_max_window_bits=12
+and client_max_window_bits=12 (when the client offers it), every message
+compressed. On a Unix socket the first message to each client is
+`host: <its Host header>`. With --cert and --key it speaks TLS.
 """
 
 import argparse
@@ -87,7 +90,7 @@ async def main(args: argparse.Namespace) -> None:
         echo,
         args.host,
         args.port,
-        compression=None,
+        compression="deflate" if args.deflate else None,
         ping_interval=None,
         max_size=MAX_MESSAGE,
     ) as server:
@@ -103,6 +106,7 @@ if __name__ == "__main__":
     parser.add_argument("--unix")
     parser.add_argument("--cert")
     parser.add_argument("--key")
+    parser.add_argument("--deflate", action="store_true", help="accept permessage-deflate")
     cli_args = parser.parse_args()
     timer = threading.Timer(MAX_LIFETIME_S, _lifetime_exceeded)
     timer.daemon = True

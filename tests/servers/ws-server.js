@@ -14,8 +14,16 @@
 //                         send-ping:<payload>     send a ping, echo nothing
 //                         fragments:<n>:<text>    send <text> as one text message in n fragments
 //                         big:<n>                 send one binary message of n bytes, byte i = i % 251
+//                         random:<n>              send one binary message of n random bytes
+//                         json:<n>                send one text message of n bytes of JSON-like text
 //                       with --protocols, selects the first offered protocol in the list
 //                       (none if no match); without it, ws' default (first offered).
+//   deflate             echo + commands with permessage-deflate (RFC 7692) accepted and every
+//                       message compressed (threshold 0), context takeover both ways.
+//   deflate-no-takeover as deflate, answering server_no_context_takeover and
+//                       client_no_context_takeover: each message starts from an empty window.
+//   deflate-window:<b>  as deflate, with server_max_window_bits=<b> and client_max_window_bits=<b>
+//                       (8..15; the client must offer client_max_window_bits, else HTTP 400).
 //   subprotocol-strict  refuse (HTTP 400) clients that offer none of --protocols (default chat);
 //                       otherwise select the first offered known protocol; echo + commands.
 //   subprotocol-none    accept everything, never select a subprotocol; echo + commands.
@@ -169,7 +177,8 @@ function handleCommand(ws, text) {
     for (let k = 0; k < n; k++) {
       const a = Math.floor((k * body.length) / n);
       const b = Math.floor(((k + 1) * body.length) / n);
-      ws.send(body.subarray(a, b), { binary: false, fin: k === n - 1, compress: false });
+      // With permessage-deflate, one message compressed across its fragments.
+      ws.send(body.subarray(a, b), { binary: false, fin: k === n - 1, compress: true });
     }
     return true;
   }
@@ -184,7 +193,29 @@ function handleCommand(ws, text) {
     ws.send(buf, { binary: true });
     return true;
   }
+  if (text.startsWith('random:') || text.startsWith('json:')) {
+    const random = text.startsWith('random:');
+    const n = Number(text.slice(text.indexOf(':') + 1));
+    if (!Number.isInteger(n) || n < 0) {
+      log(`bad size in ${JSON.stringify(text)}`);
+      return true;
+    }
+    ws.send(random ? crypto.randomBytes(n) : jsonText(n), { binary: random });
+    return true;
+  }
   return false;
+}
+
+// n bytes of JSON-like text (compresses to about a fifth at zlib level 1).
+function jsonText(n) {
+  const parts = [];
+  let len = 0;
+  for (let i = 0; len < n; i++) {
+    const p = `{"id":${i},"user":"user${(i * 7919) % 1000}","price":${(i * 37) % 997}.${i % 100},"ok":${i % 3 === 0}},`;
+    parts.push(p);
+    len += p.length;
+  }
+  return parts.join('').slice(0, n);
 }
 
 function attachEcho(wss, { commands, closeAfter }) {
@@ -221,9 +252,24 @@ server.on('clientError', (e, socket) => {
   if (socket.writable) socket.end(plainResponse(400, {}, ''));
 });
 
+// permessage-deflate options of the deflate modes, null for the others.
+function deflateOptions(mode) {
+  if (mode === 'deflate') return { threshold: 0 };
+  if (mode === 'deflate-no-takeover') {
+    return { threshold: 0, serverNoContextTakeover: true, clientNoContextTakeover: true };
+  }
+  if (mode.startsWith('deflate-window:')) {
+    const bits = Number(mode.slice('deflate-window:'.length));
+    if (!Number.isInteger(bits) || bits < 8 || bits > 15) die(`bad mode ${mode}`);
+    return { threshold: 0, serverMaxWindowBits: bits, clientMaxWindowBits: bits };
+  }
+  return null;
+}
+
 const mode = opts.mode;
-if (mode === 'echo') {
-  const wsOpts = { server };
+const deflate = deflateOptions(mode);
+if (mode === 'echo' || deflate) {
+  const wsOpts = { server, perMessageDeflate: deflate || false };
   if (opts.protocols) {
     const known = opts.protocols;
     wsOpts.handleProtocols = (protocols) => {
