@@ -146,16 +146,26 @@ pub unsafe extern "C" fn ws_set_timeout(wsi: *mut ws, reason: c_int, secs: c_int
         (),
         ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
         {
-            if let Some((s, id)) = handles::live_conn(wsi, "ws_set_timeout") {
-                let after = match secs {
-                    0 => None,
-                    n if n < 0 => Some(Duration::ZERO),
-                    n => Some(Duration::from_secs(n as u64)),
-                };
-                s.core.set_timeout(id, reason, after);
-            }
+            set_timeout(
+                wsi,
+                reason,
+                i64::from(secs) * WS_US_PER_SEC,
+                "ws_set_timeout",
+            )
         }
     )
+}
+
+/// Both timeout calls: `us` 0 cancels, negative closes at the next service.
+fn set_timeout(wsi: *mut ws, reason: c_int, us: ws_usec_t, func: &str) {
+    if let Some((s, id)) = handles::live_conn(wsi, func) {
+        let after = match us {
+            0 => None,
+            n if n < 0 => Some(Duration::ZERO),
+            n => Some(Duration::from_micros(n as u64)),
+        };
+        s.core.set_timeout(id, reason, after);
+    }
 }
 
 /// `ws_set_timeout()` with the delay in microseconds (lws 4.1+): closes
@@ -164,14 +174,7 @@ pub unsafe extern "C" fn ws_set_timeout(wsi: *mut ws, reason: c_int, secs: c_int
 #[no_mangle]
 pub unsafe extern "C" fn ws_set_timeout_us(wsi: *mut ws, reason: c_int, us: ws_usec_t) {
     guard!("ws_set_timeout_us", (), {
-        if let Some((s, id)) = handles::live_conn(wsi, "ws_set_timeout_us") {
-            let after = match us {
-                0 => None,
-                n if n < 0 => Some(Duration::ZERO),
-                n => Some(Duration::from_micros(n as u64)),
-            };
-            s.core.set_timeout(id, reason, after);
-        }
+        set_timeout(wsi, reason, us, "ws_set_timeout_us")
     })
 }
 

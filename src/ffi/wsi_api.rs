@@ -152,22 +152,16 @@ pub unsafe extern "C" fn ws_callback_on_writable_all_protocol_vhost(
     prot: *const ws_protocols,
 ) -> c_int {
     guard!("ws_callback_on_writable_all_protocol_vhost", -1, {
-        let Some(s) = handles::vhost_shell(vh) else {
-            refuse!(
+        match handles::vhost_shell(vh) {
+            Some(s) => super::vhost_api::ws_callback_on_writable_all_protocol(
+                handles::ctx_handle(s.slot, s.gen),
+                prot,
+            ),
+            None => refuse!(
                 -1,
                 "ws_callback_on_writable_all_protocol_vhost: not a live vhost"
-            )
-        };
-        let Some(i) = s.protocol_index(prot) else {
-            refuse!(
-                -1,
-                "ws_callback_on_writable_all_protocol_vhost: prot is not an entry of this vhost's protocol table"
-            )
-        };
-        for id in s.core.connections_of(i) {
-            s.core.callback_on_writable(id);
+            ),
         }
-        0
     })
 }
 
