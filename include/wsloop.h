@@ -89,7 +89,7 @@
 #include <poll.h>
 
 struct ws_sorted_usec_list;
-/* lws' lws_pollfd: the system's struct pollfd, so an array of them goes to poll(2). */
+/** lws' lws_pollfd: the system's struct pollfd, so an array of them goes to poll(2). */
 #define ws_pollfd pollfd
 
 
@@ -365,12 +365,14 @@ struct ws_sorted_usec_list;
 #define WS_SERVER_OPTION_EXPLICIT_VHOSTS 8192
 
 /**
- * Context option: libevent loop; refused.
  * Send the connect info's `origin` as given; without it, as lws, the
  * Origin header is `http://` + `origin`.
  */
 #define WS_SERVER_OPTION_JUST_USE_RAW_ORIGIN (1 << 19)
 
+/**
+ * Context option: libevent loop; refused with `foreign_loops`.
+ */
 #define WS_SERVER_OPTION_LIBEVENT 2097152
 
 /**
@@ -2177,40 +2179,56 @@ static inline char *ws_strncpy(char *dest, const char *src, size_t size)
 #define ws_ring_consume_single_tail(_ring, _tail, _count) \
     { ws_ring_consume(_ring, _tail, NULL, _count); ws_ring_update_oldest_tail(_ring, *(_tail)); }
 
-/* A reader among several consumes `count` at `*ptail`; when it was the
+/** A reader among several consumes `count` at `*ptail`; when it was the
  * oldest, the oldest tail moves to the tail of whichever reader in the list
  * (`list_head`, linked through `mlist`, tails in `mtail`) is furthest behind. */
 #define ws_ring_consume_and_update_oldest_tail(_ring, _type, _ptail, _count, _list_head, _mtail, _mlist) { int _was_oldest = ws_ring_get_oldest_tail(_ring) == *(_ptail); ws_ring_consume(_ring, _ptail, NULL, _count); if (_was_oldest) { uint32_t _oldest = *(_ptail); size_t _most = 0, _w; _type *_it; for (_it = (_list_head); _it; _it = _it->_mlist) { _w = ws_ring_get_count_waiting_elements(_ring, &_it->_mtail); if (_w >= _most) { _most = _w; _oldest = _it->_mtail; } } ws_ring_update_oldest_tail(_ring, _oldest); } }
 
 /* Singly linked lists (lws' lws_start_foreach_ll / _llp). */
+/** Starts a loop over a singly linked list from `start`, following member `nxt` (lws' lws_start_foreach_ll). */
 #define ws_start_foreach_ll(type, it, start) { type it = start; while (it) {
+/** Ends a ws_start_foreach_ll() loop, following member `nxt`. */
 #define ws_end_foreach_ll(it, nxt) it = it->nxt; } }
+/** Like ws_start_foreach_ll(), and `it` may be freed inside the loop. */
 #define ws_start_foreach_ll_safe(type, it, start, nxt) { type it = start; while (it) { type next_##it = it->nxt;
+/** Ends a ws_start_foreach_ll_safe() loop. */
 #define ws_end_foreach_ll_safe(it) it = next_##it; } }
+/** Starts a loop over the links (pointers to pointers) of a singly linked list (lws' lws_start_foreach_llp). */
 #define ws_start_foreach_llp(type, it, start) { type it = &(start); while (*(it)) {
+/** Like ws_start_foreach_llp(), and the element may be unlinked inside the loop. */
 #define ws_start_foreach_llp_safe(type, it, start, nxt) { type it = &(start); while (*(it)) { type next_##it = &((*(it))->nxt);
+/** Ends a ws_start_foreach_llp() loop, following member `nxt`. */
 #define ws_end_foreach_llp(it, nxt) it = &(*(it))->nxt; } }
+/** Ends a ws_start_foreach_llp_safe() loop. */
 #define ws_end_foreach_llp_safe(it) it = next_##it; } }
 
-/* Doubly linked lists with an owner (lws' lws_dll2). A node is in at most
- * one list; `owner` is NULL while it is in none. */
+/** A doubly linked list with an owner (lws' lws_dll2_owner). A node is in
+ * at most one list; its `owner` is NULL while it is in none. */
 typedef struct ws_dll2_owner {
-    struct ws_dll2 *tail;
-    struct ws_dll2 *head;
-    uint32_t count;
+    struct ws_dll2 *tail; /**< The last node, or NULL. */
+    struct ws_dll2 *head; /**< The first node, or NULL. */
+    uint32_t count;       /**< How many nodes the list holds. */
 } ws_dll2_owner_t;
+/** lws' lws_dll2_t: a list node, embedded in what it links. */
 typedef struct ws_dll2 ws_dll2_t;
 
+/** True when `d` is in no list. */
 static inline int ws_dll2_is_detached(const struct ws_dll2 *d) { return !d->owner; }
+/** The list `d` is in, or NULL. */
 static inline const struct ws_dll2_owner *ws_dll2_owner(const struct ws_dll2 *d)
 {
     return (const struct ws_dll2_owner *)d->owner;
 }
+/** The first node of the list, or NULL. */
 static inline struct ws_dll2 *ws_dll2_get_head(struct ws_dll2_owner *o) { return o->head; }
+/** The last node of the list, or NULL. */
 static inline struct ws_dll2 *ws_dll2_get_tail(struct ws_dll2_owner *o) { return o->tail; }
+/** Marks `d` as in no list (it must not be in one). */
 static inline void ws_dll2_clear(struct ws_dll2 *d) { d->prev = d->next = NULL; d->owner = NULL; }
+/** Empties the list head (the nodes are not touched). */
 static inline void ws_dll2_owner_clear(struct ws_dll2_owner *o) { o->head = o->tail = NULL; o->count = 0; }
 /* Adds a detached node first in the list (a node already in a list is left alone). */
+/** Puts `d` first in list `o` (`d` must be in no list). */
 static inline void ws_dll2_add_head(struct ws_dll2 *d, struct ws_dll2_owner *o)
 {
     if (d->owner)
@@ -2226,6 +2244,7 @@ static inline void ws_dll2_add_head(struct ws_dll2 *d, struct ws_dll2_owner *o)
     o->count++;
 }
 /* Adds a detached node last in the list. */
+/** Puts `d` last in list `o` (`d` must be in no list). */
 static inline void ws_dll2_add_tail(struct ws_dll2 *d, struct ws_dll2_owner *o)
 {
     if (d->owner)
@@ -2241,6 +2260,7 @@ static inline void ws_dll2_add_tail(struct ws_dll2 *d, struct ws_dll2_owner *o)
     o->count++;
 }
 /* Takes a node out of its list (nothing happens to a detached node). */
+/** Takes `d` out of its list; nothing happens when it is in none. */
 static inline void ws_dll2_remove(struct ws_dll2 *d)
 {
     struct ws_dll2_owner *o = (struct ws_dll2_owner *)d->owner;
@@ -2258,6 +2278,7 @@ static inline void ws_dll2_remove(struct ws_dll2 *d)
     ws_dll2_clear(d);
 }
 /* Adds a detached node just before `before`, in `before`'s list. */
+/** Puts `d` before `before`, in the same list. */
 static inline void ws_dll2_add_before(struct ws_dll2 *d, struct ws_dll2 *before)
 {
     struct ws_dll2_owner *o = (struct ws_dll2_owner *)before->owner;
@@ -2275,6 +2296,7 @@ static inline void ws_dll2_add_before(struct ws_dll2 *d, struct ws_dll2 *before)
 }
 /* Adds a detached node before the first one `compare` puts after it
  * (compare(a, b) > 0 when a comes after b), so the list stays sorted. */
+/** Puts `d` into list `o` before the first node `compare` orders after it. */
 static inline void ws_dll2_add_sorted(struct ws_dll2 *d, struct ws_dll2_owner *o,
                                       int (*compare)(const struct ws_dll2 *a, const struct ws_dll2 *b))
 {
@@ -2288,6 +2310,7 @@ static inline void ws_dll2_add_sorted(struct ws_dll2 *d, struct ws_dll2_owner *o
 }
 /* Calls cb on each node, head first (cb may remove its node); stops and
  * returns 1 when cb returns non-zero, else returns 0. */
+/** Calls `cb` for each node of `o` (which `cb` may remove); stops at the first non-zero return, which it returns. */
 static inline int ws_dll2_foreach_safe(struct ws_dll2_owner *o, void *user,
                                        int (*cb)(struct ws_dll2 *d, void *user))
 {
@@ -2300,13 +2323,18 @@ static inline int ws_dll2_foreach_safe(struct ws_dll2_owner *o, void *user,
     }
     return 0;
 }
+/** lws' list dump for debugging: does nothing in wsloop. */
 #define ws_dll2_describe(owner, desc) do { (void)(owner); (void)(desc); } while (0)
+/** Starts a loop over a doubly linked list from node `start`. */
 #define ws_start_foreach_dll(type, it, start) { type it = start; while (it) {
+/** Ends a ws_start_foreach_dll() loop. */
 #define ws_end_foreach_dll(it) it = (it)->next; } }
+/** Like ws_start_foreach_dll(), and `it` may be removed inside the loop (`tmp` holds the next node). */
 #define ws_start_foreach_dll_safe(type, it, tmp, start) { type it = start; while (it) { type tmp = (it)->next;
+/** Ends a ws_start_foreach_dll_safe() loop. */
 #define ws_end_foreach_dll_safe(it, tmp) it = tmp; } }
 
-/* lws 4.4's lws_context_info_defaults(): zeroes `info` and sets what its
+/** lws 4.4's lws_context_info_defaults(): zeroes `info` and sets what its
  * minimal examples expect (`sspol`, Secure Streams policy, is not used). */
 static inline void ws_context_info_defaults(struct ws_context_creation_info *info, const char *sspol)
 {
@@ -2318,9 +2346,13 @@ static inline void ws_context_info_defaults(struct ws_context_creation_info *inf
                     WS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 }
 /* One vhost per context, no HTTP/2 streams: these forward. */
+/** lws' all-protocol call for a vhost: a context has one vhost, so this is ws_callback_all_protocol_vhost_args() with no data. */
 #define ws_callback_all_protocol_vhost(vh, prot, reason) ws_callback_all_protocol_vhost_args(vh, prot, reason, NULL, 0)
+/** The connection itself (no HTTP/2 streams in wsloop). */
 #define ws_get_network_wsi(wsi) (wsi)
+/** Same as ws_get_protocol(). */
 #define ws_protocol_get(wsi) ws_get_protocol(wsi)
+/** Service threads of a context: always 1 (one context per thread for more cores). */
 #define ws_get_count_threads(context) ((void)(context), 1)
 
 /** The number of elements of array `_x`. */

@@ -525,10 +525,10 @@ pub const WS_SERVER_OPTION_LIBUV: u64 = 1024;
 pub const WS_SERVER_OPTION_DO_SSL_GLOBAL_INIT: u64 = 4096;
 /// Context option, ignored: a context has one vhost.
 pub const WS_SERVER_OPTION_EXPLICIT_VHOSTS: u64 = 8192;
-/// Context option: libevent loop; refused.
 /// Send the connect info's `origin` as given; without it, as lws, the
 /// Origin header is `http://` + `origin`.
 pub const WS_SERVER_OPTION_JUST_USE_RAW_ORIGIN: u64 = 1 << 19;
+/// Context option: libevent loop; refused with `foreign_loops`.
 pub const WS_SERVER_OPTION_LIBEVENT: u64 = 2097152;
 /// Context option, ignored (HTTP/2).
 pub const WS_SERVER_OPTION_H2_JUST_FIX_WINDOW_UPDATE_OVERFLOW: u64 = 2147483648;
