@@ -94,6 +94,62 @@ struct ws_sorted_usec_list;
 
 
 /**
+ * `ws_set_timeout` with this many seconds closes at the next service.
+ */
+#define WS_TO_KILL_ASYNC -1
+
+/**
+ * As `WS_TO_KILL_ASYNC` (wsloop closes from the loop either way).
+ */
+#define WS_TO_KILL_SYNC -2
+
+/**
+ * `ws_set_timeout` reasons (libwebsockets' `enum pending_timeout`); any
+ * value works, it is only logged.
+ */
+#define WS_NO_PENDING_TIMEOUT 0
+
+/**
+ * A `ws_set_timeout` reason for the application's own timeouts.
+ */
+#define WS_PENDING_TIMEOUT_USER_OK 32
+
+/**
+ * The first of the application's own `ws_set_timeout` reasons.
+ */
+#define WS_PENDING_TIMEOUT_USER_REASON_BASE 1000
+
+/**
+ * `retry_ms_table` never runs out of retries with this `conceal_count`.
+ */
+#define WS_RETRY_CONCEAL_ALWAYS 65535
+
+/**
+ * `ws_rx_flow_control` reason bit (lws' `LWS_RXFLOW_REASON_*`): the application's own.
+ */
+#define WS_RXFLOW_REASON_USER_BOOL 1
+
+/**
+ * `ws_rx_flow_control`: the value carries reason bits rather than a plain 0/1.
+ */
+#define WS_RXFLOW_REASON_APPLIES (1 << 14)
+
+/**
+ * `ws_rx_flow_control`: with `WS_RXFLOW_REASON_APPLIES`, enable (else disable).
+ */
+#define WS_RXFLOW_REASON_APPLIES_ENABLE_BIT (1 << 13)
+
+/**
+ * `ws_rx_flow_control`: enable receiving for the reason bits ORed in.
+ */
+#define WS_RXFLOW_REASON_APPLIES_ENABLE (WS_RXFLOW_REASON_APPLIES | WS_RXFLOW_REASON_APPLIES_ENABLE_BIT)
+
+/**
+ * `ws_rx_flow_control`: disable receiving for the reason bits ORed in.
+ */
+#define WS_RXFLOW_REASON_APPLIES_DISABLE WS_RXFLOW_REASON_APPLIES
+
+/**
  * Bytes of headroom `ws_write` needs before the payload, and that received
  * payload has before it (libwebsockets' `LWS_PRE`).
  */
@@ -402,62 +458,6 @@ struct ws_sorted_usec_list;
  * `socks_proxy_address`, `ws_set_proxy()` and `ws_set_socks()` apply.
  */
 #define WS_SERVER_OPTION_IGNORE_PROXY_ENV (1 << 62)
-
-/**
- * `ws_set_timeout` with this many seconds closes at the next service.
- */
-#define WS_TO_KILL_ASYNC -1
-
-/**
- * As `WS_TO_KILL_ASYNC` (wsloop closes from the loop either way).
- */
-#define WS_TO_KILL_SYNC -2
-
-/**
- * `ws_set_timeout` reasons (libwebsockets' `enum pending_timeout`); any
- * value works, it is only logged.
- */
-#define WS_NO_PENDING_TIMEOUT 0
-
-/**
- * A `ws_set_timeout` reason for the application's own timeouts.
- */
-#define WS_PENDING_TIMEOUT_USER_OK 32
-
-/**
- * The first of the application's own `ws_set_timeout` reasons.
- */
-#define WS_PENDING_TIMEOUT_USER_REASON_BASE 1000
-
-/**
- * `retry_ms_table` never runs out of retries with this `conceal_count`.
- */
-#define WS_RETRY_CONCEAL_ALWAYS 65535
-
-/**
- * `ws_rx_flow_control` reason bit (lws' `LWS_RXFLOW_REASON_*`): the application's own.
- */
-#define WS_RXFLOW_REASON_USER_BOOL 1
-
-/**
- * `ws_rx_flow_control`: the value carries reason bits rather than a plain 0/1.
- */
-#define WS_RXFLOW_REASON_APPLIES (1 << 14)
-
-/**
- * `ws_rx_flow_control`: with `WS_RXFLOW_REASON_APPLIES`, enable (else disable).
- */
-#define WS_RXFLOW_REASON_APPLIES_ENABLE_BIT (1 << 13)
-
-/**
- * `ws_rx_flow_control`: enable receiving for the reason bits ORed in.
- */
-#define WS_RXFLOW_REASON_APPLIES_ENABLE (WS_RXFLOW_REASON_APPLIES | WS_RXFLOW_REASON_APPLIES_ENABLE_BIT)
-
-/**
- * `ws_rx_flow_control`: disable receiving for the reason bits ORed in.
- */
-#define WS_RXFLOW_REASON_APPLIES_DISABLE WS_RXFLOW_REASON_APPLIES
 
 /**
  * ws_sender_write(), ws_sender_wait(): the message was queued, or there is room.

@@ -54,7 +54,7 @@ fn an_lws_program_joins_its_libuv_loop() {
         "uv-wsloop",
         &[
             "-I".into(),
-            shim("tests/port/wsloop-shim"),
+            shim("include/wsloop/lws"),
             "-I".into(),
             shim("include"),
         ],

@@ -9,6 +9,7 @@
 
 #![allow(clippy::missing_safety_doc, clippy::unused_unit)]
 
+pub mod reasons;
 pub mod types;
 
 #[macro_use]
