@@ -187,7 +187,7 @@ struct ws_sorted_usec_list;
  * accepted when its CN matches, as OpenSSL and so libwebsockets do, with a
  * warning in the log each time; browsers and rustls refuse it.
  */
-#define WS_CONTEXT_REQUIRE_SUBJECT_ALT_NAME (1 << 0)
+#define WS_CONTEXT_REQUIRE_SUBJECT_ALT_NAME (1 << 1)
 
 /**
  * `wsloop_flags`: fail with CLIENT_CONNECTION_ERROR when a subprotocol was

@@ -283,3 +283,8 @@ pub(super) unsafe fn call_raw(
     let cb = std::mem::transmute::<Callback, RawCallback>(cb);
     cb(wsi, reason, user, in_, len)
 }
+
+// The context's wsloop_flags bits are set by different parts of the code;
+// two of them sharing a bit would turn one option on with the other.
+const _: () =
+    assert!(WS_CONTEXT_EXTERNAL_POLL & super::types::WS_CONTEXT_REQUIRE_SUBJECT_ALT_NAME == 0);

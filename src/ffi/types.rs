@@ -249,7 +249,7 @@ pub struct ws_context_creation_info {
 /// name in its subjectAltName, like libwebsockets' own test certificate) is
 /// accepted when its CN matches, as OpenSSL and so libwebsockets do, with a
 /// warning in the log each time; browsers and rustls refuse it.
-pub const WS_CONTEXT_REQUIRE_SUBJECT_ALT_NAME: c_uint = 1 << 0;
+pub const WS_CONTEXT_REQUIRE_SUBJECT_ALT_NAME: c_uint = 1 << 1;
 
 /// What to connect to. `memset` it to 0, then set what you need.
 #[repr(C)]
