@@ -416,8 +416,9 @@ fn server_that_never_reads_bounds_the_send_queue_and_loses_nothing() {
     let (go_tx, go_rx) = mpsc::channel::<()>();
     let (tx, rx) = mpsc::channel();
     let port = upgraded(move |s| {
-        // Not a byte read until the client is choked.
-        go_rx.recv_timeout(Duration::from_secs(20)).unwrap();
+        // Not a byte read until the client is choked (under valgrind,
+        // filling 16 MiB of 1 MiB messages takes tens of seconds).
+        go_rx.recv_timeout(Duration::from_secs(180)).unwrap();
         let (mut count, mut intact) = (0usize, true);
         while let Some((op, p)) = read_client_frame(s) {
             if op == 0x88 {
@@ -461,10 +462,10 @@ fn server_that_never_reads_bounds_the_send_queue_and_loses_nothing() {
     go_tx.send(()).unwrap();
     c.hook(move |w, r, _, _| (w == wsi && r == WS_CALLBACK_CLIENT_WRITEABLE as i32).then_some(-1));
     assert_eq!(unsafe { ws_callback_on_writable(wsi) }, 1);
-    c.service_until(Duration::from_secs(30), |e| {
+    c.service_until(Duration::from_secs(180), |e| {
         e.iter().any(|e| is(e, wsi, WS_CALLBACK_WSI_DESTROY))
     });
-    let (count, intact) = rx.recv_timeout(SECS10).unwrap();
+    let (count, intact) = rx.recv_timeout(Duration::from_secs(60)).unwrap();
     assert_eq!(count, accepted, "every accepted message arrived");
     assert!(intact, "in order and intact");
     closed_once(&c, wsi);
