@@ -110,7 +110,9 @@ pub unsafe extern "C" fn ws_cmdline_option_handle_builtin(
 /// static: never free it. Callable from any thread, at any time.
 #[no_mangle]
 pub extern "C" fn ws_get_library_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    guard!("ws_get_library_version", std::ptr::null(), {
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    })
 }
 
 /// Stands in for libwebsockets' permessage-deflate extension callback so
