@@ -74,7 +74,13 @@ fn lws_name(ours: &str) -> Option<String> {
         "CONTEXT_PORT_NO_LISTEN",
     ];
     // wsloop's own extensions have no libwebsockets name.
-    if ours.starts_with("ws_sender") || ours.starts_with("WS_SENDER_") {
+    if ours.starts_with("ws_sender")
+        || ours.starts_with("WS_SENDER_")
+        || ours.starts_with("ws_reconnect")
+        || ours.starts_with("WS_CALLBACK_CLIENT_RECONNECT")
+        || ours == "WS_CONNECT_RECONNECT"
+        || ours == "WS_WRITE_RECONNECTING"
+    {
         return None;
     }
     match ours {

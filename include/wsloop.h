@@ -196,6 +196,20 @@ struct ws_sorted_usec_list;
 #define WS_CONNECT_REQUIRE_SUBPROTOCOL (1 << 0)
 
 /**
+ * `wsloop_flags` (wsloop's own): reconnect by itself. When the established
+ * connection drops, or an attempt fails, another attempt is made after
+ * the delay `retry_and_idle_policy` gives (its table, jitter and
+ * `conceal_count`; the context's policy when NULL), on the same `wsi`
+ * with the same user data. `WS_CALLBACK_CLIENT_RECONNECTING` says so
+ * before each wait, `WS_CALLBACK_CLIENT_RECONNECTED` after success; the
+ * final `CLIENT_CONNECTION_ERROR` or `CLIENT_CLOSED` comes when the policy
+ * gives up. A close the application asks for (a callback returning
+ * non-zero, `ws_set_timeout`), or a close code marked with
+ * `ws_reconnect_final_code()`, ends it without retry.
+ */
+#define WS_CONNECT_RECONNECT (1 << 2)
+
+/**
  * Ignored: `ws_write` never splits or merges frames.
  */
 #define WS_WRITE_BUFLIST 32
@@ -204,6 +218,14 @@ struct ws_sorted_usec_list;
  * This fragment is not the last of its message.
  */
 #define WS_WRITE_NO_FIN 64
+
+/**
+ * `ws_write` (wsloop's own value): the connection dropped and is
+ * reconnecting (`WS_CONNECT_RECONNECT`); nothing was sent or queued. Write
+ * again after `WS_CALLBACK_CLIENT_RECONNECTED`. Negative, like -1, so a
+ * `< 0` check still sees a failure.
+ */
+#define WS_WRITE_RECONNECTING -2
 
 /**
  * Ignored (HTTP/2).
@@ -346,7 +368,8 @@ struct ws_sorted_usec_list;
 #define WS_LCCSCF_HTTP_X_WWW_FORM_URLENCODED (1 << 11)
 
 /**
- * Connect flag, ignored (HTTP client requests).
+ * Connect flag: do not follow a 301, 302, 303, 307 or 308 answer to the
+ * upgrade request (it then fails as any non-101 answer does).
  */
 #define WS_LCCSCF_HTTP_NO_FOLLOW_REDIRECT (1 << 12)
 
@@ -638,6 +661,21 @@ typedef enum ws_callback_reasons {
   WS_CALLBACK_MQTT_ACK = 209,
   WS_CALLBACK_MQTT_RESEND = 210,
   WS_CALLBACK_CLIENT_ESTABLISHED_EARLY = 219,
+  /**
+   * wsloop's own (900-999, numbers lws does not use): a connection made
+   * with `WS_CONNECT_RECONNECT` dropped, or one of its attempts failed,
+   * and another attempt is scheduled. `in`/`len`: why, a NUL-terminated
+   * line. `ws_reconnect_state()` gives the delay and the attempt number.
+   * Return non-zero to give up instead (the final
+   * `CLIENT_CONNECTION_ERROR` or `CLIENT_CLOSED` then comes at once).
+   */
+  WS_CALLBACK_CLIENT_RECONNECTING = 900,
+  /**
+   * wsloop's own: a connection made with `WS_CONNECT_RECONNECT` is up
+   * again, just before its `CLIENT_ESTABLISHED`. `in`/`len`: why it had
+   * dropped, as in the `CLIENT_RECONNECTING` that came before.
+   */
+  WS_CALLBACK_CLIENT_RECONNECTED = 901,
   WS_CALLBACK_USER = 1000,
 } ws_callback_reasons;
 
@@ -1607,6 +1645,29 @@ void ws_log_line(int level, const char *line);
  * (used by the `wsl_hexdump_*` macros).
  */
 void ws_hexdump_level(int level, const void *buf, size_t len);
+
+/**
+ * Where a reconnecting connection stands. While it is reconnecting (from
+ * `WS_CALLBACK_CLIENT_RECONNECTING` until `WS_CALLBACK_CLIENT_RECONNECTED`
+ * or its final callback), returns 1 and stores the delay chosen before the
+ * current attempt in `*delay_ms` and the attempt number (1 for the first
+ * since it was last established) in `*attempt`; either pointer may be
+ * NULL. Returns 0 when it is not reconnecting, -1 for a handle that is not
+ * a live connection. Loop thread only.
+ */
+int ws_reconnect_state(struct ws *wsi, uint32_t *delay_ms, uint16_t *attempt);
+
+/**
+ * Marks a close code as final for a connection made with
+ * `WS_CONNECT_RECONNECT`: when the server closes it with `code`, it ends
+ * with `CLIENT_CLOSED` and does not reconnect (for example 1008, policy
+ * violation, or an application code that means "go away"). Call it any
+ * time before the close, e.g. from `WS_CALLBACK_CLIENT_ESTABLISHED`.
+ * Returns 0, or -1 (with a log line) for a handle that is not a live
+ * connection, a connection without `WS_CONNECT_RECONNECT`, or a code
+ * outside 1000-4999.
+ */
+int ws_reconnect_final_code(struct ws *wsi, uint16_t code);
 
 /**
  * A ring of `count` elements of `element_len` bytes (it holds `count - 1`),

@@ -57,7 +57,8 @@ pub enum Target {
     Conn(ConnId),
 }
 
-/// The callback reasons the core emits, with libwebsockets' numbers.
+/// The callback reasons the core emits, with libwebsockets' numbers (and
+/// wsloop's own from 900 on, a range lws does not use).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(i32)]
 pub enum Reason {
@@ -80,6 +81,12 @@ pub enum Reason {
     EventWaitCancelled = 71,
     Timer = 73,
     ClientClosed = 75,
+    ClientHttpRedirect = 104,
+    /// wsloop's: the connection dropped (or an attempt failed) and another
+    /// attempt is scheduled.
+    ClientReconnecting = 900,
+    /// wsloop's: a later attempt is established again.
+    ClientReconnected = 901,
 }
 
 /// The `in`/`len` of a callback.
@@ -100,6 +107,12 @@ pub enum CbIn<'a> {
     Opaque(Opaque),
     /// No data, only a length (LOCK_POLL, UNLOCK_POLL).
     Len(usize),
+    /// A string ending in a 0 byte, with a number as `len` (the status of
+    /// CLIENT_HTTP_REDIRECT, as lws).
+    Text {
+        text: &'a [u8],
+        len: usize,
+    },
 }
 
 /// The application side of the context.

@@ -15,6 +15,9 @@ use crate::retry::RetryPolicy;
 use crate::stream::Stream;
 use crate::timers::KINDS;
 
+mod redial;
+pub(crate) use redial::Restart;
+
 /// Where a connection is, with the data that is valid only there. Each
 /// stage in `context/` moves a connection out of its phase in one place.
 ///
@@ -184,6 +187,8 @@ pub(crate) struct Conn {
     pub(crate) http_status: u16,
     /// Messages other threads write (`ws_sender_write`), once asked for.
     pub(crate) outbox: Option<crate::outbox::Link>,
+    /// Redirects followed and reconnect attempts, from the first of either.
+    pub(crate) restart: Option<Box<Restart>>,
 }
 
 impl Conn {
@@ -206,10 +211,7 @@ impl Conn {
             user: req.userdata,
             pss,
             opaque_user_data: req.opaque_user_data,
-            peer: match crate::target::Target::parse(&req.address, req.port) {
-                Ok(t @ crate::target::Target::Unix(_)) => t.to_string(),
-                _ => format!("{}:{}", req.address, req.port),
-            },
+            peer: redial::peer_name(&req),
             req,
             via: None,
             phase: Phase::New,
@@ -232,6 +234,7 @@ impl Conn {
             wrote_in_callback: false,
             http_status: 0,
             outbox: None,
+            restart: None,
         };
         if !c.pss.is_empty() {
             c.user = Opaque(c.pss.as_mut_ptr().cast());
@@ -421,6 +424,10 @@ pub(crate) struct ConnectRequest {
     pub(crate) tls: Option<crate::tls::TlsRequest>,
     /// Overrides the context's retry and keepalive policy.
     pub(crate) retry: Option<RetryPolicy>,
+    /// Follow 3xx answers to the upgrade (no LCCSCF_HTTP_NO_FOLLOW_REDIRECT).
+    pub(crate) follow_redirects: bool,
+    /// WS_CONNECT_RECONNECT.
+    pub(crate) reconnect: bool,
 }
 
 #[cfg(test)]
@@ -443,6 +450,8 @@ mod tests {
             require_subprotocol: false,
             tls: None,
             retry: None,
+            follow_redirects: true,
+            reconnect: false,
         };
         Conn::new(
             ConnId { index: 1, gen: 1 },

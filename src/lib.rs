@@ -42,7 +42,6 @@ pub(crate) mod json;
 pub(crate) mod outbox;
 #[doc(hidden)]
 pub mod proxy;
-#[allow(dead_code)] // pure pieces of dialing, not wired into the dial stage yet
 pub(crate) mod redirect;
 #[doc(hidden)]
 pub mod resolve;

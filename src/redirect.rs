@@ -172,6 +172,7 @@ impl Redirects {
     }
 
     /// Every URL requested so far.
+    #[cfg(test)]
     pub fn chain(&self) -> &[String] {
         &self.chain
     }

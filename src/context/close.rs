@@ -37,7 +37,10 @@ impl Context {
     /// What a callback's return value means for its connection.
     pub(crate) fn after_callback(&self, id: ConnId, r: Option<i32>) {
         if r.unwrap_or(0) != 0 {
-            let established = self.with_conn(id, |c| c.was_established());
+            let established = self.with_conn(id, |c| {
+                c.stop_reconnecting();
+                c.was_established()
+            });
             if established == Some(true) {
                 self.begin_close(id);
             } else {
@@ -48,9 +51,10 @@ impl Context {
 
     /// `ws_set_timeout` expired: close as if a callback had returned non-zero.
     pub(crate) fn kill(&self, id: ConnId) {
-        let Some((established, reason, target)) =
-            self.with_conn(id, |c| (c.was_established(), c.kill_reason, c.target()))
-        else {
+        let Some((established, reason, target)) = self.with_conn(id, |c| {
+            c.stop_reconnecting();
+            (c.was_established(), c.kill_reason, c.target())
+        }) else {
             return;
         };
         wlog!(

@@ -19,10 +19,15 @@ use crate::stream::{self, Stream};
 use crate::target::{Target, UnixAddr};
 
 impl Context {
-    /// First step: WSI_CREATE, the route (a Unix socket, direct, or
-    /// through a proxy), then resolve.
+    /// First step: WSI_CREATE, then dial.
     pub(crate) fn start(&self, id: ConnId) {
         self.dispatch(id, Reason::WsiCreate, CbIn::None);
+        self.dial(id);
+    }
+
+    /// The route (a Unix socket, direct, or through a proxy), then
+    /// resolve; also where a redial (restart.rs) starts again.
+    pub(crate) fn dial(&self, id: ConnId) {
         let secs = self.cfg.connect_timeout_secs;
         let unix = self.with_conn(id, |c| {
             self.set_deadline(c, Duration::from_secs(secs.into()));

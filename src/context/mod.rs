@@ -15,6 +15,7 @@ mod keepalive;
 mod outbox;
 mod receive;
 mod remote;
+mod restart;
 mod send;
 mod service;
 mod upgrade;
@@ -340,6 +341,9 @@ impl Context {
 
     /// Delivers the final callbacks of a finished connection and frees it.
     fn reap(&self, id: ConnId) {
+        if self.reconnect_instead(id) {
+            return;
+        }
         let Some((failure, pwsi)) = self.with_conn(id, |c| {
             c.end(|_| ConnectError::ClosedByApplication);
             let _ = c.flush();

@@ -39,7 +39,7 @@ impl Context {
     /// the current one) bounds it. Loop thread only.
     pub(crate) fn outbox(&self, id: ConnId, limit: usize) -> Result<Arc<Outbox>, WriteError> {
         let r = self.with_conn(id, |c| {
-            open_for_messages(c).map_err(WriteError::NotOpen)?;
+            open_for_messages(c).map_err(|why| super::send::not_open(c, why))?;
             let remote = Arc::clone(&self.remote);
             let Link(ob) = c
                 .outbox

@@ -258,6 +258,7 @@ impl Context {
             },
         );
         self.with_conn(id, |c| {
+            c.note_peer_close(code, &reason);
             if c.close_reason.is_none() {
                 c.close_reason = Some(match code {
                     Some(code) => (code, reason),

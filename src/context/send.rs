@@ -26,6 +26,9 @@ pub(crate) enum WriteError {
     Gone,
     /// The connection cannot take messages now; says why.
     NotOpen(&'static str),
+    /// The connection dropped and is reconnecting (WS_CONNECT_RECONNECT):
+    /// nothing is queued for the next connection.
+    Reconnecting { target: String, attempt: u16 },
     /// The peer is not reading and the send queue is full.
     QueueFull {
         len: usize,
@@ -43,6 +46,10 @@ impl fmt::Display for WriteError {
         match self {
             WriteError::Gone => f.write_str("the connection is gone"),
             WriteError::NotOpen(why) => f.write_str(why),
+            WriteError::Reconnecting { target, attempt } => write!(
+                f,
+                "the connection to {target} is down and reconnecting (attempt {attempt}): the message was not sent; send it again after WS_CALLBACK_CLIENT_RECONNECTED"
+            ),
             WriteError::QueueFull { len, queued, target } => write!(
                 f,
                 "{len} bytes refused for {target}: {queued} bytes are still queued (limit {SEND_QUEUE_LIMIT}), the peer is not reading; write from CLIENT_WRITEABLE, or check ws_send_pipe_choked() first"
@@ -86,6 +93,18 @@ pub(crate) fn open_for_messages(c: &Conn) -> Result<(), &'static str> {
     }
 }
 
+/// Why a connection that is not open refuses a write.
+#[cold]
+pub(crate) fn not_open(c: &Conn, why: &'static str) -> WriteError {
+    match &c.restart {
+        Some(r) if r.attempt > 0 => WriteError::Reconnecting {
+            target: c.target(),
+            attempt: r.attempt,
+        },
+        _ => WriteError::NotOpen(why),
+    }
+}
+
 impl Context {
     /// Frames and sends (or queues) one message or fragment. `buf` holds
     /// `head` bytes of headroom, then the payload; the headroom and payload
@@ -107,7 +126,7 @@ impl Context {
         let mask = self.mask();
         let in_callback = self.in_callback();
         let r = self.with_conn(id, |c| {
-            open_for_messages(c).map_err(WriteError::NotOpen)?;
+            open_for_messages(c).map_err(|why| not_open(c, why))?;
             let queued = c.buffered();
             if queued > 0 && queued + len > SEND_QUEUE_LIMIT {
                 return Err(WriteError::QueueFull {

@@ -166,6 +166,7 @@ impl Context {
                         }
                         Kind::Kill => self.kill(id),
                         Kind::Keepalive => self.on_keepalive(id),
+                        Kind::Redial => self.redial_due(id),
                     }
                 }
                 Key::Sul(k) => {

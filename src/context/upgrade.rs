@@ -140,6 +140,9 @@ impl Context {
 
     /// A complete response head arrived.
     fn on_response(&self, id: ConnId, rest: Vec<u8>, key: &str) {
+        if self.follow_redirect(id) {
+            return;
+        }
         let checked = self.with_conn(id, |c| {
             let Phase::Accepting(resp) = &c.phase else {
                 return None;
@@ -197,10 +200,11 @@ impl Context {
             "established {}",
             self.with_conn(id, |c| c.target()).unwrap_or_default()
         );
-        if self
-            .dispatch(id, Reason::ClientEstablished, CbIn::None)
-            .unwrap_or(0)
-            != 0
+        if self.reconnected(id) != 0
+            || self
+                .dispatch(id, Reason::ClientEstablished, CbIn::None)
+                .unwrap_or(0)
+                != 0
         {
             return self.fail(id, ConnectError::RejectedAtEstablished);
         }

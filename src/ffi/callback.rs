@@ -5,6 +5,7 @@
 use super::handles::wsi_handle;
 use super::types::*;
 use crate::callbacks::{Callbacks, CbIn, Opaque, Reason, Target};
+use std::ffi::c_void;
 
 /// Calls the C protocol callbacks for the core.
 pub struct CCallbacks {
@@ -36,6 +37,10 @@ impl Callbacks for CCallbacks {
                 CbIn::None => cb(wsi, reason, user.0, std::ptr::null_mut(), 0),
                 CbIn::Opaque(o) => cb(wsi, reason, user.0, o.0, 0),
                 CbIn::Len(n) => cb(wsi, reason, user.0, std::ptr::null_mut(), n),
+                CbIn::Text { text, len } => {
+                    debug_assert_eq!(text.last(), Some(&0));
+                    cb(wsi, reason, user.0, text.as_ptr() as *mut c_void, len)
+                }
                 CbIn::Data { buf, start, len } => {
                     let p = buf.as_mut_ptr().add(start);
                     cb(wsi, reason, user.0, p.cast(), len)
@@ -102,5 +107,8 @@ fn reason_to_c(r: Reason) -> ws_callback_reasons {
         Reason::EventWaitCancelled => WS_CALLBACK_EVENT_WAIT_CANCELLED,
         Reason::Timer => WS_CALLBACK_TIMER,
         Reason::ClientClosed => WS_CALLBACK_CLIENT_CLOSED,
+        Reason::ClientHttpRedirect => WS_CALLBACK_CLIENT_HTTP_REDIRECT,
+        Reason::ClientReconnecting => WS_CALLBACK_CLIENT_RECONNECTING,
+        Reason::ClientReconnected => WS_CALLBACK_CLIENT_RECONNECTED,
     }
 }

@@ -63,6 +63,10 @@ pub unsafe extern "C" fn ws_write(
                     handles::gone(wsi, "ws_write");
                     -1
                 }
+                Err(e @ WriteError::Reconnecting { .. }) => {
+                    wlog!(log::NOTICE, "ws_write: {e}");
+                    WS_WRITE_RECONNECTING
+                }
                 Err(e) => refuse!(-1, "ws_write: {e}"),
             }
         }

@@ -422,6 +422,8 @@ unsafe fn connect(i: &ws_client_connect_info) -> Result<*mut ws, String> {
         require_subprotocol: i.wsloop_flags & WS_CONNECT_REQUIRE_SUBPROTOCOL != 0,
         tls,
         retry: super::timer_api::policy(i.retry_and_idle_policy, "retry_and_idle_policy")?,
+        follow_redirects: i.ssl_connection & WS_LCCSCF_HTTP_NO_FOLLOW_REDIRECT == 0,
+        reconnect: i.wsloop_flags & WS_CONNECT_RECONNECT != 0,
     };
     let id = s.core.connect(req)?;
     let wsi = handles::wsi_handle(s.slot, id.index, id.gen);

@@ -127,6 +127,17 @@ pub enum ws_callback_reasons {
     WS_CALLBACK_MQTT_ACK = 209,
     WS_CALLBACK_MQTT_RESEND = 210,
     WS_CALLBACK_CLIENT_ESTABLISHED_EARLY = 219,
+    /// wsloop's own (900-999, numbers lws does not use): a connection made
+    /// with `WS_CONNECT_RECONNECT` dropped, or one of its attempts failed,
+    /// and another attempt is scheduled. `in`/`len`: why, a NUL-terminated
+    /// line. `ws_reconnect_state()` gives the delay and the attempt number.
+    /// Return non-zero to give up instead (the final
+    /// `CLIENT_CONNECTION_ERROR` or `CLIENT_CLOSED` then comes at once).
+    WS_CALLBACK_CLIENT_RECONNECTING = 900,
+    /// wsloop's own: a connection made with `WS_CONNECT_RECONNECT` is up
+    /// again, just before its `CLIENT_ESTABLISHED`. `in`/`len`: why it had
+    /// dropped, as in the `CLIENT_RECONNECTING` that came before.
+    WS_CALLBACK_CLIENT_RECONNECTED = 901,
     WS_CALLBACK_USER = 1000,
 }
 

@@ -341,6 +341,17 @@ pub struct ws_client_connect_info {
 /// `wsloop_flags`: fail with CLIENT_CONNECTION_ERROR when a subprotocol was
 /// offered and the server selected none (browsers do this; lws accepts it).
 pub const WS_CONNECT_REQUIRE_SUBPROTOCOL: c_uint = 1 << 0;
+/// `wsloop_flags` (wsloop's own): reconnect by itself. When the established
+/// connection drops, or an attempt fails, another attempt is made after
+/// the delay `retry_and_idle_policy` gives (its table, jitter and
+/// `conceal_count`; the context's policy when NULL), on the same `wsi`
+/// with the same user data. `WS_CALLBACK_CLIENT_RECONNECTING` says so
+/// before each wait, `WS_CALLBACK_CLIENT_RECONNECTED` after success; the
+/// final `CLIENT_CONNECTION_ERROR` or `CLIENT_CLOSED` comes when the policy
+/// gives up. A close the application asks for (a callback returning
+/// non-zero, `ws_set_timeout`), or a close code marked with
+/// `ws_reconnect_final_code()`, ends it without retry.
+pub const WS_CONNECT_RECONNECT: c_uint = 1 << 2;
 
 /// `ws_write` kinds (lws' `enum lws_write_protocol`); OR in `WS_WRITE_NO_FIN`.
 #[repr(C)]
@@ -361,6 +372,11 @@ pub enum ws_write_protocol {
 pub const WS_WRITE_BUFLIST: c_int = 0x20;
 /// This fragment is not the last of its message.
 pub const WS_WRITE_NO_FIN: c_int = 0x40;
+/// `ws_write` (wsloop's own value): the connection dropped and is
+/// reconnecting (`WS_CONNECT_RECONNECT`); nothing was sent or queued. Write
+/// again after `WS_CALLBACK_CLIENT_RECONNECTED`. Negative, like -1, so a
+/// `< 0` check still sees a failure.
+pub const WS_WRITE_RECONNECTING: c_int = -2;
 /// Ignored (HTTP/2).
 pub const WS_WRITE_H2_STREAM_END: c_int = 0x80;
 /// Ignored: client frames are always masked (RFC 6455).
@@ -497,7 +513,8 @@ pub const WS_LCCSCF_H2_MANUAL_RXFLOW: c_int = 1 << 9;
 pub const WS_LCCSCF_HTTP_MULTIPART_MIME: c_int = 1 << 10;
 /// Connect flag, ignored (HTTP client requests).
 pub const WS_LCCSCF_HTTP_X_WWW_FORM_URLENCODED: c_int = 1 << 11;
-/// Connect flag, ignored (HTTP client requests).
+/// Connect flag: do not follow a 301, 302, 303, 307 or 308 answer to the
+/// upgrade request (it then fails as any non-101 answer does).
 pub const WS_LCCSCF_HTTP_NO_FOLLOW_REDIRECT: c_int = 1 << 12;
 /// Connect flag, ignored (HTTP client requests).
 pub const WS_LCCSCF_HTTP_NO_CACHE_CONTROL: c_int = 1 << 13;

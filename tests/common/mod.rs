@@ -373,8 +373,15 @@ pub unsafe extern "C" fn record_cb(
     let rec = ws_context_user(ctx) as *const RefCell<Recorder>;
     let Some(rec) = rec.as_ref() else { return 0 };
     let r = reason as i32;
-    let data = if in_.is_null() || (r != 1 && r != 8 && r != 9 && r != 38) {
+    // CLIENT_HTTP_REDIRECT (104): `in` is the Location, `len` the status.
+    let redirect = r == ws_callback_reasons::WS_CALLBACK_CLIENT_HTTP_REDIRECT as i32;
+    let with_text = [1, 8, 9, 38, 900, 901].contains(&r);
+    let data = if in_.is_null() || !(with_text || redirect) {
         Vec::new()
+    } else if redirect {
+        CStr::from_ptr(in_ as *const std::ffi::c_char)
+            .to_bytes()
+            .to_vec()
     } else {
         std::slice::from_raw_parts(in_ as *const u8, len).to_vec()
     };
@@ -382,12 +389,14 @@ pub unsafe extern "C" fn record_cb(
     let ev = Ev {
         wsi: wsi as usize,
         reason: r,
-        nul_after: (receive || r == 1) && *(in_ as *const u8).add(len) == 0,
+        nul_after: (receive || r == 1 || r == 900 || r == 901) && *(in_ as *const u8).add(len) == 0,
         data,
         first: receive && ws_is_first_fragment(wsi) != 0,
         last: receive && ws_is_final_fragment(wsi) != 0,
         binary: receive && ws_frame_is_binary(wsi) != 0,
-        remaining: if receive {
+        remaining: if redirect {
+            len
+        } else if receive {
             ws_remaining_packet_payload(wsi)
         } else {
             0
