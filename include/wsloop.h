@@ -1394,7 +1394,8 @@ extern "C" {
  * `WS_CALLBACK_CLIENT_WRITEABLE`), or -1 with a log line when the
  * connection is not open or the request is invalid (PING/PONG over 125
  * bytes, a CONTINUATION with no message started, more than 16 MiB already
- * queued because the peer is not reading, ...).
+ * queued because the peer is not reading, ...), or `WS_WRITE_RECONNECTING`
+ * (-2) while a `WS_CONNECT_RECONNECT` connection is down (nothing queued).
  */
 int ws_write(struct ws *wsi, uint8_t *buf, size_t len, int protocol);
 

@@ -134,3 +134,47 @@ fn wss_client_trusts_the_ca_file_or_the_system_store() {
         "{err}"
     );
 }
+
+#[test]
+fn reconnect_client_comes_back_after_drops_and_refusals() {
+    let srv = Server::restart(&["--drops", "2", "--refuse-ms", "400"]);
+    let (code, out, err) = run(
+        &example("reconnect-client"),
+        &["-p", &srv.port.to_string()],
+        LIMIT,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    let dropped = format!(
+        "down: the connection to 127.0.0.1:{}/ was lost without a close frame (1006); reconnecting in ",
+        srv.port
+    );
+    let refused = format!(
+        "down: Unable to connect: connection refused by 127.0.0.1:{}",
+        srv.port
+    );
+    assert_eq!(lines[0], "established (connection 1)", "{out}");
+    assert!(
+        lines[1].starts_with(&dropped) && lines[1].ends_with("(attempt 1)"),
+        "{out}"
+    );
+    assert_eq!(
+        &lines[2..4],
+        ["reconnected", "established (connection 2)"],
+        "{out}"
+    );
+    assert!(lines[4].starts_with(&dropped), "{out}");
+    assert!(lines.iter().any(|l| l.starts_with(&refused)), "{out}");
+    let n = lines.len();
+    assert_eq!(
+        &lines[n - 5..],
+        [
+            "reconnected",
+            "established (connection 3)",
+            &*format!("received: at / host 127.0.0.1:{}", srv.port),
+            "received: hello from connection 3",
+            "closed after 3 connection(s)",
+        ],
+        "{out}"
+    );
+}

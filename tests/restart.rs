@@ -7,7 +7,6 @@ mod common;
 
 use std::cell::RefCell;
 use std::ffi::{c_int, CString};
-use std::process::Command;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -18,14 +17,6 @@ use wsloop::ffi::*;
 use ws_callback_reasons::*;
 
 const LIMIT: Duration = Duration::from_secs(20);
-
-fn restart_server(args: &[&str]) -> Server {
-    let mut cmd = Command::new("node");
-    cmd.current_dir(root().join("tests/servers"))
-        .args(["restart-server.js", "--port", "0"])
-        .args(args);
-    Server::start(cmd)
-}
 
 fn count(c: &Ctx, r: ws_callback_reasons) -> usize {
     c.events(r).len()
@@ -53,13 +44,26 @@ fn connect_path(
     })
 }
 
+/// The good certificate and its key as files for the Node server, written
+/// once per test binary (tests run in parallel).
+fn tls_files() -> &'static (String, String) {
+    static FILES: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    FILES.get_or_init(|| {
+        let pki = pki();
+        (
+            pki.file("restart-cert.pem", &pki.good.cert_pem),
+            pki.file("restart-key.pem", &pki.good.key_pem),
+        )
+    })
+}
+
 // ---- redirects ----
 
 #[test]
 fn a_redirect_chain_is_followed_across_ports_and_host_names() {
-    let b = restart_server(&["--rule", "/third=308:/final"]);
+    let b = Server::restart(&["--rule", "/third=308:/final"]);
     let to_b = format!("/second=302:ws://localhost:{}/third", b.port);
-    let a = restart_server(&["--rule", "/start?x=1=301:second", "--rule", &to_b]);
+    let a = Server::restart(&["--rule", "/start?x=1=301:second", "--rule", &to_b]);
     let c = Ctx::new(CtxOpts::default());
     let wsi = connect_path(&c, a.port, "/start?x=1", |_| {});
     c.service_until(LIMIT, |e| {
@@ -104,7 +108,7 @@ fn a_redirect_chain_is_followed_across_ports_and_host_names() {
 
 #[test]
 fn the_application_can_refuse_a_redirect() {
-    let a = restart_server(&["--rule", "/=303:/elsewhere"]);
+    let a = Server::restart(&["--rule", "/=303:/elsewhere"]);
     let c = Ctx::new(CtxOpts::default());
     c.hook(|_, r, _, _| (r == WS_CALLBACK_CLIENT_HTTP_REDIRECT as i32).then_some(1));
     connect_path(&c, a.port, "/", |_| {});
@@ -116,7 +120,7 @@ fn the_application_can_refuse_a_redirect() {
 
 #[test]
 fn no_follow_redirect_fails_as_any_non_101_answer() {
-    let a = restart_server(&["--rule", "/=302:/elsewhere"]);
+    let a = Server::restart(&["--rule", "/=302:/elsewhere"]);
     let c = Ctx::new(CtxOpts::default());
     connect_path(&c, a.port, "/", |ci| {
         ci.ssl_connection = WS_LCCSCF_HTTP_NO_FOLLOW_REDIRECT
@@ -128,7 +132,7 @@ fn no_follow_redirect_fails_as_any_non_101_answer() {
 
 #[test]
 fn a_redirect_without_location_is_named() {
-    let a = restart_server(&["--rule", "/=307:"]);
+    let a = Server::restart(&["--rule", "/=307:"]);
     let c = Ctx::new(CtxOpts::default());
     connect_path(&c, a.port, "/", |_| {});
     assert_eq!(
@@ -144,7 +148,7 @@ fn the_hop_limit_names_the_chain() {
     for r in &rules {
         args.extend(["--rule", r.as_str()]);
     }
-    let a = restart_server(&args);
+    let a = Server::restart(&args);
     let c = Ctx::new(CtxOpts::default());
     connect_path(&c, a.port, "/0", |_| {});
     let chain: Vec<String> = (0..=5)
@@ -163,11 +167,10 @@ fn the_hop_limit_names_the_chain() {
 #[test]
 fn wss_is_not_redirected_to_ws() {
     let pki = pki();
-    let cert = pki.file("restart-cert.pem", &pki.good.cert_pem);
-    let key = pki.file("restart-key.pem", &pki.good.key_pem);
-    let plain = restart_server(&[]);
+    let (cert, key) = tls_files();
+    let plain = Server::restart(&[]);
     let to_plain = format!("/=302:ws://127.0.0.1:{}/", plain.port);
-    let a = restart_server(&["--tls-cert", &cert, "--tls-key", &key, "--rule", &to_plain]);
+    let a = Server::restart(&["--tls-cert", cert, "--tls-key", key, "--rule", &to_plain]);
     let ca = CString::new(pki.dir.join("ca.pem").to_string_lossy().as_ref()).unwrap();
     let c = Ctx::with_info(CtxOpts::default(), |i| {
         i.client_ssl_ca_filepath = ca.as_ptr()
@@ -245,7 +248,7 @@ fn record_timeline(c: &Ctx) -> Rc<RefCell<Timeline>> {
 #[test]
 fn reconnects_through_drops_and_refusals_with_the_policy_delays() {
     capture_log(WS_LLL_ERR | WS_LLL_WARN | WS_LLL_NOTICE);
-    let srv = restart_server(&["--drops", "2", "--refuse-ms", "700"]);
+    let srv = Server::restart(&["--drops", "2", "--refuse-ms", "700"]);
     let c = Ctx::new(CtxOpts::default());
     let t = record_timeline(&c);
     let p = policy(&[100, 200, 300], 30, 10);
@@ -451,7 +454,7 @@ fn the_application_close_and_final_codes_end_it_without_retry() {
 
 #[test]
 fn a_context_destroyed_during_the_backoff_closes_once() {
-    let srv = restart_server(&["--drops", "1"]);
+    let srv = Server::restart(&["--drops", "1"]);
     let mut c = Ctx::new(CtxOpts::default());
     let p = policy(&[10_000], 5, 0);
     c.connect("127.0.0.1", srv.port, None, |ci| {
@@ -475,5 +478,31 @@ fn a_context_destroyed_during_the_backoff_closes_once() {
     assert_eq!(
         c.events(WS_CALLBACK_CLIENT_CONNECTION_ERROR)[0].text(),
         "Closed before conn: the context was destroyed"
+    );
+}
+
+#[test]
+fn wss_follows_a_redirect_to_another_host_name_over_tls() {
+    let pki = pki();
+    let (cert, key) = tls_files();
+    let tls = ["--tls-cert", cert.as_str(), "--tls-key", key.as_str()];
+    let b = Server::restart(&tls);
+    let to_b = format!("/=307:wss://localhost:{}/b", b.port);
+    let a = Server::restart(&[&tls[..], &["--rule", &to_b]].concat());
+    let ca = CString::new(pki.dir.join("ca.pem").to_string_lossy().as_ref()).unwrap();
+    let c = Ctx::with_info(CtxOpts::default(), |i| {
+        i.client_ssl_ca_filepath = ca.as_ptr()
+    })
+    .unwrap();
+    connect_path(&c, a.port, "/", |ci| ci.ssl_connection = WS_LCCSCF_USE_SSL);
+    c.service_until(LIMIT, |e| {
+        e.iter().any(|e| {
+            e.reason == WS_CALLBACK_CLIENT_RECEIVE as i32
+                || e.reason == WS_CALLBACK_WSI_DESTROY as i32
+        })
+    });
+    assert_eq!(
+        c.events(WS_CALLBACK_CLIENT_RECEIVE)[0].text(),
+        format!("at /b host localhost:{}", b.port)
     );
 }

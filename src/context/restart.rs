@@ -117,19 +117,7 @@ impl Context {
             log::NOTICE,
             "{target}: {cause}; reconnecting in {ms} ms (attempt {attempt})"
         );
-        let mut text = cause.into_bytes();
-        let len = text.len();
-        text.push(0);
-        let data = CbIn::Data {
-            buf: &mut text,
-            start: 0,
-            len,
-        };
-        if self
-            .dispatch(id, Reason::ClientReconnecting, data)
-            .unwrap_or(0)
-            != 0
-        {
+        if self.dispatch_line(id, Reason::ClientReconnecting, cause) != 0 {
             wlog!(
                 log::INFO,
                 "{target}: CLIENT_RECONNECTING returned non-zero; not reconnecting"
@@ -160,7 +148,13 @@ impl Context {
         let Some(cause) = cause.flatten() else {
             return 0;
         };
-        let mut text = cause.into_bytes();
+        self.dispatch_line(id, Reason::ClientReconnected, cause)
+    }
+
+    /// Calls the connection's callback with `line` NUL-terminated in
+    /// `in`/`len`; its return value (0 when the connection is gone).
+    fn dispatch_line(&self, id: ConnId, reason: Reason, line: String) -> i32 {
+        let mut text = line.into_bytes();
         let len = text.len();
         text.push(0);
         let data = CbIn::Data {
@@ -168,8 +162,7 @@ impl Context {
             start: 0,
             len,
         };
-        self.dispatch(id, Reason::ClientReconnected, data)
-            .unwrap_or(0)
+        self.dispatch(id, reason, data).unwrap_or(0)
     }
 
     /// The upgrade response is a redirect the connection follows: asks

@@ -219,6 +219,16 @@ impl Server {
         Server::start(cmd)
     }
 
+    /// tests/servers/restart-server.js: redirects, dropped connections,
+    /// a pause in listening (its header lists the arguments).
+    pub fn restart(args: &[&str]) -> Server {
+        let mut cmd = Command::new("node");
+        cmd.current_dir(root().join("tests/servers"))
+            .args(["restart-server.js", "--port", "0"])
+            .args(args);
+        Server::start(cmd)
+    }
+
     /// Python `websockets` echo server.
     pub fn python() -> Server {
         let mut cmd = Command::new("python3");
