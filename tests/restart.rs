@@ -348,7 +348,7 @@ fn reconnects_through_drops_and_refusals_with_the_policy_delays() {
         let waited = next.0 - at;
         let want = Duration::from_millis(ms.into());
         assert!(
-            waited >= want && waited < want + Duration::from_millis(250),
+            waited >= want && waited < want + Duration::from_millis(400),
             "attempt {k}: announced {ms} ms, waited {waited:?}"
         );
     }
