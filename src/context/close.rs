@@ -35,17 +35,24 @@ impl Context {
     }
 
     /// What a callback's return value means for its connection.
+    #[inline]
     pub(crate) fn after_callback(&self, id: ConnId, r: Option<i32>) {
         if r.unwrap_or(0) != 0 {
-            let established = self.with_conn(id, |c| {
-                c.stop_reconnecting();
-                c.was_established()
-            });
-            if established == Some(true) {
-                self.begin_close(id);
-            } else {
-                self.fail(id, ConnectError::ClosedByApplication);
-            }
+            self.closed_by_callback(id);
+        }
+    }
+
+    /// A callback returned non-zero: close, and do not reconnect.
+    #[cold]
+    fn closed_by_callback(&self, id: ConnId) {
+        let established = self.with_conn(id, |c| {
+            c.stop_reconnecting();
+            c.was_established()
+        });
+        if established == Some(true) {
+            self.begin_close(id);
+        } else {
+            self.fail(id, ConnectError::ClosedByApplication);
         }
     }
 
