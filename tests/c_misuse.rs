@@ -280,6 +280,12 @@ fn every_exported_function_refuses_null_with_a_log_line() {
         logs("ws_set_timeout: wsi is NULL", || {
             ws_set_timeout(null_mut(), WS_PENDING_TIMEOUT_USER_OK, 1)
         });
+        logs("ws_reconnect_state: wsi is NULL", || {
+            assert_eq!(ws_reconnect_state(null_mut(), null_mut(), null_mut()), -1)
+        });
+        logs("ws_reconnect_final_code: wsi is NULL", || {
+            assert_eq!(ws_reconnect_final_code(null_mut(), 4000), -1)
+        });
         logs(
             "ws_retry_get_delay_ms: context is not live or ctry is NULL",
             || {
