@@ -52,6 +52,5 @@ pub(crate) mod stream;
 pub mod target;
 pub(crate) mod timers;
 pub(crate) mod tls;
-#[allow(dead_code)] // pure pieces of dialing, not wired into the dial stage yet
 pub(crate) mod url;
 pub(crate) mod utf8;
