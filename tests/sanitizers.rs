@@ -219,7 +219,7 @@ fn event_loops(checker: Checker) {
         cflags.extend(inc);
         let source = root().join("c-examples").join(format!("{example}.c"));
         let exe = checker.build_with(&source, example, &cflags, &static_lib(), &link);
-        let (code, out) = checker.run_input(&exe, &["-p", &port], Some(&input), SECS10 * 3);
+        let (code, out) = checker.run_input(&exe, &["-p", &port], Some(&input), SECS10 * 9);
         assert_eq!(
             (code, out.as_str()),
             (
@@ -247,7 +247,7 @@ fn event_loops(checker: Checker) {
         cflags.extend(pkg::pkg_flags(pkg).0);
         let source = root().join("tests/port").join(format!("{name}.c"));
         let exe = checker.build_with(&source, &format!("{name}-foreign"), &cflags, &lib, &link);
-        let (code, out) = checker.run(&exe, &["-p", &port], SECS10 * 3);
+        let (code, out) = checker.run(&exe, &["-p", &port], SECS10 * 9);
         assert_eq!(code, 0, "{name} under {}: {out}", checker.name());
         assert!(
             out.contains("received: ") && out.contains("\ntimer fired\nclosed\nloop ended"),
