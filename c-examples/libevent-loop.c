@@ -63,7 +63,9 @@ int main(int argc, char **argv)
     stdin_event = event_new(base, 0, EV_READ | EV_PERSIST, on_stdin, NULL);
     timer = evtimer_new(base, on_ws, NULL);
     event_add(ws_event, NULL);
-    event_add(stdin_event, NULL);
+    if (event_add(stdin_event, NULL) < 0) /* a regular file: epoll refuses it */
+        while (stdin_readable())
+            ; /* so read it all now */
     service(); /* arms the first timeout */
     if (!done)
         event_base_dispatch(base);

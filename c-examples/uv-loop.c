@@ -18,6 +18,7 @@
 
 static uv_poll_t ws_watch, stdin_watch;
 static uv_timer_t timer;
+static int watching_stdin;
 
 static void on_timer(uv_timer_t *t);
 
@@ -32,7 +33,7 @@ static void service(void)
     if (done) {
         uv_close((uv_handle_t *)&ws_watch, NULL);
         uv_close((uv_handle_t *)&timer, NULL);
-        if (!uv_is_closing((uv_handle_t *)&stdin_watch))
+        if (watching_stdin && !uv_is_closing((uv_handle_t *)&stdin_watch))
             uv_close((uv_handle_t *)&stdin_watch, NULL);
         return;
     }
@@ -70,8 +71,12 @@ int main(int argc, char **argv)
     }
     uv_poll_init(loop, &ws_watch, ws_get_poll_fd(context));
     uv_poll_start(&ws_watch, UV_READABLE, on_ws);
-    uv_poll_init(loop, &stdin_watch, 0);
-    uv_poll_start(&stdin_watch, UV_READABLE | UV_DISCONNECT, on_stdin);
+    watching_stdin = uv_poll_init(loop, &stdin_watch, 0) == 0;
+    if (watching_stdin)
+        uv_poll_start(&stdin_watch, UV_READABLE | UV_DISCONNECT, on_stdin);
+    else /* a regular file, which epoll refuses: read it all now */
+        while (stdin_readable())
+            ;
     uv_timer_init(loop, &timer);
     uv_timer_start(&timer, on_timer, 0, 0); /* the first service */
     uv_run(loop, UV_RUN_DEFAULT); /* ends once every handle is closed */

@@ -48,7 +48,9 @@
  * Never read, write or close the descriptor yourself. libwebsockets'
  * external-poll calls (ws_service_fd, ws_service_adjust_timeout,
  * WS_CALLBACK_ADD_POLL_FD) are built on the same descriptor; see
- * WS_CONTEXT_EXTERNAL_POLL.
+ * WS_CONTEXT_EXTERNAL_POLL. So are its foreign loops (WS_SERVER_OPTION_LIBUV,
+ * _GLIB, _LIBEVENT with foreign_loops, behind the cargo features libuv, glib
+ * and libevent): the context adds one watcher and one timer to that loop.
  *
  * THREADS. A context belongs to the thread that services it. The calls
  * that are safe from any other thread are ws_cancel_service(), which wakes
@@ -414,7 +416,8 @@ struct ws_sorted_usec_list;
 #define WS_LCCSCF_PRIORITIZE_READS (1 << 20)
 
 /**
- * Context option (`options`, lws' `LWS_SERVER_OPTION_*`): libev loop; refused.
+ * Context option (`options`, lws' `LWS_SERVER_OPTION_*`): libev loop;
+ * refused with `foreign_loops`.
  */
 #define WS_SERVER_OPTION_LIBEV 16
 
@@ -429,7 +432,8 @@ struct ws_sorted_usec_list;
 #define WS_SERVER_OPTION_VALIDATE_UTF8 256
 
 /**
- * Context option: libuv loop; refused.
+ * Context option: join the libuv loop in `foreign_loops` (cargo feature
+ * `libuv`).
  */
 #define WS_SERVER_OPTION_LIBUV 1024
 
@@ -450,7 +454,8 @@ struct ws_sorted_usec_list;
 #define WS_SERVER_OPTION_JUST_USE_RAW_ORIGIN (1 << 19)
 
 /**
- * Context option: libevent loop; refused with `foreign_loops`.
+ * Context option: join the libevent loop in `foreign_loops` (cargo
+ * feature `libevent`).
  */
 #define WS_SERVER_OPTION_LIBEVENT 2097152
 
@@ -460,17 +465,18 @@ struct ws_sorted_usec_list;
 #define WS_SERVER_OPTION_H2_JUST_FIX_WINDOW_UPDATE_OVERFLOW 2147483648
 
 /**
- * Context option: glib loop; refused.
+ * Context option: join the GLib main loop in `foreign_loops` (cargo
+ * feature `glib`).
  */
 #define WS_SERVER_OPTION_GLIB 8589934592
 
 /**
- * Context option: sd-event loop; refused.
+ * Context option: sd-event loop; refused with `foreign_loops`.
  */
 #define WS_SERVER_OPTION_SDEVENT 137438953472
 
 /**
- * Context option: uloop loop; refused.
+ * Context option: uloop loop; refused with `foreign_loops`.
  */
 #define WS_SERVER_OPTION_ULOOP 274877906944
 
@@ -1082,10 +1088,13 @@ typedef struct ws_context_creation_info {
    */
   const char *client_tls_1_3_plus_cipher_list;
   /**
-   * With `WS_SERVER_OPTION_LIBUV`: `foreign_loops[0]` is the application's
-   * `uv_loop_t *`, which the context joins (wsloop built with its `libuv`
-   * cargo feature). Other event libraries are refused with a log line
-   * pointing to `ws_get_poll_fd()`.
+   * `foreign_loops[0]` is the application's loop, which the context joins:
+   * a `uv_loop_t *` with `WS_SERVER_OPTION_LIBUV`, a `GMainLoop *` with
+   * `WS_SERVER_OPTION_GLIB`, a `struct event_base *` with
+   * `WS_SERVER_OPTION_LIBEVENT` (wsloop built with its `libuv`, `glib` or
+   * `libevent` cargo feature). Other event libraries, and these without
+   * their feature, are refused with a log line pointing to
+   * `ws_get_poll_fd()`.
    */
   void **foreign_loops;
   /**
@@ -1545,8 +1554,8 @@ unsigned int ws_http_client_http_response(struct ws *wsi);
  *
  * Returns NULL, with a log line naming the cause, when `info` is NULL,
  * asks for something wsloop does not do (a listening port, a foreign event
- * loop other than libuv's, or libuv's without the `libuv` cargo feature),
- * names a CA, certificate or key that cannot be read or used, or a proxy
+ * loop other than libuv's, GLib's or libevent's, or one of those without
+ * its cargo feature), names a CA, certificate or key that cannot be read or used, or a proxy
  * setting that cannot be used.
  *
  * Proxies: `http_proxy_address` (`"[user:password@]host[:port]"`, the port

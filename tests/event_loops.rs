@@ -15,38 +15,15 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-/// `pkg-config --cflags --libs` of a library, split into arguments.
-fn pkg_config(lib: &str) -> Vec<String> {
-    let out = Command::new("pkg-config")
-        .args(["--cflags", "--libs", lib])
-        .output()
-        .expect("pkg-config runs (scripts/setup installs it)");
-    assert!(
-        out.status.success(),
-        "pkg-config {lib}: {} (run scripts/setup)",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .split_whitespace()
-        .map(str::to_string)
-        .collect()
-}
-
 fn example(name: &str, lib: Option<&str>) -> PathBuf {
     let source = root().join("c-examples").join(format!("{name}.c"));
-    let flags = lib.map(pkg_config).unwrap_or_default();
+    let (inc, link) = lib.map(pkg::pkg_flags).unwrap_or_default();
     let mut cflags = vec!["-std=c99".to_string(), "-I".into()];
     cflags.push(root().join("include").to_string_lossy().into_owned());
-    cflags.extend(flags.iter().filter(|f| f.starts_with("-I")).cloned());
+    cflags.extend(inc);
     let lib_path = static_lib().to_string_lossy().into_owned();
     let mut libs: Vec<&str> = vec![&lib_path];
-    libs.extend(
-        flags
-            .iter()
-            .filter(|f| !f.starts_with("-I"))
-            .map(String::as_str),
-    );
+    libs.extend(link.iter().map(String::as_str));
     libs.extend(["-lpthread", "-ldl", "-lm"]);
     compile(&source, name, &cflags, &libs)
 }

@@ -1,81 +1,56 @@
-//! Foreign event loops: `LWS_SERVER_OPTION_LIBUV` with `foreign_loops`
-//! joins the application's libuv loop when wsloop is built with its `libuv`
-//! cargo feature. The suite builds that variant once (its own target
-//! directory, so the default build is left alone) and runs tests/port/uv.c,
-//! an lws program, against it and against libwebsockets (Debian's, with
-//! its libuv plugin) where installed. Without the feature, and for the
-//! event libraries wsloop does not join, context creation fails with a log
-//! line saying what to do.
+//! Foreign event loops: `LWS_SERVER_OPTION_LIBUV`, `_GLIB` and `_LIBEVENT`
+//! with `foreign_loops` join the application's loop when wsloop is built
+//! with the `libuv`, `glib` and `libevent` cargo features. The suite builds
+//! that variant once, all three features together (its own target
+//! directory, so the default build is left alone), and runs the lws
+//! programs tests/port/uv.c, glib.c and libevent.c against it and against
+//! libwebsockets (Debian's, with its plugin for that loop) where installed:
+//! Debian ships the libuv and GLib plugins, not libevent's. Without the
+//! feature, and for the event libraries wsloop does not join, context
+//! creation fails with a log line saying what to do.
 
 mod common;
 
 use std::ffi::c_void;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
+use std::path::Path;
 use std::time::Duration;
 
 use common::*;
 use wsloop::ffi::*;
 
-/// libwsloop.a built with `--features libuv`.
-fn uv_static_lib() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let dir = target_dir().join("libuv");
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let st = Command::new(cargo)
-                .args([
-                    "build",
-                    "--lib",
-                    "--quiet",
-                    "--features",
-                    "libuv",
-                    "--target-dir",
-                ])
-                .arg(&dir)
-                .current_dir(root())
-                .status()
-                .expect("cargo runs");
-            assert!(st.success(), "cargo build --features libuv failed");
-            dir.join("debug/libwsloop.a")
-        })
-        .clone()
-}
-
-#[test]
-fn an_lws_program_joins_its_libuv_loop() {
-    let source = root().join("tests/port/uv.c");
-    let lib = uv_static_lib().to_string_lossy().into_owned();
-    let shim = |d: &str| root().join(d).to_string_lossy().into_owned();
-    let ours = compile(
-        &source,
-        "uv-wsloop",
-        &[
-            "-I".into(),
-            shim("include/wsloop/lws"),
-            "-I".into(),
-            shim("include"),
-        ],
-        &[&lib, "-luv", "-lpthread", "-ldl", "-lm"],
-    );
+/// A port program joining a loop of `pkg` (its pkg-config name), built
+/// against wsloop and, where Debian's libwebsockets has the `plugin`
+/// (libwebsockets-evlib_PLUGIN.so), against lws; each run against an echo
+/// server must print `expected`.
+fn joins_its_loop(name: &str, pkg: &str, plugin: &str, expected: &str) {
+    let source = root().join("tests/port").join(format!("{name}.c"));
+    let lib = pkg::foreign_static_lib().to_string_lossy().into_owned();
+    let dir = |d: &str| root().join(d).to_string_lossy().into_owned();
+    let (inc, link) = pkg::pkg_flags(pkg);
+    let mut flags = vec![
+        "-I".into(),
+        dir("include/wsloop/lws"),
+        "-I".into(),
+        dir("include"),
+    ];
+    flags.extend(inc.iter().cloned());
+    // The foreign-loop build links all three libraries.
+    let all = pkg::foreign_link_flags();
+    let mut libs = vec![lib.as_str()];
+    libs.extend(all.iter().map(String::as_str));
+    libs.extend(["-lpthread", "-ldl", "-lm"]);
+    let ours = compile(&source, &format!("{name}-wsloop"), &flags, &libs);
     let mut builds = vec![("wsloop", ours)];
-    if Path::new("/usr/include/libwebsockets.h").exists()
-        && Path::new("/usr/lib/x86_64-linux-gnu/libwebsockets-evlib_uv.so").exists()
-    {
-        builds.push((
-            "lws",
-            compile(&source, "uv-lws", &[], &["-lwebsockets", "-luv"]),
-        ));
+    let evlib = format!("/usr/lib/x86_64-linux-gnu/libwebsockets-evlib_{plugin}.so");
+    if Path::new("/usr/include/libwebsockets.h").exists() && Path::new(&evlib).exists() {
+        let mut libs = vec!["-lwebsockets"];
+        libs.extend(link.iter().map(String::as_str));
+        builds.push(("lws", compile(&source, &format!("{name}-lws"), &inc, &libs)));
     } else {
         eprintln!(
-            "libwebsockets with its libuv plugin is not installed: uv runs against wsloop only"
+            "libwebsockets with its {plugin} plugin is not installed: {name} runs against wsloop only"
         );
     }
-    let expected =
-        "established\nreceived: uv message 1\nreceived: uv message 2\nreceived: uv message 3\n\
-                    timer fired\nclosed\nloop ended, uv_loop_close: ok\n";
     for (lib, exe) in builds {
         let srv = Server::node("echo");
         let (code, out, err) = run(
@@ -86,9 +61,35 @@ fn an_lws_program_joins_its_libuv_loop() {
         assert_eq!(
             (code, out.as_str()),
             (0, expected),
-            "uv against {lib}:\n{err}"
+            "{name} against {lib}:\n{err}"
         );
     }
+}
+
+/// What every port program prints before its loop ends.
+fn session(name: &str) -> String {
+    format!(
+        "established\nreceived: {name} message 1\nreceived: {name} message 2\n\
+         received: {name} message 3\ntimer fired\nclosed\n"
+    )
+}
+
+#[test]
+fn an_lws_program_joins_its_libuv_loop() {
+    let expected = session("uv") + "loop ended, uv_loop_close: ok\n";
+    joins_its_loop("uv", "libuv", "uv", &expected);
+}
+
+#[test]
+fn an_lws_program_joins_its_glib_main_loop() {
+    let expected = session("glib") + "loop ended, pending: no\n";
+    joins_its_loop("glib", "glib-2.0", "glib", &expected);
+}
+
+#[test]
+fn an_lws_program_joins_its_libevent_loop() {
+    let expected = session("libevent") + "loop ended, event_base_dispatch: 1\n";
+    joins_its_loop("libevent", "libevent", "event", &expected);
 }
 
 /// Tries a context with `options` and a (fake) foreign loop; returns the
@@ -113,18 +114,21 @@ fn refused(options: u64, foreign: bool) -> String {
 
 #[test]
 fn foreign_loops_it_cannot_join_are_refused_with_what_to_do() {
-    let line = refused(WS_SERVER_OPTION_LIBUV, true);
-    assert!(
-        line.contains("ws_create_context: LWS_SERVER_OPTION_LIBUV with foreign_loops needs wsloop built with its `libuv` cargo feature (cargo build --features libuv, and link with -luv); without it, watch ws_get_poll_fd() with a uv_poll_t"),
-        "{line}"
-    );
-    let line = refused(WS_SERVER_OPTION_GLIB, true);
-    assert!(
-        line.contains("ws_create_context: LWS_SERVER_OPTION_GLIB with foreign_loops is not supported: wsloop joins only libuv loops itself; watch ws_get_poll_fd() in your loop and call ws_service(context, -1) when it is readable or ws_get_poll_timeout_ms() has passed (see c-examples/glib-loop.c)"),
-        "{line}"
-    );
+    for (opt, name, feature, built, link, example) in [
+        (WS_SERVER_OPTION_LIBUV, "LIBUV", "libuv", cfg!(feature = "libuv"), "-luv", "c-examples/uv-loop.c does (a uv_poll_t on it, and a uv_timer_t re-armed from ws_get_poll_timeout_ms())"),
+        (WS_SERVER_OPTION_GLIB, "GLIB", "glib", cfg!(feature = "glib"), "-lglib-2.0", "c-examples/glib-loop.c does (g_unix_fd_add() on it, and a timeout source re-armed from ws_get_poll_timeout_ms())"),
+        (WS_SERVER_OPTION_LIBEVENT, "LIBEVENT", "libevent", cfg!(feature = "libevent"), "-levent", "c-examples/libevent-loop.c does (an EV_READ|EV_PERSIST event on it, and a timer event re-armed from ws_get_poll_timeout_ms())"),
+    ] {
+        if built {
+            continue;
+        }
+        let line = refused(opt, true);
+        assert!(
+            line.contains(&format!("ws_create_context: LWS_SERVER_OPTION_{name} with foreign_loops needs wsloop built with its `{feature}` cargo feature (cargo build --features {feature}, and link with {link}); without it, watch ws_get_poll_fd() yourself as {example}")),
+            "{line}"
+        );
+    }
     for (opt, name) in [
-        (WS_SERVER_OPTION_LIBEVENT, "LIBEVENT"),
         (WS_SERVER_OPTION_LIBEV, "LIBEV"),
         (WS_SERVER_OPTION_SDEVENT, "SDEVENT"),
         (WS_SERVER_OPTION_ULOOP, "ULOOP"),
@@ -132,14 +136,14 @@ fn foreign_loops_it_cannot_join_are_refused_with_what_to_do() {
         let line = refused(opt, true);
         assert!(
             line.contains(&format!(
-                "LWS_SERVER_OPTION_{name} with foreign_loops is not supported"
+                "ws_create_context: LWS_SERVER_OPTION_{name} with foreign_loops is not supported: wsloop joins only libuv, GLib and libevent loops itself; watch ws_get_poll_fd() in your loop and call ws_service(context, -1) when it is readable or ws_get_poll_timeout_ms() has passed (see c-examples/poll-loop.c)"
             )),
             "{line}"
         );
     }
     let line = refused(0, true);
     assert!(
-        line.contains("foreign_loops is set, but no LWS_SERVER_OPTION_LIBUV"),
+        line.contains("foreign_loops is set, but no LWS_SERVER_OPTION_LIBUV, _GLIB or _LIBEVENT says what kind of loop it is"),
         "{line}"
     );
     let line = refused(WS_SERVER_OPTION_LIBUV | WS_SERVER_OPTION_GLIB, false);

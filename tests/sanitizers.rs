@@ -1,4 +1,5 @@
-//! The C examples and the Autobahn driver under AddressSanitizer (with
+//! The C examples (the event-loop ones too, and the lws programs joining
+//! foreign loops) and the Autobahn driver under AddressSanitizer (with
 //! LeakSanitizer) and under valgrind's memcheck: zero errors, zero leaks.
 //!
 //! The C side is instrumented (`-fsanitize=address`) and linked with the
@@ -31,27 +32,42 @@ impl Checker {
 
     /// Builds a C example into target/c-bin/<checker>/.
     fn build(self, example: &str) -> PathBuf {
+        let source = root().join("c-examples").join(format!("{example}.c"));
         let lib = static_lib();
+        self.build_with(&source, example, &["-std=c99".into()], &lib, &[])
+    }
+
+    /// Builds a C program into target/c-bin/<checker>/`name`, linked with
+    /// the static library `lib` and then `libs`.
+    fn build_with(
+        self,
+        source: &Path,
+        name: &str,
+        cflags: &[String],
+        lib: &Path,
+        libs: &[String],
+    ) -> PathBuf {
         let dir = target_dir().join("c-bin").join(self.name());
         std::fs::create_dir_all(&dir).unwrap();
-        let exe = dir.join(example);
+        let exe = dir.join(name);
         let mut cc = Command::new("cc");
-        cc.args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-g"]);
+        cc.args(["-Wall", "-Wextra", "-Werror", "-g"]).args(cflags);
         if let Checker::Asan = self {
             cc.args(["-fsanitize=address", "-fno-omit-frame-pointer"]);
         }
         let out = cc
             .arg("-I")
             .arg(root().join("include"))
-            .arg(root().join("c-examples").join(format!("{example}.c")))
-            .arg(&lib)
+            .arg(source)
+            .arg(lib)
+            .args(libs)
             .args(["-lpthread", "-ldl", "-lm", "-o"])
             .arg(&exe)
             .output()
             .expect("cc runs");
         assert!(
             out.status.success(),
-            "compiling {example} ({}) failed:\n{}",
+            "compiling {name} ({}) failed:\n{}",
             self.name(),
             String::from_utf8_lossy(&out.stderr)
         );
@@ -60,6 +76,27 @@ impl Checker {
 
     /// Runs a program; asserts the checker found nothing. Returns (code, stdout).
     fn run(self, exe: &Path, args: &[&str], limit: Duration) -> (i32, String) {
+        self.run_input(exe, args, None, limit)
+    }
+
+    /// `run` with standard input read from the file `input`.
+    fn run_input(
+        self,
+        exe: &Path,
+        args: &[&str],
+        input: Option<&Path>,
+        limit: Duration,
+    ) -> (i32, String) {
+        // `sh -c 'exec "$@" < "$0"' INPUT PROGRAM ARGS...`
+        let run = |exe: &Path, args: &[&str], limit| match input {
+            None => run(exe, args, limit),
+            Some(input) => {
+                let mut sh = vec!["-c", "exec \"$@\" < \"$0\"", input.to_str().unwrap()];
+                sh.push(exe.to_str().unwrap());
+                sh.extend_from_slice(args);
+                common::run(Path::new("sh"), &sh, limit)
+            }
+        };
         let (code, out, err) = match self {
             Checker::Asan => run(exe, args, limit),
             Checker::Valgrind => {
@@ -160,6 +197,66 @@ fn examples(checker: Checker) {
     );
 }
 
+/// The event-loop examples (c-examples/*-loop.c, the context's descriptor
+/// in poll(), GLib, libuv and libevent loops, standard input given at
+/// once), and the lws programs joining those loops as foreign loops
+/// (tests/port/uv.c, glib.c, libevent.c, with the foreign-loop build).
+fn event_loops(checker: Checker) {
+    let node = Server::node("echo");
+    let port = node.port.to_string();
+    let dir = target_dir().join("c-bin").join(checker.name());
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("event-loop-lines.txt");
+    std::fs::write(&input, "one\ntwo words\nthree\n").unwrap();
+    for (example, pkg) in [
+        ("poll-loop", None),
+        ("glib-loop", Some("glib-2.0")),
+        ("uv-loop", Some("libuv")),
+        ("libevent-loop", Some("libevent")),
+    ] {
+        let (inc, link) = pkg.map(pkg::pkg_flags).unwrap_or_default();
+        let mut cflags = vec!["-std=c99".to_string()];
+        cflags.extend(inc);
+        let source = root().join("c-examples").join(format!("{example}.c"));
+        let exe = checker.build_with(&source, example, &cflags, &static_lib(), &link);
+        let (code, out) = checker.run_input(&exe, &["-p", &port], Some(&input), SECS10 * 9);
+        assert_eq!(
+            (code, out.as_str()),
+            (
+                0,
+                "established\necho: one\necho: two words\necho: three\nclosed after 3 echoes\n"
+            ),
+            "{example} under {}",
+            checker.name()
+        );
+    }
+    let lib = pkg::foreign_static_lib();
+    let link = pkg::foreign_link_flags();
+    for (name, pkg) in [
+        ("uv", "libuv"),
+        ("glib", "glib-2.0"),
+        ("libevent", "libevent"),
+    ] {
+        let mut cflags = vec!["-I".to_string()];
+        cflags.push(
+            root()
+                .join("include/wsloop/lws")
+                .to_string_lossy()
+                .into_owned(),
+        );
+        cflags.extend(pkg::pkg_flags(pkg).0);
+        let source = root().join("tests/port").join(format!("{name}.c"));
+        let exe = checker.build_with(&source, &format!("{name}-foreign"), &cflags, &lib, &link);
+        let (code, out) = checker.run(&exe, &["-p", &port], SECS10 * 9);
+        assert_eq!(code, 0, "{name} under {}: {out}", checker.name());
+        assert!(
+            out.contains("received: ") && out.contains("\ntimer fired\nclosed\nloop ended"),
+            "{name} under {}: {out}",
+            checker.name()
+        );
+    }
+}
+
 /// The Autobahn driver through the given sections; every case must pass.
 fn autobahn(checker: Checker, sections: &[u32]) {
     let dir = target_dir().join("autobahn").join(checker.name());
@@ -205,6 +302,16 @@ fn autobahn(checker: Checker, sections: &[u32]) {
 #[test]
 fn c_examples_under_address_sanitizer() {
     examples(Checker::Asan);
+}
+
+#[test]
+fn event_loops_under_address_sanitizer() {
+    event_loops(Checker::Asan);
+}
+
+#[test]
+fn event_loops_under_valgrind() {
+    event_loops(Checker::Valgrind);
 }
 
 #[test]

@@ -30,8 +30,8 @@ const DEFAULT_MAX_MESSAGE: u64 = 64 << 20;
 ///
 /// Returns NULL, with a log line naming the cause, when `info` is NULL,
 /// asks for something wsloop does not do (a listening port, a foreign event
-/// loop other than libuv's, or libuv's without the `libuv` cargo feature),
-/// names a CA, certificate or key that cannot be read or used, or a proxy
+/// loop other than libuv's, GLib's or libevent's, or one of those without
+/// its cargo feature), names a CA, certificate or key that cannot be read or used, or a proxy
 /// setting that cannot be used.
 ///
 /// Proxies: `http_proxy_address` (`"[user:password@]host[:port]"`, the port

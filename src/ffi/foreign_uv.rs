@@ -6,14 +6,10 @@
 //! which run when the application's loop runs after `ws_context_destroy`,
 //! as with lws.
 
-use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_void, CStr};
-use std::sync::Mutex;
-use std::time::Duration;
 
-use super::handles;
+use super::foreign::{self, ms};
 use super::types::*;
-use crate::context::Wait;
 
 const UV_POLL: c_int = 8;
 const UV_TIMER: c_int = 13;
@@ -56,9 +52,6 @@ struct Binding {
     open: u8,
 }
 
-/// Bindings by context handle (address of the Binding).
-static BINDINGS: Mutex<Option<HashMap<usize, usize>>> = Mutex::new(None);
-
 fn handle_memory(kind: c_int) -> Box<[u128]> {
     // SAFETY: uv_handle_size only reads its argument.
     let size = unsafe { uv_handle_size(kind) };
@@ -72,10 +65,7 @@ fn uv_error(what: &str, err: c_int) -> String {
 }
 
 pub fn attach(context: *mut ws_context, l: *mut c_void) -> Result<(), String> {
-    let Some(s) = handles::shell(context) else {
-        return Err("LWS_SERVER_OPTION_LIBUV: the context is gone".into());
-    };
-    let fd = s.core.poll_fd();
+    let fd = foreign::poll_fd(context, "LIBUV")?;
     let b = Box::into_raw(Box::new(Binding {
         context,
         poll: handle_memory(UV_POLL),
@@ -106,28 +96,16 @@ pub fn attach(context: *mut ws_context, l: *mut c_void) -> Result<(), String> {
         // The first service runs at the loop's next turn.
         uv_timer_start(timer, on_timer, 0, 0);
     }
-    BINDINGS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_or_insert_with(HashMap::new)
-        .insert(context as usize, b as usize);
+    foreign::register(context, b as usize, release);
     Ok(())
 }
 
-pub fn detach(context: *mut ws_context) {
-    let b = BINDINGS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .as_mut()
-        .and_then(|m| m.remove(&(context as usize)));
-    let Some(b) = b else { return };
+/// Closes both handles; the binding is freed when both are closed.
+unsafe fn release(b: usize) {
     let b = b as *mut Binding;
-    // SAFETY: the binding stays allocated until both close callbacks ran.
-    unsafe {
-        (*b).context = std::ptr::null_mut();
-        uv_close((*b).poll.as_mut_ptr().cast(), closed);
-        uv_close((*b).timer.as_mut_ptr().cast(), closed);
-    }
+    (*b).context = std::ptr::null_mut();
+    uv_close((*b).poll.as_mut_ptr().cast(), closed);
+    uv_close((*b).timer.as_mut_ptr().cast(), closed);
 }
 
 unsafe extern "C" fn closed(h: Handle) {
@@ -148,20 +126,12 @@ unsafe extern "C" fn on_timer(h: Handle) {
 
 /// Runs what is due, then re-arms the timer from the context's timeout.
 unsafe fn service(b: *mut Binding) {
-    let Some(s) = handles::shell((*b).context) else {
+    let Some(timeout) = foreign::service((*b).context) else {
         return;
     };
-    if s.core.in_callback() {
-        return;
-    }
-    let _ = s.core.service(Wait::None);
     let timer = (*b).timer.as_mut_ptr().cast::<c_void>();
     uv_timer_stop(timer);
-    if let Some(d) = s.core.poll_timeout() {
+    if let Some(d) = timeout {
         uv_timer_start(timer, on_timer, ms(d), 0);
     }
-}
-
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
 }

@@ -18,6 +18,10 @@ mod callback;
 mod conn_api;
 mod context_api;
 mod foreign;
+#[cfg(feature = "libevent")]
+mod foreign_event;
+#[cfg(feature = "glib")]
+mod foreign_glib;
 #[cfg(feature = "libuv")]
 mod foreign_uv;
 mod handles;

@@ -224,10 +224,13 @@ pub struct ws_context_creation_info {
     pub client_ssl_cipher_list: *const c_char,
     /// Not applied, as `client_ssl_cipher_list`.
     pub client_tls_1_3_plus_cipher_list: *const c_char,
-    /// With `WS_SERVER_OPTION_LIBUV`: `foreign_loops[0]` is the application's
-    /// `uv_loop_t *`, which the context joins (wsloop built with its `libuv`
-    /// cargo feature). Other event libraries are refused with a log line
-    /// pointing to `ws_get_poll_fd()`.
+    /// `foreign_loops[0]` is the application's loop, which the context joins:
+    /// a `uv_loop_t *` with `WS_SERVER_OPTION_LIBUV`, a `GMainLoop *` with
+    /// `WS_SERVER_OPTION_GLIB`, a `struct event_base *` with
+    /// `WS_SERVER_OPTION_LIBEVENT` (wsloop built with its `libuv`, `glib` or
+    /// `libevent` cargo feature). Other event libraries, and these without
+    /// their feature, are refused with a log line pointing to
+    /// `ws_get_poll_fd()`.
     pub foreign_loops: *mut *mut c_void,
     /// The retry and keepalive policy of connections that give none; NULL
     /// means keepalive at lws 4.1's 300/310 s. Copied.
@@ -533,13 +536,15 @@ pub const WS_LCCSCF_WAKE_SUSPEND__VALIDITY: c_int = 1 << 19;
 /// Connect flag, ignored.
 pub const WS_LCCSCF_PRIORITIZE_READS: c_int = 1 << 20;
 
-/// Context option (`options`, lws' `LWS_SERVER_OPTION_*`): libev loop; refused.
+/// Context option (`options`, lws' `LWS_SERVER_OPTION_*`): libev loop;
+/// refused with `foreign_loops`.
 pub const WS_SERVER_OPTION_LIBEV: u64 = 16;
 /// Context option: trust only the CA certificates given, not the system's.
 pub const WS_SERVER_OPTION_DISABLE_OS_CA_CERTS: u64 = 64;
 /// Context option, accepted: received text is always validated as UTF-8.
 pub const WS_SERVER_OPTION_VALIDATE_UTF8: u64 = 256;
-/// Context option: libuv loop; refused.
+/// Context option: join the libuv loop in `foreign_loops` (cargo feature
+/// `libuv`).
 pub const WS_SERVER_OPTION_LIBUV: u64 = 1024;
 /// Context option, accepted: TLS needs no global initialisation.
 pub const WS_SERVER_OPTION_DO_SSL_GLOBAL_INIT: u64 = 4096;
@@ -548,15 +553,17 @@ pub const WS_SERVER_OPTION_EXPLICIT_VHOSTS: u64 = 8192;
 /// Send the connect info's `origin` as given; without it, as lws, the
 /// Origin header is `http://` + `origin`.
 pub const WS_SERVER_OPTION_JUST_USE_RAW_ORIGIN: u64 = 1 << 19;
-/// Context option: libevent loop; refused with `foreign_loops`.
+/// Context option: join the libevent loop in `foreign_loops` (cargo
+/// feature `libevent`).
 pub const WS_SERVER_OPTION_LIBEVENT: u64 = 2097152;
 /// Context option, ignored (HTTP/2).
 pub const WS_SERVER_OPTION_H2_JUST_FIX_WINDOW_UPDATE_OVERFLOW: u64 = 2147483648;
-/// Context option: glib loop; refused.
+/// Context option: join the GLib main loop in `foreign_loops` (cargo
+/// feature `glib`).
 pub const WS_SERVER_OPTION_GLIB: u64 = 8589934592;
-/// Context option: sd-event loop; refused.
+/// Context option: sd-event loop; refused with `foreign_loops`.
 pub const WS_SERVER_OPTION_SDEVENT: u64 = 137438953472;
-/// Context option: uloop loop; refused.
+/// Context option: uloop loop; refused with `foreign_loops`.
 pub const WS_SERVER_OPTION_ULOOP: u64 = 274877906944;
 /// wsloop's own option: do not read the proxy environment variables
 /// (`http_proxy`, `https_proxy`, `HTTPS_PROXY`, `all_proxy`, `ALL_PROXY`,
