@@ -10,6 +10,7 @@ use crate::callbacks::{ConnId, Opaque};
 use crate::error::ConnectError;
 use crate::frame::{self, Decoder, OpCode};
 use crate::handshake::Response;
+use crate::happy_eyeballs::{Attempt, Race};
 use crate::proxy::{Proxy, Tunnel};
 use crate::retry::RetryPolicy;
 use crate::stream::Stream;
@@ -26,8 +27,9 @@ pub(crate) enum Phase {
     New,
     /// Waiting for the resolver.
     Resolving,
-    /// A TCP connect to one of the resolved addresses is under way.
-    Connecting(Dialing),
+    /// TCP connects to the resolved addresses are under way (Happy
+    /// Eyeballs), or a Unix socket's connect.
+    Connecting(Box<Dialing>),
     /// TCP to a proxy is up; the tunnel handshake (CONNECT or SOCKS5) is
     /// under way.
     Tunneling(Box<Tunneling>),
@@ -48,13 +50,26 @@ pub(crate) enum Phase {
     Done(Outcome),
 }
 
-/// The addresses a connection tries, one after another.
+/// The TCP attempts to a name's addresses (RFC 8305: the next starts
+/// 250 ms after the previous while it is pending, the first to connect
+/// wins). A Unix socket's connect has no addresses: its socket is the
+/// connection's own from the start.
 pub(crate) struct Dialing {
-    pub(crate) addrs: Vec<SocketAddr>,
-    /// The next address to try.
-    pub(crate) next: usize,
-    /// Why the last attempt failed, reported when none is left.
-    pub(crate) last_error: Option<ConnectError>,
+    pub(crate) race: Race,
+    /// Attempts under way, each socket registered under the connection's token.
+    pub(crate) pending: Vec<(Attempt, mio::net::TcpStream)>,
+    /// Each address that failed and why, in the order they failed.
+    pub(crate) failures: Vec<(SocketAddr, io::Error)>,
+}
+
+impl Dialing {
+    pub(crate) fn new(addrs: &[SocketAddr]) -> Box<Dialing> {
+        Box::new(Dialing {
+            race: Race::new(addrs),
+            pending: Vec::new(),
+            failures: Vec::new(),
+        })
+    }
 }
 
 /// The proxy a connection goes through, from its first step until the

@@ -24,9 +24,11 @@ pub enum Kind {
     Kill = 2,
     /// Keepalive: time to ping, or to give up waiting for the pong.
     Keepalive = 3,
+    /// Happy Eyeballs: start the next connection attempt.
+    Attempt = 4,
 }
 
-pub const KINDS: usize = 4;
+pub const KINDS: usize = 5;
 
 /// What a heap entry is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -9,6 +9,7 @@ mod calls;
 mod close;
 mod dial;
 mod external;
+mod eyeballs;
 #[cfg(test)]
 pub(crate) mod inject;
 mod keepalive;

@@ -166,6 +166,7 @@ impl Context {
                         }
                         Kind::Kill => self.kill(id),
                         Kind::Keepalive => self.on_keepalive(id),
+                        Kind::Attempt => self.dial_step(id),
                     }
                 }
                 Key::Sul(k) => {
