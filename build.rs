@@ -74,7 +74,7 @@ fn lws_name(ours: &str) -> Option<String> {
         "CONTEXT_PORT_NO_LISTEN",
     ];
     // wsloop's own extensions have no libwebsockets name.
-    if ours.starts_with("ws_sender") || ours.starts_with("WS_SENDER_") {
+    if ours.starts_with("ws_sender") || ours.starts_with("WS_SENDER_") || ours.ends_with("_stats") {
         return None;
     }
     match ours {

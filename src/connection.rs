@@ -10,7 +10,7 @@ use crate::callbacks::{ConnId, Opaque};
 use crate::error::ConnectError;
 use crate::frame::{self, Decoder, OpCode};
 use crate::handshake::Response;
-use crate::happy_eyeballs::{Attempt, Race};
+use crate::happy_eyeballs::Attempt;
 use crate::proxy::{Proxy, Tunnel};
 use crate::retry::RetryPolicy;
 use crate::stream::Stream;
@@ -55,21 +55,11 @@ pub(crate) enum Phase {
 /// wins). A Unix socket's connect has no addresses: its socket is the
 /// connection's own from the start.
 pub(crate) struct Dialing {
-    pub(crate) race: Race,
+    pub(crate) race: crate::happy_eyeballs::Race,
     /// Attempts under way, each socket registered under the connection's token.
     pub(crate) pending: Vec<(Attempt, mio::net::TcpStream)>,
     /// Each address that failed and why, in the order they failed.
     pub(crate) failures: Vec<(SocketAddr, io::Error)>,
-}
-
-impl Dialing {
-    pub(crate) fn new(addrs: &[SocketAddr]) -> Box<Dialing> {
-        Box::new(Dialing {
-            race: Race::new(addrs),
-            pending: Vec::new(),
-            failures: Vec::new(),
-        })
-    }
 }
 
 /// The proxy a connection goes through, from its first step until the
@@ -199,6 +189,8 @@ pub(crate) struct Conn {
     pub(crate) http_status: u16,
     /// Messages other threads write (`ws_sender_write`), once asked for.
     pub(crate) outbox: Option<crate::outbox::Link>,
+    /// What `ws_get_conn_stats` reports.
+    pub(crate) stats: crate::stats::Stats,
 }
 
 impl Conn {
@@ -247,6 +239,7 @@ impl Conn {
             wrote_in_callback: false,
             http_status: 0,
             outbox: None,
+            stats: Default::default(),
         };
         if !c.pss.is_empty() {
             c.user = Opaque(c.pss.as_mut_ptr().cast());
@@ -383,6 +376,7 @@ impl Conn {
     pub(crate) fn queue_frame(&mut self, op: OpCode, fin: bool, payload: &[u8], mask: [u8; 4]) {
         let mut hdr = [0u8; frame::MAX_HEADER];
         let n = frame::encode_header(&mut hdr, op, fin, payload.len(), mask);
+        self.stats.frame_out(n, payload.len());
         self.out.reserve(n + payload.len());
         self.out.extend_from_slice(&hdr[..n]);
         let at = self.out.len();

@@ -47,6 +47,7 @@ pub(crate) mod redirect;
 pub mod resolve;
 pub(crate) mod retry;
 pub(crate) mod ring;
+pub(crate) mod stats;
 pub(crate) mod stream;
 #[doc(hidden)]
 pub mod target;

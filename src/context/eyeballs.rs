@@ -220,5 +220,9 @@ pub(super) fn connect_error(
 
 /// A dialing phase over `addrs`.
 pub(super) fn dialing(addrs: &[SocketAddr]) -> Phase {
-    Phase::Connecting(Dialing::new(addrs))
+    Phase::Connecting(Box::new(Dialing {
+        race: crate::happy_eyeballs::Race::new(addrs),
+        pending: Vec::new(),
+        failures: Vec::new(),
+    }))
 }
