@@ -80,6 +80,7 @@ fn lws_name(ours: &str) -> Option<String> {
         || ours.starts_with("WS_CALLBACK_CLIENT_RECONNECT")
         || ours == "WS_CONNECT_RECONNECT"
         || ours == "WS_WRITE_RECONNECTING"
+        || ours.ends_with("_stats")
     {
         return None;
     }

@@ -955,11 +955,14 @@ typedef struct ws_context_creation_info {
    */
   const char *ssl_cipher_list;
   /**
-   * Proxies are not supported yet: non-NULL is refused.
+   * An HTTP CONNECT proxy for every connection, as lws:
+   * `[user:password@]host[:port]` (or an `http://`, `https://` URL);
+   * NULL: none (then the environment, unless
+   * `WS_SERVER_OPTION_IGNORE_PROXY_ENV`). See the README's proxy table.
    */
   const char *http_proxy_address;
   /**
-   * Ignored (see `http_proxy_address`).
+   * The proxy's port when `http_proxy_address` gives none.
    */
   unsigned int http_proxy_port;
   /**
@@ -1107,11 +1110,13 @@ typedef struct ws_context_creation_info {
    */
   unsigned int connect_timeout_secs;
   /**
-   * Proxies are not supported yet: non-NULL is refused.
+   * A SOCKS5 proxy for every connection, as lws:
+   * `[user:password@]host[:port]` (or a `socks5://`, `socks5h://` URL);
+   * NULL: none. Not together with `http_proxy_address`.
    */
   const char *socks_proxy_address;
   /**
-   * Ignored (see `socks_proxy_address`).
+   * The proxy's port when `socks_proxy_address` gives none.
    */
   unsigned int socks_proxy_port;
   /**
@@ -1292,6 +1297,182 @@ typedef void (*ws_log_emit_t)(int level, const char *line);
  * tail, or left at destroy).
  */
 typedef void (*ws_ring_destroy_element)(void *element);
+
+/**
+ * wsloop extension: one connection's statistics, filled by
+ * ws_get_conn_stats(). Fields are only ever added at the end.
+ *
+ * Wire bytes are WebSocket frames (headers and payloads) as they leave
+ * and arrive, after TLS and not counting the HTTP upgrade exchange;
+ * payload bytes are what the application wrote with ws_write() (and
+ * ws_sender_write()) and what CLIENT_RECEIVE handed it. With compression,
+ * payload / wire is the compression ratio. Sent figures count frames when
+ * they are made: what the socket has not taken yet is in `queued_bytes`.
+ */
+typedef struct ws_conn_stats {
+  /**
+   * Set by the caller to `sizeof(struct ws_conn_stats)`; set by the
+   * library to the number of bytes it filled.
+   */
+  size_t size;
+  /**
+   * WebSocket bytes received (frame headers included).
+   */
+  uint64_t rx_wire_bytes;
+  /**
+   * WebSocket bytes sent (frame headers included).
+   */
+  uint64_t tx_wire_bytes;
+  /**
+   * Payload bytes handed to CLIENT_RECEIVE.
+   */
+  uint64_t rx_payload_bytes;
+  /**
+   * Payload bytes the application wrote (data, PING and PONG frames).
+   */
+  uint64_t tx_payload_bytes;
+  /**
+   * TEXT and BINARY messages received (counted at their first frame).
+   */
+  uint64_t rx_messages;
+  /**
+   * TEXT and BINARY messages the application finished writing.
+   */
+  uint64_t tx_messages;
+  /**
+   * Frames received, control frames included.
+   */
+  uint64_t rx_frames;
+  /**
+   * Frames sent, the library's own (keepalive PING, PONG, Close) included.
+   */
+  uint64_t tx_frames;
+  /**
+   * Microseconds since CLIENT_ESTABLISHED (0 before).
+   */
+  uint64_t established_usecs;
+  /**
+   * The last round-trip time measured from a PING to its PONG (the
+   * keepalive's, or one written with WS_WRITE_PING), in microseconds; 0
+   * before the first.
+   */
+  uint64_t rtt_last_usecs;
+  /**
+   * The smoothed round-trip time (RFC 6298: 7/8 of the previous plus 1/8
+   * of each sample), in microseconds; 0 before the first sample.
+   */
+  uint64_t rtt_smoothed_usecs;
+  /**
+   * How many PONGs answered a PING (round-trip samples).
+   */
+  uint64_t rtt_samples;
+  /**
+   * Bytes in the library's send queue, not yet taken by the socket.
+   */
+  uint64_t queued_bytes;
+  /**
+   * 1 when TLS holds encrypted records the socket has not taken yet
+   * (the TLS library does not say how many bytes), else 0.
+   */
+  uint32_t tls_backlogged;
+  /**
+   * 1 once CLIENT_ESTABLISHED was delivered, else 0.
+   */
+  uint32_t established;
+} ws_conn_stats;
+
+/**
+ * wsloop extension: a context's connections by phase and its totals since
+ * it was made, filled by ws_get_context_stats(). Fields are only ever
+ * added at the end.
+ */
+typedef struct ws_context_stats {
+  /**
+   * Set by the caller to `sizeof(struct ws_context_stats)`; set by the
+   * library to the number of bytes it filled.
+   */
+  size_t size;
+  /**
+   * Live connections (the sum of the phases below).
+   */
+  uint32_t live;
+  /**
+   * Created, or waiting for name resolution.
+   */
+  uint32_t resolving;
+  /**
+   * TCP connect under way.
+   */
+  uint32_t connecting;
+  /**
+   * Opening a tunnel through a proxy (TLS to an HTTPS proxy included).
+   */
+  uint32_t tunneling;
+  /**
+   * TLS handshake with the server under way.
+   */
+  uint32_t tls;
+  /**
+   * Upgrade request sent, response awaited or being checked.
+   */
+  uint32_t upgrading;
+  /**
+   * Open for messages.
+   */
+  uint32_t established;
+  /**
+   * Closing, or closed with the final callbacks due.
+   */
+  uint32_t closing;
+  /**
+   * Connections started since the context was made.
+   */
+  uint64_t started;
+  /**
+   * Connections that reached CLIENT_ESTABLISHED.
+   */
+  uint64_t established_total;
+  /**
+   * Connections that ended with CLIENT_CONNECTION_ERROR.
+   */
+  uint64_t failed;
+  /**
+   * Connections that ended otherwise (CLIENT_CLOSED).
+   */
+  uint64_t closed;
+  /**
+   * Over every connection, live and ended: as in struct ws_conn_stats.
+   */
+  uint64_t rx_wire_bytes;
+  /**
+   * As in struct ws_conn_stats, summed.
+   */
+  uint64_t tx_wire_bytes;
+  /**
+   * As in struct ws_conn_stats, summed.
+   */
+  uint64_t rx_payload_bytes;
+  /**
+   * As in struct ws_conn_stats, summed.
+   */
+  uint64_t tx_payload_bytes;
+  /**
+   * As in struct ws_conn_stats, summed.
+   */
+  uint64_t rx_messages;
+  /**
+   * As in struct ws_conn_stats, summed.
+   */
+  uint64_t tx_messages;
+  /**
+   * As in struct ws_conn_stats, summed.
+   */
+  uint64_t rx_frames;
+  /**
+   * As in struct ws_conn_stats, summed.
+   */
+  uint64_t tx_frames;
+} ws_context_stats;
 
 /**
  * Microseconds (libwebsockets' `lws_usec_t`).
@@ -1885,6 +2066,30 @@ int ws_service_adjust_timeout(struct ws_context *context, int timeout_ms, int ts
 int ws_callback_all_protocol(struct ws_context *context,
                              const struct ws_protocols *protocol,
                              int reason);
+
+/**
+ * wsloop extension (lws has no equivalent): fills `*out` with the
+ * connection's statistics. Set `out->size = sizeof(*out)` first; the
+ * library fills that many bytes at most (fewer when it knows fewer
+ * fields) and sets `out->size` to what it filled. Reading them costs a
+ * few loads; keeping them costs counter increments.
+ *
+ * Returns 0, or -1 (with a log line) when `wsi` is not a live connection,
+ * `out` is NULL or `out->size` is not set.
+ */
+int ws_get_conn_stats(struct ws *wsi, struct ws_conn_stats *out);
+
+/**
+ * wsloop extension (lws has no equivalent): fills `*out` with the
+ * context's connections by phase and its totals over every connection
+ * since it was made. Set `out->size = sizeof(*out)` first; the library
+ * fills that many bytes at most and sets `out->size` to what it filled.
+ * It walks the live connections: call it for monitoring, not per message.
+ *
+ * Returns 0, or -1 (with a log line) when `context` is not a live
+ * context, `out` is NULL or `out->size` is not set.
+ */
+int ws_get_context_stats(struct ws_context *context, struct ws_context_stats *out);
 
 /**
  * Microseconds on a monotonic clock (the time base of

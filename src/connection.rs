@@ -10,6 +10,7 @@ use crate::callbacks::{ConnId, Opaque};
 use crate::error::ConnectError;
 use crate::frame::{self, Decoder, OpCode};
 use crate::handshake::Response;
+use crate::happy_eyeballs::Attempt;
 use crate::proxy::{Proxy, Tunnel};
 use crate::retry::RetryPolicy;
 use crate::stream::Stream;
@@ -29,8 +30,9 @@ pub(crate) enum Phase {
     New,
     /// Waiting for the resolver.
     Resolving,
-    /// A TCP connect to one of the resolved addresses is under way.
-    Connecting(Dialing),
+    /// TCP connects to the resolved addresses are under way (Happy
+    /// Eyeballs), or a Unix socket's connect.
+    Connecting(Box<Dialing>),
     /// TCP to a proxy is up; the tunnel handshake (CONNECT or SOCKS5) is
     /// under way.
     Tunneling(Box<Tunneling>),
@@ -51,13 +53,16 @@ pub(crate) enum Phase {
     Done(Outcome),
 }
 
-/// The addresses a connection tries, one after another.
+/// The TCP attempts to a name's addresses (RFC 8305: the next starts
+/// 250 ms after the previous while it is pending, the first to connect
+/// wins). A Unix socket's connect has no addresses: its socket is the
+/// connection's own from the start.
 pub(crate) struct Dialing {
-    pub(crate) addrs: Vec<SocketAddr>,
-    /// The next address to try.
-    pub(crate) next: usize,
-    /// Why the last attempt failed, reported when none is left.
-    pub(crate) last_error: Option<ConnectError>,
+    pub(crate) race: crate::happy_eyeballs::Race,
+    /// Attempts under way, each socket registered under the connection's token.
+    pub(crate) pending: Vec<(Attempt, mio::net::TcpStream)>,
+    /// Each address that failed and why, in the order they failed.
+    pub(crate) failures: Vec<(SocketAddr, io::Error)>,
 }
 
 /// The proxy a connection goes through, from its first step until the
@@ -189,6 +194,8 @@ pub(crate) struct Conn {
     pub(crate) outbox: Option<crate::outbox::Link>,
     /// Redirects followed and reconnect attempts, from the first of either.
     pub(crate) restart: Option<Box<Restart>>,
+    /// What `ws_get_conn_stats` reports.
+    pub(crate) stats: crate::stats::Stats,
 }
 
 impl Conn {
@@ -235,6 +242,7 @@ impl Conn {
             http_status: 0,
             outbox: None,
             restart: None,
+            stats: Default::default(),
         };
         if !c.pss.is_empty() {
             c.user = Opaque(c.pss.as_mut_ptr().cast());
@@ -371,6 +379,7 @@ impl Conn {
     pub(crate) fn queue_frame(&mut self, op: OpCode, fin: bool, payload: &[u8], mask: [u8; 4]) {
         let mut hdr = [0u8; frame::MAX_HEADER];
         let n = frame::encode_header(&mut hdr, op, fin, payload.len(), mask);
+        self.stats.frame_out(n, payload.len());
         self.out.reserve(n + payload.len());
         self.out.extend_from_slice(&hdr[..n]);
         let at = self.out.len();

@@ -119,6 +119,12 @@ pub enum ConnectError {
         target: String,
         secs: u32,
     },
+    /// A name with several addresses: none took the connection. Each
+    /// address with what became of it.
+    EveryAddress {
+        target: String,
+        tried: Vec<(String, String)>,
+    },
     HandshakeTimeout {
         target: String,
         secs: u32,
@@ -317,7 +323,9 @@ impl ConnectError {
         use ConnectError::*;
         match self {
             Dns { .. } => "while resolving the name",
-            Refused { .. } | Unreachable { .. } | ConnectTimeout { .. } => "in the TCP connect",
+            Refused { .. } | Unreachable { .. } | ConnectTimeout { .. } | EveryAddress { .. } => {
+                "in the TCP connect"
+            }
             Tls { .. } | TlsTimeout { .. } => "in the TLS handshake",
             HandshakeTimeout { .. }
             | HungUp { .. }
@@ -333,6 +341,12 @@ impl ConnectError {
             }
         }
     }
+}
+
+/// `addr: why; addr: why`, for the errors that name every address tried.
+pub(crate) fn tried_list(tried: &[(String, String)]) -> String {
+    let each: Vec<String> = tried.iter().map(|(a, why)| format!("{a}: {why}")).collect();
+    each.join("; ")
 }
 
 fn subprotocol_fix(offered: &str) -> String {
@@ -354,6 +368,11 @@ impl fmt::Display for ConnectError {
                 "Unable to connect: connection refused by {addr} (is the server running and listening on that port?)"
             ),
             Unreachable { addr, detail } => write!(f, "Unable to connect: {addr}: {detail}"),
+            EveryAddress { target, tried } => write!(
+                f,
+                "Unable to connect: no address of {target} took the connection: {} (is the server running and listening on that port?)",
+                tried_list(tried)
+            ),
             ConnectTimeout { target, secs } => write!(
                 f,
                 "Unable to connect: no answer from {target} within {secs} s (connect_timeout_secs)"

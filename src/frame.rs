@@ -162,6 +162,8 @@ pub struct Decoder {
     compressed_text: bool,
     /// Data messages begun so far: the number of the current one.
     messages: u64,
+    /// Frame headers read so far (`ws_get_conn_stats`).
+    pub(crate) frames: u64,
     utf8: Utf8Stream,
     control: Vec<u8>,
     /// Bytes of `control` before the payload proper (the close code).
@@ -185,6 +187,7 @@ impl Decoder {
             compressed: false,
             compressed_text: false,
             messages: 0,
+            frames: 0,
             utf8: Utf8Stream::default(),
             control: Vec::new(),
             control_skip: 0,
@@ -319,6 +322,7 @@ impl Decoder {
             self.hdr_len = 0;
             &self.hdr[..n]
         };
+        self.frames += 1;
         let b0 = hdr[0];
         let b1 = hdr[1];
         let fin = b0 & 0x80 != 0;

@@ -157,6 +157,7 @@ impl Race {
     }
 
     /// The winning attempt, once there is one.
+    #[cfg(test)]
     pub fn winner(&self) -> Option<(Attempt, SocketAddr)> {
         let i = self.state.iter().position(|s| *s == State::Won)?;
         Some((Attempt(i), self.addrs[i]))

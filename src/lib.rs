@@ -36,7 +36,6 @@ pub mod error;
 pub mod ffi;
 pub mod frame;
 pub mod handshake;
-#[allow(dead_code)] // pure pieces of dialing, not wired into the dial stage yet
 pub(crate) mod happy_eyeballs;
 pub(crate) mod json;
 pub(crate) mod outbox;
@@ -47,6 +46,7 @@ pub(crate) mod redirect;
 pub mod resolve;
 pub(crate) mod retry;
 pub(crate) mod ring;
+pub(crate) mod stats;
 pub(crate) mod stream;
 #[doc(hidden)]
 pub mod target;

@@ -53,6 +53,9 @@ struct State {
     /// it will look by itself once its send queue drains. Producers wake
     /// the loop only when this is false, so a burst costs one wake-up.
     signalled: bool,
+    /// Frames (each a whole message), their bytes and payload bytes queued
+    /// here so far, for `ws_get_conn_stats`.
+    sent: [u64; 3],
 }
 
 /// What became of a write.
@@ -111,12 +114,21 @@ impl Outbox {
             st.frames.extend_from_slice(&hdr[..hlen]);
             st.frames.extend_from_slice(payload);
             frame::apply_mask(&mut st.frames[queued + hlen..], mask);
+            st.sent[0] += 1;
+            st.sent[1] += (hlen + payload.len()) as u64;
+            st.sent[2] += payload.len() as u64;
             !std::mem::replace(&mut st.signalled, true)
         };
         if wake {
             self.notify.outbox_ready(self.key);
         }
         Push::Queued
+    }
+
+    /// Frames (each a whole message), their bytes and payload bytes queued
+    /// here so far.
+    pub(crate) fn sent(&self) -> [u64; 3] {
+        self.lock().sent
     }
 
     /// Waits until a message of `len` bytes would be taken, the connection
@@ -185,6 +197,7 @@ impl Outbox {
                 limit: DEFAULT_LIMIT,
                 closed: false,
                 signalled: false,
+                sent: [0; 3],
             }),
             room: Condvar::new(),
         }

@@ -26,9 +26,11 @@ pub enum Kind {
     Keepalive = 3,
     /// The backoff delay before a reconnect attempt passed.
     Redial = 4,
+    /// Happy Eyeballs: start the next connection attempt.
+    Attempt = 5,
 }
 
-pub const KINDS: usize = 5;
+pub const KINDS: usize = 6;
 
 /// What a heap entry is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -145,6 +145,13 @@ fn every_exported_function_refuses_null_with_a_log_line() {
         logs("ws_sender_wait: sender is NULL", || {
             assert_eq!(ws_sender_wait(null_mut(), 0, 0), WS_SENDER_INVALID)
         });
+        // Statistics (a wsloop extension).
+        logs("ws_get_conn_stats: wsi is NULL", || {
+            assert_eq!(ws_get_conn_stats(null_mut(), null_mut()), -1)
+        });
+        logs("ws_get_context_stats: not a live context", || {
+            assert_eq!(ws_get_context_stats(null_mut(), null_mut()), -1)
+        });
         logs("ws_client_connect_via_info: info is NULL", || {
             assert!(ws_client_connect_via_info(std::ptr::null_mut()).is_null())
         });
@@ -158,6 +165,9 @@ fn every_exported_function_refuses_null_with_a_log_line() {
         let ctx = ws_create_context(&info);
         assert!(!ctx.is_null());
         ci.context = ctx;
+        logs("ws_get_context_stats: out is NULL", || {
+            assert_eq!(ws_get_context_stats(ctx, null_mut()), -1)
+        });
         logs(
             "ws_client_connect_via_info: address is NULL or empty",
             || assert!(ws_client_connect_via_info(&ci).is_null()),

@@ -318,3 +318,44 @@ fn helpers_lists_ring_peer_headers_all_protocol() {
          closed by the timeout\n"
     );
 }
+
+/// The node echo server, for `run_both_env`.
+fn node_echo() -> (u16, Box<dyn Any>) {
+    let srv = Server::node("echo");
+    (srv.port, Box::new(srv))
+}
+
+#[test]
+fn http_proxy_address_and_port_in_the_context_info() {
+    // lws reads http_proxy when the info gives no proxy: none may be set.
+    let env = [
+        ("http_proxy", ""),
+        ("https_proxy", ""),
+        ("HTTPS_PROXY", ""),
+        ("all_proxy", ""),
+        ("ALL_PROXY", ""),
+    ];
+    let both = Path::new("/usr/include/libwebsockets.h").exists();
+    for auth in [None, Some(("porter", "s3cret"))] {
+        let proxy = common::proxies::tinyproxy(auth, &[]);
+        let x = proxy.port.to_string();
+        let creds = auth.map(|(u, p)| format!("{u}:{p}"));
+        let mut args = vec!["-x", x.as_str()];
+        if let Some(c) = &creds {
+            args.extend(["-u", c.as_str()]);
+        }
+        let out = run_both_env("proxy", node_echo, &args, &env);
+        assert_eq!(
+            out,
+            "established\nreceived: hello through the proxy\nclosed\n"
+        );
+        // Each build went through the proxy.
+        let log = proxy.log();
+        let tunnels = log.matches("): CONNECT 127.0.0.1:").count();
+        assert_eq!(
+            tunnels,
+            if both { 2 } else { 1 },
+            "tinyproxy's log shows {tunnels} CONNECT request(s):\n{log}"
+        );
+    }
+}

@@ -414,6 +414,8 @@ fn the_application_close_and_final_codes_end_it_without_retry() {
     let c = Ctx::new(CtxOpts::default());
     let sent = Rc::new(RefCell::new(0));
     let s2 = sent.clone();
+    let stats = Rc::new(RefCell::new(Vec::new()));
+    let st2 = stats.clone();
     c.hook(move |wsi, r, _, _| {
         if r == WS_CALLBACK_CLIENT_ESTABLISHED as i32 {
             assert_eq!(unsafe { ws_reconnect_final_code(wsi, 4000) }, 0);
@@ -425,6 +427,12 @@ fn the_application_close_and_final_codes_end_it_without_retry() {
                 "close:4000:go away"
             };
             send(wsi, 0, cmd.as_bytes());
+            let mut s = ws_conn_stats {
+                size: std::mem::size_of::<ws_conn_stats>(),
+                ..Default::default()
+            };
+            assert_eq!(unsafe { ws_get_conn_stats(wsi, &mut s) }, 0);
+            st2.borrow_mut().push((s.tx_messages, s.rx_frames));
         }
         None
     });
@@ -450,6 +458,9 @@ fn the_application_close_and_final_codes_end_it_without_retry() {
     assert_eq!(count(&c, WS_CALLBACK_CLIENT_ESTABLISHED), 2);
     assert_eq!(count(&c, WS_CALLBACK_CLIENT_CLOSED), 1);
     assert!(!c.has(WS_CALLBACK_CLIENT_CONNECTION_ERROR));
+    // The statistics cover both attempts: the first attempt's message and
+    // the server's Close frame are still counted during the second.
+    assert_eq!(*stats.borrow(), [(1, 0), (2, 1)]);
 }
 
 #[test]

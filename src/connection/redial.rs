@@ -34,6 +34,10 @@ pub(crate) struct Restart {
     pub(crate) final_codes: Vec<u16>,
     /// The peer's Close of the current attempt: its code and reason.
     pub(crate) peer_close: Option<(u16, String)>,
+    /// The counts of the attempts before this one (`ws_get_conn_stats`
+    /// covers the connection's whole life, across redirects and
+    /// reconnects).
+    pub(crate) earlier: crate::stats::Counts,
 }
 
 /// `address:port` (`unix:/path`, `unix:@name`) of a request, for messages.

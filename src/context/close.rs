@@ -87,9 +87,8 @@ impl Context {
         let (connect, timeout) = (self.cfg.connect_timeout_secs, self.cfg.timeout_secs);
         let ended = self.with_conn(id, |c| {
             let error = match c.phase {
-                Phase::New | Phase::Resolving | Phase::Connecting(_) => {
-                    super::dial::dial_timeout(c, connect)
-                }
+                Phase::New | Phase::Resolving => super::dial::dial_timeout(c, connect),
+                Phase::Connecting(_) => super::eyeballs::every_address_failed(c, Some(connect)),
                 Phase::Tunneling(ref t) => ConnectError::Proxy(t.tunnel.timed_out(timeout)),
                 Phase::ProxyTls => ConnectError::TlsTimeout {
                     target: super::dial::proxy_tls_target(c),

@@ -1,17 +1,17 @@
-//! Dialing: the route (a Unix socket, direct, or through a proxy), name resolution, TCP
-//! connect (each resolved address in turn), the proxy's tunnel, the TLS
+//! Dialing: the route (a Unix socket, direct, or through a proxy), name
+//! resolution, TCP connect (`eyeballs.rs`), the proxy's tunnel, the TLS
 //! handshake.
 
 use std::io;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use mio::net::TcpStream;
 use mio::Interest;
 
+use super::eyeballs::Dialed;
 use super::Context;
 use crate::callbacks::{CbIn, ConnId, Reason};
-use crate::connection::{Conn, ConnectRequest, Dialing, Phase, Tunneling, Via};
+use crate::connection::{Conn, Phase, Tunneling, Via};
 use crate::error::{ConnectError, ProxyFailure, ProxySettingError, TlsFailure};
 use crate::log;
 use crate::proxy::{Progress, ProxyKind, Tunnel};
@@ -104,11 +104,7 @@ impl Context {
                     detail: format!("cannot register the socket: {e}"),
                 })?;
             c.sock = Some(Stream::plain(s));
-            c.phase = Phase::Connecting(Dialing {
-                addrs: Vec::new(),
-                next: 0,
-                last_error: None,
-            });
+            c.phase = super::eyeballs::dialing(&[]);
             Ok(())
         });
         if let Some(Err(e)) = r {
@@ -170,67 +166,14 @@ impl Context {
                 v.target_ip = Some(addrs[0].ip());
                 return Some(Next::Resolve);
             }
-            c.phase = Phase::Connecting(Dialing {
-                addrs,
-                next: 0,
-                last_error: None,
-            });
+            c.phase = super::eyeballs::dialing(&addrs);
             Some(Next::Connect)
         });
         match next.flatten() {
-            Some(Next::Connect) => self.connect_next(id),
+            Some(Next::Connect) => self.dial_step(id),
             Some(Next::Resolve) => self.resolve_next(id),
             Some(Next::Failed) => self.finish_later(id),
             None => {}
-        }
-    }
-
-    /// Starts a TCP connection to the next address, or fails when none is left.
-    fn connect_next(&self, id: ConnId) {
-        let registry_token = id.token();
-        let failed = self.with_conn(id, |c| loop {
-            if let Some(mut old) = c.sock.take() {
-                let _ = self.poll.borrow().registry().deregister(&mut old.tcp);
-            }
-            let Phase::Connecting(dial) = &mut c.phase else {
-                return false;
-            };
-            let Some(addr) = dial.addrs.get(dial.next).copied() else {
-                let error = dial.last_error.take().unwrap_or(ConnectError::Unreachable {
-                    addr: c.peer.clone(),
-                    detail: "no address to connect to".into(),
-                });
-                c.fail(error);
-                return true;
-            };
-            dial.next += 1;
-            wlog!(log::INFO, "connecting to {addr}");
-            match TcpStream::connect(addr) {
-                Ok(mut s) => {
-                    if let Err(e) = self.poll.borrow().registry().register(
-                        &mut s,
-                        registry_token,
-                        Interest::READABLE | Interest::WRITABLE,
-                    ) {
-                        dial.last_error = Some(ConnectError::Unreachable {
-                            addr: addr.to_string(),
-                            detail: format!("cannot register the socket: {e}"),
-                        });
-                        continue;
-                    }
-                    c.sock = Some(Stream::plain(s));
-                    return false;
-                }
-                Err(e) => {
-                    let error = connect_error(c.via.as_deref(), &c.req, addr, &e);
-                    if let Phase::Connecting(dial) = &mut c.phase {
-                        dial.last_error = Some(error);
-                    }
-                }
-            }
-        });
-        if failed == Some(true) {
-            self.finish_later(id);
         }
     }
 
@@ -238,45 +181,21 @@ impl Context {
     /// or writable while a proxy tunnel is being opened.
     pub(super) fn on_connect_event(&self, id: ConnId) {
         enum Next {
-            Wait,
-            Retry,
-            Connected,
+            Dialed(Dialed),
             Tunnel,
             ProxyTls,
         }
-        let next = self.with_conn(id, |c| {
-            match c.phase {
-                Phase::Tunneling(_) => return Next::Tunnel,
-                Phase::ProxyTls => return Next::ProxyTls,
-                _ => {}
-            }
-            let (Some(sock), Phase::Connecting(dial)) = (c.sock.as_mut(), &mut c.phase) else {
-                return Next::Wait;
-            };
-            let addr = dial.addrs.get(dial.next.wrapping_sub(1)).copied();
-            let error = match sock.tcp.take_error() {
-                Ok(Some(e)) | Err(e) => e,
-                // A Unix socket: connected since its connect returned.
-                Ok(None) if dial.addrs.is_empty() => return Next::Connected,
-                Ok(None) => match sock.tcp.peer_addr() {
-                    Ok(_) => {
-                        let _ = sock.tcp.set_nodelay(true);
-                        return Next::Connected;
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::NotConnected => return Next::Wait,
-                    Err(e) => e,
-                },
-            };
-            if let Some(a) = addr {
-                dial.last_error = Some(connect_error(c.via.as_deref(), &c.req, a, &error));
-            }
-            Next::Retry
+        let next = self.with_conn(id, |c| match c.phase {
+            Phase::Tunneling(_) => Next::Tunnel,
+            Phase::ProxyTls => Next::ProxyTls,
+            _ => Next::Dialed(self.on_dial_event(c)),
         });
         match next {
-            Some(Next::Retry) => self.connect_next(id),
+            Some(Next::Dialed(Dialed::Step)) => self.dial_step(id),
+            Some(Next::Dialed(Dialed::Failed)) => self.finish_later(id),
             Some(Next::Tunnel) => self.tunnel_io(id),
             Some(Next::ProxyTls) => self.proxy_tls_io(id),
-            Some(Next::Connected) => {
+            Some(Next::Dialed(Dialed::Connected)) => {
                 let https = |v: &Via| v.proxy.kind == ProxyKind::Https;
                 match self.with_conn(id, |c| (c.via.as_deref().map(https), c.req.tls.is_some())) {
                     Some((Some(true), _)) => self.start_proxy_tls(id),
@@ -326,17 +245,8 @@ impl Context {
     /// Moves the TLS handshake with an HTTPS proxy along; asks it for the
     /// tunnel once it is done.
     fn proxy_tls_io(&self, id: ConnId) {
-        let r = self.with_conn(id, |c| {
-            let target = proxy_tls_target(c);
-            match c.sock.as_mut() {
-                Some(sock) => sock.handshake().map_err(|e| tls_failed(&target, &e, true)),
-                None => Ok(false),
-            }
-        });
-        match r {
-            Some(Ok(true)) => self.start_tunnel(id),
-            Some(Err(e)) => self.fail(id, e),
-            _ => {}
+        if self.tls_step(id, proxy_tls_target) {
+            self.start_tunnel(id);
         }
     }
 
@@ -474,21 +384,34 @@ impl Context {
 
     /// Moves the TLS handshake along; sends the upgrade request once it is done.
     pub(super) fn tls_io(&self, id: ConnId) {
-        let r = self.with_conn(id, |c| match c.sock.as_mut() {
-            Some(sock) => sock.handshake().map_err(|e| tls_failed(&c.peer, &e, true)),
-            None => Ok(false),
+        if self.tls_step(id, |c| c.peer.clone()) {
+            wlog!(
+                log::INFO,
+                "TLS up with {}",
+                self.with_conn(id, |c| c.peer.clone()).unwrap_or_default()
+            );
+            self.send_upgrade(id)
+        }
+    }
+
+    /// Moves a TLS handshake along (with the server, or with an HTTPS
+    /// proxy: `target` names it in errors). True once it is done; a
+    /// failure fails the connection.
+    fn tls_step(&self, id: ConnId, target: fn(&Conn) -> String) -> bool {
+        let r = self.with_conn(id, |c| {
+            let r = match c.sock.as_mut() {
+                Some(sock) => sock.handshake(),
+                None => return Ok(false),
+            };
+            r.map_err(|e| tls_failed(&target(c), &e, true))
         });
         match r {
-            Some(Ok(true)) => {
-                wlog!(
-                    log::INFO,
-                    "TLS up with {}",
-                    self.with_conn(id, |c| c.peer.clone()).unwrap_or_default()
-                );
-                self.send_upgrade(id)
+            Some(Ok(done)) => done,
+            Some(Err(e)) => {
+                self.fail(id, e);
+                false
             }
-            Some(Err(e)) => self.fail(id, e),
-            _ => {}
+            None => false,
         }
     }
 }
@@ -507,36 +430,6 @@ fn unix_connect(addr: &UnixAddr) -> io::Result<mio::net::UnixStream> {
             io::ErrorKind::Unsupported,
             "abstract socket names exist only on Linux",
         )),
-    }
-}
-
-/// A TCP connect failed: to the target, or to the proxy on the way.
-fn connect_error(
-    via: Option<&Via>,
-    req: &ConnectRequest,
-    addr: SocketAddr,
-    e: &io::Error,
-) -> ConnectError {
-    if let Some(v) = via.filter(|v| !v.needs_target_ip()) {
-        let failure = match e.kind() {
-            io::ErrorKind::ConnectionRefused => ProxyFailure::Refused,
-            _ => ProxyFailure::Unreachable {
-                detail: e.to_string(),
-            },
-        };
-        return ConnectError::Proxy(
-            v.proxy
-                .error(&crate::url::host_port(&req.address, req.port), failure),
-        );
-    }
-    match e.kind() {
-        io::ErrorKind::ConnectionRefused => ConnectError::Refused {
-            addr: addr.to_string(),
-        },
-        _ => ConnectError::Unreachable {
-            addr: addr.to_string(),
-            detail: e.to_string(),
-        },
     }
 }
 

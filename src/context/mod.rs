@@ -9,6 +9,7 @@ mod calls;
 mod close;
 mod dial;
 mod external;
+mod eyeballs;
 #[cfg(test)]
 pub(crate) mod inject;
 mod keepalive;
@@ -18,6 +19,7 @@ mod remote;
 mod restart;
 mod send;
 mod service;
+mod stats;
 mod upgrade;
 
 use std::cell::{Cell, RefCell};
@@ -129,6 +131,8 @@ pub struct Context {
     /// lws' external-poll callbacks were asked for (external.rs).
     poll_callbacks: Cell<bool>,
     rng: RefCell<StdRng>,
+    /// Totals over every connection (`ws_get_context_stats`).
+    totals: RefCell<crate::stats::Totals>,
 }
 
 impl Context {
@@ -159,6 +163,7 @@ impl Context {
             nudged: Cell::new(false),
             poll_callbacks: Cell::new(false),
             rng: RefCell::new(StdRng::from_os_rng()),
+            totals: RefCell::new(Default::default()),
         })
     }
 
@@ -335,6 +340,7 @@ impl Context {
             slot.conn = Some(Box::new(Conn::new(id, protocol, pss, req, max, policy)));
             id
         };
+        self.totals.borrow_mut().started += 1;
         self.pend(id, pend::START);
         Ok(id)
     }
@@ -390,6 +396,7 @@ impl Context {
             slot.conn.take()
         };
         if let Some(mut c) = conn {
+            self.count_ended(&c);
             if let Some(mut s) = c.sock.take() {
                 s.close_notify();
                 let _ = self.poll.borrow().registry().deregister(&mut s.tcp);

@@ -85,7 +85,8 @@ impl Context {
                     Some(s) if open => {
                         let r = s.read(&mut buf[RX_HEADROOM..RX_HEADROOM + cap]);
                         let drain = all || s.is_tls();
-                        if matches!(r, Ok(n) if n > 0) {
+                        if let Ok(n @ 1..) = r {
+                            c.stats.rx_wire += n as u64;
                             self.proof_of_life(c, self.loop_time());
                         }
                         Some((r, drain))
@@ -159,8 +160,10 @@ impl Context {
                         last,
                         binary,
                         remaining,
+                        len,
                         ..
                     } => {
+                        c.stats.rx_payload += len as u64;
                         // What ws_is_final_fragment() and friends report during the callback.
                         c.rx = RxInfo {
                             first,
@@ -200,6 +203,8 @@ impl Context {
                     }
                 }
                 Event::Pong => {
+                    let at = self.loop_time();
+                    self.with_conn(id, |c| c.stats.rtt.pong(&payload, at));
                     let len = payload.len();
                     payload.push(0);
                     let r = self.dispatch(

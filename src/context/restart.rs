@@ -53,6 +53,9 @@ impl Context {
         let max = self.cfg.max_message_size;
         let old = self.with_conn(id, |c| {
             let req = req.unwrap_or_else(|| c.req.clone());
+            let before = super::stats::counts(c);
+            c.restart().earlier = before;
+            c.stats = Default::default();
             let sock = c.reset_for_redial(req, max);
             if !delay.is_zero() {
                 self.arm(c, Kind::Redial, delay);
@@ -115,7 +118,7 @@ impl Context {
         };
         wlog!(
             log::NOTICE,
-            "{target}: {cause}; reconnecting in {ms} ms (attempt {attempt})"
+            "{cause}; reconnecting in {ms} ms (attempt {attempt})"
         );
         if self.dispatch_line(id, Reason::ClientReconnecting, cause) != 0 {
             wlog!(

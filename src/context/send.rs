@@ -139,6 +139,12 @@ impl Context {
             if matches!(op, OpCode::Ping | OpCode::Pong) && len > frame::MAX_CONTROL_PAYLOAD {
                 return Err(WriteError::ControlTooLong { op, len });
             }
+            c.stats.written(op, fin, len);
+            if op == OpCode::Ping {
+                c.stats
+                    .rtt
+                    .app_ping(&buf[head..], std::time::Instant::now());
+            }
             // The first write of a callback goes straight out, framed in place;
             // more small ones in the same callback are queued and sent
             // together after it.
@@ -152,6 +158,7 @@ impl Context {
             let hlen = frame::header_len(len);
             let mut hdr = [0u8; frame::MAX_HEADER];
             frame::encode_header(&mut hdr, op, fin, len, mask);
+            c.stats.frame_out(hlen, len);
             let start = head - hlen;
             buf[start..head].copy_from_slice(&hdr[..hlen]);
             frame::apply_mask(&mut buf[head..], mask);

@@ -167,6 +167,7 @@ impl Context {
                         Kind::Kill => self.kill(id),
                         Kind::Keepalive => self.on_keepalive(id),
                         Kind::Redial => self.redial_due(id),
+                        Kind::Attempt => self.dial_step(id),
                     }
                 }
                 Key::Sul(k) => {

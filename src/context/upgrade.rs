@@ -193,8 +193,11 @@ impl Context {
         self.with_conn(id, |c| {
             c.phase = Phase::Established;
             c.timer_seq[Kind::Deadline as usize] = 0;
+            c.stats.established = Some(std::time::Instant::now());
+            c.stats.rx_wire += rest.len() as u64;
         });
         self.start_keepalive(id);
+        self.totals.borrow_mut().established += 1;
         wlog!(
             log::INFO,
             "established {}",

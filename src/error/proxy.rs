@@ -56,6 +56,10 @@ pub enum ProxyFailure {
     Unreachable {
         detail: String,
     },
+    /// The proxy's name has several addresses: none took the connection.
+    EveryAddress {
+        tried: Vec<(String, String)>,
+    },
     /// The proxy did not accept the TCP connection in time.
     ConnectTimeout {
         secs: u32,
@@ -190,6 +194,11 @@ impl fmt::Display for ProxyError {
             Unreachable { detail } => write!(
                 f,
                 "Unable to connect: {label} {proxy}: {detail} (it comes from {origin})"
+            ),
+            EveryAddress { tried } => write!(
+                f,
+                "Unable to connect: no address of the {label} {proxy} took the connection: {} (is the proxy running? it comes from {origin})",
+                super::tried_list(tried)
             ),
             ConnectTimeout { secs } => write!(
                 f,

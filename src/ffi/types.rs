@@ -155,9 +155,12 @@ pub struct ws_context_creation_info {
     pub ssl_ca_filepath: *const c_char,
     /// Ignored (server TLS).
     pub ssl_cipher_list: *const c_char,
-    /// Proxies are not supported yet: non-NULL is refused.
+    /// An HTTP CONNECT proxy for every connection, as lws:
+    /// `[user:password@]host[:port]` (or an `http://`, `https://` URL);
+    /// NULL: none (then the environment, unless
+    /// `WS_SERVER_OPTION_IGNORE_PROXY_ENV`). See the README's proxy table.
     pub http_proxy_address: *const c_char,
-    /// Ignored (see `http_proxy_address`).
+    /// The proxy's port when `http_proxy_address` gives none.
     pub http_proxy_port: c_uint,
     /// Ignored: wsloop never changes the process's group.
     pub gid: c_int,
@@ -237,9 +240,11 @@ pub struct ws_context_creation_info {
     pub retry_and_idle_policy: *const ws_retry_bo_t,
     /// Seconds allowed for name resolution and the TCP connect; 0 means 20.
     pub connect_timeout_secs: c_uint,
-    /// Proxies are not supported yet: non-NULL is refused.
+    /// A SOCKS5 proxy for every connection, as lws:
+    /// `[user:password@]host[:port]` (or a `socks5://`, `socks5h://` URL);
+    /// NULL: none. Not together with `http_proxy_address`.
     pub socks_proxy_address: *const c_char,
-    /// Ignored (see `socks_proxy_address`).
+    /// The proxy's port when `socks_proxy_address` gives none.
     pub socks_proxy_port: c_uint,
     /// wsloop: largest message accepted before closing with 1009; 0 means 64 MiB.
     pub max_message_size: u64,
