@@ -530,10 +530,10 @@ impl Decoder {
     }
 }
 
-/// May a peer send this close code (RFC 6455 §7.4)?
+/// May a peer send this close code (RFC 6455 §7.4): 1000-1003, 1007-1013
+/// (not the reserved 1004-1006 and 1015), and the ranges 3000-4999.
 pub fn close_code_allowed(code: u16) -> bool {
-    use tungstenite::protocol::frame::coding::CloseCode;
-    (1000..5000).contains(&code) && CloseCode::from(code).is_allowed()
+    matches!(code, 1000..=1003 | 1007..=1013 | 3000..=4999)
 }
 
 /// Writes a masked client frame header into `out` (at least [`MAX_HEADER`]

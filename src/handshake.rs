@@ -6,6 +6,7 @@
 
 use crate::deflate;
 use crate::error::HandshakeError;
+use crate::proxy::http::base64;
 
 /// Largest response head accepted (status line and headers).
 pub(crate) const MAX_RESPONSE_HEAD: usize = 16 * 1024;
@@ -179,7 +180,7 @@ pub fn check_response(
         }
         _ => {}
     }
-    let expected = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let expected = accept_key(key.as_bytes());
     match resp.header_str("Sec-WebSocket-Accept") {
         None => return Err(HandshakeError::AcceptMissing),
         Some(a) if a != expected => return Err(HandshakeError::AcceptWrong { got: a, expected }),
@@ -219,9 +220,20 @@ fn check_extensions(
     deflate::check_response(offer, &values).map_err(|e| HandshakeError::Extension(Box::new(e)))
 }
 
-/// A fresh random `Sec-WebSocket-Key`.
-pub fn new_key() -> String {
-    tungstenite::handshake::client::generate_key()
+/// A `Sec-WebSocket-Key` from 16 random bytes (RFC 6455 §4.1).
+pub fn new_key(random: [u8; 16]) -> String {
+    base64(&random)
+}
+
+/// The `Sec-WebSocket-Accept` a server answers `key` with (RFC 6455 §4.2.2):
+/// the base64 of the SHA-1 of the key and the protocol's GUID. SHA-1 is
+/// ring's, already linked for TLS.
+pub fn accept_key(key: &[u8]) -> String {
+    use ring::digest::{Context, SHA1_FOR_LEGACY_USE_ONLY};
+    let mut sha1 = Context::new(&SHA1_FOR_LEGACY_USE_ONLY);
+    sha1.update(key);
+    sha1.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    base64(sha1.finish().as_ref())
 }
 
 #[cfg(test)]
@@ -230,6 +242,13 @@ mod tests {
 
     const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
     const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+
+    #[test]
+    fn keys_are_base64_and_accept_is_rfc_6455s_example() {
+        assert_eq!(accept_key(KEY.as_bytes()), ACCEPT);
+        assert_eq!(new_key([0; 16]), "AAAAAAAAAAAAAAAAAAAAAA==");
+        assert_eq!(new_key(*b"the sample nonce"), KEY);
+    }
 
     fn resp(extra: &str) -> Response {
         let raw = format!(

@@ -33,8 +33,10 @@ impl Context {
             return;
         }
         let secs = self.cfg.timeout_secs;
+        let mut random = [0u8; 16];
+        self.random(&mut random);
         self.with_conn(id, |c| {
-            let key = handshake::new_key();
+            let key = handshake::new_key(random);
             let request = handshake::build_request(&RequestParams {
                 path: &c.req.path,
                 host: &c.req.host,

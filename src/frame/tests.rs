@@ -180,6 +180,16 @@ fn protocol_violations_fail_with_their_codes() {
     assert_eq!(fails_with(&huge), 1009, "2 GiB frame");
 }
 
+#[test]
+fn close_codes_on_the_wire() {
+    for code in [1000, 1001, 1003, 1007, 1011, 1013, 3000, 3999, 4000, 4999] {
+        assert!(close_code_allowed(code), "{code} is allowed");
+    }
+    for code in [0, 999, 1004, 1005, 1006, 1014, 1015, 1016, 2999, 5000] {
+        assert!(!close_code_allowed(code), "{code} is refused");
+    }
+}
+
 /// Decodes `input` in one piece with permessage-deflate negotiated.
 fn run_pmd(input: &[u8], max_message: u64) -> (Decoder, Vec<Event>) {
     let mut d = Decoder::new(max_message);

@@ -16,7 +16,8 @@ pub const WAITING_FOR: &str = "the CONNECT request";
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-fn base64(input: &[u8]) -> String {
+/// Base64 with padding (RFC 4648 §4).
+pub(crate) fn base64(input: &[u8]) -> String {
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
         let b = [
