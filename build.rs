@@ -2,8 +2,7 @@
 //! (cbindgen) and `wsloop/lws-compat.h` (libwebsockets' names for every
 //! `ws_`/`WS_` name in it). The committed copies under `include/` are
 //! checked against them by `tests/header.rs`; set WSLOOP_UPDATE_HEADER=1 to
-//! write them there as well. Also gives the shared library its SONAME and
-//! packed relocations.
+//! write them there as well. Also gives the shared library its SONAME.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -21,14 +20,6 @@ fn main() {
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         let major = std::env::var("CARGO_PKG_VERSION_MAJOR").expect("cargo sets it");
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libwsloop.so.{major}");
-    }
-    // Relative relocations packed as DT_RELR (binutils 2.38, glibc 2.36):
-    // the vtables and other tables of pointers in the shared library then
-    // take about 74 KB less than as one RELA entry each.
-    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux")
-        && std::env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("gnu")
-    {
-        println!("cargo:rustc-cdylib-link-arg=-Wl,-z,pack-relative-relocs");
     }
     let config =
         cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml parses");
