@@ -95,6 +95,8 @@ pub(crate) struct Exchange {
     pub(crate) request: Vec<u8>,
     pub(crate) sent: usize,
     pub(crate) head: Vec<u8>,
+    /// The permessage-deflate offer sent, to check the answer against.
+    pub(crate) offer: Option<crate::deflate::Offer>,
 }
 
 /// How a connection ended.
@@ -196,6 +198,8 @@ pub(crate) struct Conn {
     pub(crate) restart: Option<Box<Restart>>,
     /// What `ws_get_conn_stats` reports.
     pub(crate) stats: crate::stats::Stats,
+    /// permessage-deflate, once the server accepted it.
+    pub(crate) pmd: Option<Box<crate::context::Pmd>>,
 }
 
 impl Conn {
@@ -243,6 +247,7 @@ impl Conn {
             outbox: None,
             restart: None,
             stats: Default::default(),
+            pmd: None,
         };
         if !c.pss.is_empty() {
             c.user = Opaque(c.pss.as_mut_ptr().cast());
@@ -429,6 +434,8 @@ pub(crate) struct ConnectRequest {
     /// Where the application keeps the handle; cleared on failure.
     pub(crate) pwsi: Opaque,
     pub(crate) require_subprotocol: bool,
+    /// `WS_CONNECT_NO_PERMESSAGE_DEFLATE`: no compression offered.
+    pub(crate) no_deflate: bool,
     /// Set for wss://.
     pub(crate) tls: Option<crate::tls::TlsRequest>,
     /// Overrides the context's retry and keepalive policy.
@@ -457,6 +464,7 @@ mod tests {
             opaque_user_data: Opaque::NULL,
             pwsi: Opaque::NULL,
             require_subprotocol: false,
+            no_deflate: false,
             tls: None,
             retry: None,
             follow_redirects: true,

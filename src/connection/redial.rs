@@ -106,6 +106,8 @@ impl Conn {
         if let Some(r) = self.restart.as_deref_mut() {
             r.peer_close = None;
         }
+        // Compression is negotiated again by the next upgrade.
+        self.pmd = None;
         // Senders holding the old outbox are told it closed.
         self.outbox = None;
         self.sock.take()

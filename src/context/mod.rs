@@ -14,6 +14,7 @@ mod eyeballs;
 pub(crate) mod inject;
 mod keepalive;
 mod outbox;
+mod pmd;
 mod receive;
 mod remote;
 mod restart;
@@ -38,6 +39,7 @@ use crate::frame;
 use crate::log;
 use crate::retry::RetryPolicy;
 use crate::timers::{Key, Kind, Timers};
+pub(crate) use pmd::Pmd;
 use receive::{READ_SIZE, RX_HEADROOM};
 pub(crate) use remote::Remote;
 pub(crate) use send::WriteError;
@@ -68,6 +70,8 @@ pub struct Config {
     pub raw_origin: bool,
     /// The proxy settings connections start with (`ws_set_proxy` changes them).
     pub proxy: crate::proxy::ProxyConfig,
+    /// The permessage-deflate offer connections make, None: none.
+    pub deflate: Option<crate::deflate::Offer>,
 }
 
 /// How long `service` may wait for events.
@@ -133,6 +137,12 @@ pub struct Context {
     rng: RefCell<StdRng>,
     /// Totals over every connection (`ws_get_context_stats`).
     totals: RefCell<crate::stats::Totals>,
+    /// permessage-deflate's settings and the streams connections borrow.
+    pub(crate) pmd_pool: RefCell<crate::deflate::Pool>,
+    /// Where inflated chunks are delivered from, and where a sent message
+    /// is compressed (both kept for the next message once used).
+    pmd_buf: RefCell<Vec<u8>>,
+    pmd_scratch: RefCell<Vec<u8>>,
 }
 
 impl Context {
@@ -164,6 +174,9 @@ impl Context {
             poll_callbacks: Cell::new(false),
             rng: RefCell::new(StdRng::from_os_rng()),
             totals: RefCell::new(Default::default()),
+            pmd_pool: RefCell::new(crate::deflate::Pool::new(Default::default())),
+            pmd_buf: RefCell::new(Vec::new()),
+            pmd_scratch: RefCell::new(Vec::new()),
         })
     }
 

@@ -4,9 +4,10 @@ use std::io;
 use std::time::Duration;
 
 use super::dial::read_failed;
-use super::Context;
+use super::{Context, Pmd};
 use crate::callbacks::{CbIn, ConnId, Reason};
 use crate::connection::{Exchange, Phase};
+use crate::deflate::Offer;
 use crate::error::ConnectError;
 use crate::handshake::{self, RequestParams, Response};
 use crate::log;
@@ -35,6 +36,8 @@ impl Context {
         let secs = self.cfg.timeout_secs;
         let mut random = [0u8; 16];
         self.random(&mut random);
+        let offer = self.deflate_offer(id);
+        let extensions = offer.as_ref().map(|o| o.to_string());
         self.with_conn(id, |c| {
             let key = handshake::new_key(random);
             let request = handshake::build_request(&RequestParams {
@@ -43,6 +46,7 @@ impl Context {
                 origin: c.req.origin.as_deref(),
                 protocol: c.req.protocol.as_deref(),
                 key: &key,
+                extensions: extensions.as_deref(),
                 extra: &space[..used.min(HEADER_SPACE)],
             });
             if log::enabled(log::HEADER) {
@@ -58,6 +62,7 @@ impl Context {
                 request,
                 sent: 0,
                 head: Vec::new(),
+                offer,
             }));
             self.set_deadline(c, Duration::from_secs(secs.into()));
         });
@@ -69,7 +74,7 @@ impl Context {
         enum Next {
             Wait,
             Fail(ConnectError),
-            Head(Vec<u8>, String),
+            Head(Vec<u8>, String, Option<Offer>),
         }
         let next = self.with_conn(id, |c| {
             let target = c.target();
@@ -104,9 +109,10 @@ impl Context {
                             Ok(Some((resp, len))) => {
                                 let rest = hs.head.split_off(len);
                                 let key = std::mem::take(&mut hs.key);
+                                let offer = hs.offer.take();
                                 c.http_status = resp.status;
                                 c.phase = Phase::Accepting(Box::new(resp));
-                                return Next::Head(rest, key);
+                                return Next::Head(rest, key, offer);
                             }
                             Ok(None) => continue,
                             Err(error) => {
@@ -126,8 +132,8 @@ impl Context {
         });
         match next {
             Some(Next::Fail(e)) => self.fail(id, e),
-            Some(Next::Head(rest, key)) => {
-                self.on_response(id, rest, &key);
+            Some(Next::Head(rest, key, offer)) => {
+                self.on_response(id, rest, &key, offer.as_ref());
                 // Readiness is edge-triggered: whatever came after the head
                 // in the same burst (frames, the peer's FIN) brings no new
                 // event, so read on until the socket is drained.
@@ -141,7 +147,7 @@ impl Context {
     }
 
     /// A complete response head arrived.
-    fn on_response(&self, id: ConnId, rest: Vec<u8>, key: &str) {
+    fn on_response(&self, id: ConnId, rest: Vec<u8>, key: &str, offer: Option<&Offer>) {
         if self.follow_redirect(id) {
             return;
         }
@@ -152,7 +158,7 @@ impl Context {
             if log::enabled(log::HEADER) {
                 log_response(resp);
             }
-            let checked = handshake::check_response(resp, key, c.req.protocol.as_deref());
+            let checked = handshake::check_response(resp, key, c.req.protocol.as_deref(), offer);
             Some(checked.map_err(|error| ConnectError::Handshake {
                 target: c.target(),
                 error,
@@ -193,6 +199,10 @@ impl Context {
             return self.fail(id, ConnectError::RejectedByFilter);
         }
         self.with_conn(id, |c| {
+            if let Some(params) = &accepted.deflate {
+                c.decoder.set_permessage_deflate(true);
+                c.pmd = Some(Box::new(Pmd::new(params)));
+            }
             c.phase = Phase::Established;
             c.timer_seq[Kind::Deadline as usize] = 0;
             c.stats.established = Some(std::time::Instant::now());
@@ -200,9 +210,13 @@ impl Context {
         });
         self.start_keepalive(id);
         self.totals.borrow_mut().established += 1;
+        let pmd = match &accepted.deflate {
+            Some(p) => format!(" with permessage-deflate ({p})"),
+            None => String::new(),
+        };
         wlog!(
             log::INFO,
-            "established {}",
+            "established {}{pmd}",
             self.with_conn(id, |c| c.target()).unwrap_or_default()
         );
         if self.reconnected(id) != 0
