@@ -248,8 +248,25 @@ fn echo(port: u16, run: &Run, msgs: &[Msg]) -> (Vec<(Vec<u8>, bool)>, Ctx) {
 }
 
 fn check(port: u16, run: &Run, msgs: &[Msg], negotiated: &str) {
-    let (got, _c) = echo(port, run, msgs);
+    let (got, c) = echo(port, run, msgs);
     assert_eq!(got.len(), msgs.len());
+    // The statistics count what the application wrote and got as payload,
+    // and the compressed frames as wire bytes (the workload is mostly
+    // JSON-like text, which every peer compresses well).
+    let wsi = c.events(WS_CALLBACK_CLIENT_ESTABLISHED)[0].wsi as *mut ws;
+    let mut st = ws_conn_stats {
+        size: std::mem::size_of::<ws_conn_stats>(),
+        ..Default::default()
+    };
+    assert_eq!(unsafe { ws_get_conn_stats(wsi, &mut st) }, 0);
+    let total: u64 = msgs.iter().map(|m| m.0.len() as u64).sum();
+    assert_eq!((st.tx_payload_bytes, st.rx_payload_bytes), (total, total));
+    assert_eq!(st.rx_messages, msgs.len() as u64);
+    assert!(
+        st.rx_wire_bytes < total / 2,
+        "{} wire bytes received for {total} bytes of messages",
+        st.rx_wire_bytes
+    );
     for (k, ((g, gb), (m, mb, _))) in got.iter().zip(msgs).enumerate() {
         assert!(
             g == m && gb == mb,
