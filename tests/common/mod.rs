@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use wsloop::ffi::*;
 
+pub mod hostile;
 pub mod proxies;
 pub mod tls;
 
