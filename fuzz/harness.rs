@@ -61,9 +61,18 @@ pub fn handshake_response(data: &[u8]) {
         }
         other => panic!("prefix parsed as a head, the whole input as {other:?}"),
     }
-    for offered in [None, Some("chat"), Some("chat, superchat")] {
-        if let Ok(accepted) = handshake::check_response(&resp, KEY, offered) {
+    let lws_offer = wsloop::deflate::Offer::lws_default();
+    for (offered, offer) in [
+        (None, None),
+        (Some("chat"), Some(&lws_offer)),
+        (Some("chat, superchat"), None),
+    ] {
+        if let Ok(accepted) = handshake::check_response(&resp, KEY, offered, offer) {
             assert_eq!(resp.status, 101);
+            assert!(
+                accepted.deflate.is_none() || offer.is_some(),
+                "deflate not offered"
+            );
             if let Some(p) = accepted.protocol {
                 let offered = offered.expect("no subprotocol is accepted unless offered");
                 assert!(offered.split(',').any(|o| o.trim() == p), "{p} not offered");

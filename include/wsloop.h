@@ -196,6 +196,12 @@ struct ws_sorted_usec_list;
 #define WS_CONNECT_REQUIRE_SUBPROTOCOL (1 << 0)
 
 /**
+ * `wsloop_flags`: offer no permessage-deflate on this connection, though
+ * the context offers it (its messages go uncompressed both ways).
+ */
+#define WS_CONNECT_NO_PERMESSAGE_DEFLATE (1 << 1)
+
+/**
  * Ignored: `ws_write` never splits or merges frames.
  */
 #define WS_WRITE_BUFLIST 32
@@ -458,6 +464,17 @@ struct ws_sorted_usec_list;
  * `socks_proxy_address`, `ws_set_proxy()` and `ws_set_socks()` apply.
  */
 #define WS_SERVER_OPTION_IGNORE_PROXY_ENV (1 << 62)
+
+/**
+ * Context `wsloop_flags`: offer permessage-deflate on every connection
+ * without an extension table, with libwebsockets' usual offer
+ * `"permessage-deflate; client_no_context_takeover; client_max_window_bits"`:
+ * each message sent is compressed from an empty window (so sending shares
+ * one zlib stream per context), while the server may keep its window
+ * between messages (better compression of what arrives). Ignored when
+ * `extensions` names permessage-deflate: the table's offer is used.
+ */
+#define WS_CONTEXT_PERMESSAGE_DEFLATE (1 << 2)
 
 /**
  * ws_sender_write(), ws_sender_wait(): the message was queued, or there is room.
@@ -787,8 +804,13 @@ typedef struct ws_protocols {
 } ws_protocols;
 
 /**
- * An extension offer (permessage-deflate). Not supported yet: a context
- * given extensions logs a warning and offers none.
+ * An entry of the context's extension table (libwebsockets' `struct
+ * lws_extension`); the table ends with an entry whose `name` and
+ * `callback` are NULL. wsloop implements permessage-deflate (RFC 7692):
+ * an entry named `"permessage-deflate"` makes every connection offer it
+ * (see WS_CONNECT_NO_PERMESSAGE_DEFLATE and
+ * WS_CALLBACK_CLIENT_CONFIRM_EXTENSION_SUPPORTED to hold the offer back);
+ * other names are logged and not offered.
  */
 typedef struct ws_extension {
   /**
@@ -796,12 +818,21 @@ typedef struct ws_extension {
    */
   const char *name;
   /**
-   * lws' extension callback (`ws_extension_callback_pm_deflate`); never
-   * called.
+   * `ws_extension_callback_pm_deflate`. wsloop never calls it; it
+   * ends the table when NULL.
    */
   void *callback;
   /**
-   * The Sec-WebSocket-Extensions offer lws would send.
+   * The offer, e.g. libwebsockets' `"permessage-deflate;
+   * client_no_context_takeover; client_max_window_bits"` (NULL: the bare
+   * name). Parsed at context creation, which fails on a malformed offer;
+   * sent as `Sec-WebSocket-Extensions`. The server's answer is checked
+   * (RFC 7692 section 7) and a bad one fails the connection with
+   * libwebsockets' `HS: EXT: ...` wording. Where the server limits the
+   * client's window to 8 bits (`client_max_window_bits=8`), wsloop sends
+   * its messages uncompressed, which the RFC allows: zlib cannot deflate
+   * with a 256-byte window, and libwebsockets' use of 9 bits there makes
+   * data such a server may fail to inflate.
    */
   const char *client_offer;
 } ws_extension;
@@ -882,8 +913,9 @@ typedef struct ws_context_creation_info {
    */
   const struct ws_protocols *protocols;
   /**
-   * Extensions to offer: not supported yet, a warning says so and none are
-   * offered.
+   * Extensions to offer (permessage-deflate): a table of ws_extension
+   * ended by a zero entry, or NULL. `WS_CONTEXT_PERMESSAGE_DEFLATE` in
+   * `wsloop_flags` offers it without a table.
    */
   const struct ws_extension *extensions;
   /**
@@ -1585,6 +1617,35 @@ int ws_callback_http_dummy(struct ws *wsi,
                            size_t len);
 
 /**
+ * permessage-deflate's settings for every connection of the context
+ * (wsloop extension; libwebsockets fixes them when it is built). `level`:
+ * zlib's compression level, 0 (stored, no compression) to 9 (smallest
+ * output, slowest); 1 by default, as libwebsockets. `threshold`: a whole
+ * message shorter than this many bytes is sent uncompressed (RSV1 clear,
+ * as RFC 7692 allows); 128 by default, below which deflate hardly
+ * shortens a message; 0 compresses every message. A fragmented message is
+ * compressed whatever its size. Applies to messages started from now on
+ * (a connection with context takeover keeps the level its stream was made
+ * with). Returns 0, or -1 (logged) for a bad context or level.
+ */
+int ws_set_permessage_deflate(struct ws_context *context, int level, size_t threshold);
+
+/**
+ * libwebsockets' permessage-deflate extension callback: name it in an
+ * extension table (`{ "permessage-deflate", ws_extension_callback_pm_deflate,
+ * "permessage-deflate; client_no_context_takeover; client_max_window_bits" }`,
+ * then a zero entry) to offer compression. wsloop implements the extension
+ * itself and never calls it; it returns 0.
+ */
+int ws_extension_callback_pm_deflate(struct ws_context *context,
+                                     const struct ws_extension *ext,
+                                     struct ws *wsi,
+                                     int reason,
+                                     void *user,
+                                     void *in_,
+                                     size_t len);
+
+/**
  * Sets which levels are logged (a bitmask of `WS_LLL_*`, e.g. 1151) and
  * where lines go: `emit(level, line)` with a line ending in a newline, or
  * NULL for the default (stderr through Rust's `log`/`env_logger`, where
@@ -1929,20 +1990,6 @@ void ws_cmdline_option_handle_builtin(int argc,
  * static: never free it. Callable from any thread, at any time.
  */
 const char *ws_get_library_version(void);
-
-/**
- * Stands in for libwebsockets' permessage-deflate extension callback so
- * extension tables that name it link. Compression is not supported yet:
- * a context given extensions logs a warning and offers none, and this
- * callback is never called by wsloop (it declines, returning -1).
- */
-int ws_extension_callback_pm_deflate(struct ws_context *context,
-                                     const struct ws_extension *ext,
-                                     struct ws *wsi,
-                                     int reason,
-                                     void *user,
-                                     void *in_,
-                                     size_t len);
 
 /**
  * libwebsockets' minimal JSON lookup: finds `name` (give the whole

@@ -68,6 +68,7 @@ pub enum Reason {
     ClientReceivePong = 9,
     ClientWriteable = 10,
     ClientAppendHandshakeHeader = 24,
+    ClientConfirmExtensionSupported = 26,
     ProtocolInit = 27,
     ProtocolDestroy = 28,
     WsiCreate = 29,

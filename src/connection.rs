@@ -87,6 +87,8 @@ pub(crate) struct Exchange {
     pub(crate) request: Vec<u8>,
     pub(crate) sent: usize,
     pub(crate) head: Vec<u8>,
+    /// The permessage-deflate offer sent, to check the answer against.
+    pub(crate) offer: Option<crate::deflate::Offer>,
 }
 
 /// How a connection ended.
@@ -184,6 +186,8 @@ pub(crate) struct Conn {
     pub(crate) http_status: u16,
     /// Messages other threads write (`ws_sender_write`), once asked for.
     pub(crate) outbox: Option<crate::outbox::Link>,
+    /// permessage-deflate, once the server accepted it.
+    pub(crate) pmd: Option<Box<crate::context::Pmd>>,
 }
 
 impl Conn {
@@ -232,6 +236,7 @@ impl Conn {
             wrote_in_callback: false,
             http_status: 0,
             outbox: None,
+            pmd: None,
         };
         if !c.pss.is_empty() {
             c.user = Opaque(c.pss.as_mut_ptr().cast());
@@ -417,6 +422,8 @@ pub(crate) struct ConnectRequest {
     /// Where the application keeps the handle; cleared on failure.
     pub(crate) pwsi: Opaque,
     pub(crate) require_subprotocol: bool,
+    /// `WS_CONNECT_NO_PERMESSAGE_DEFLATE`: no compression offered.
+    pub(crate) no_deflate: bool,
     /// Set for wss://.
     pub(crate) tls: Option<crate::tls::TlsRequest>,
     /// Overrides the context's retry and keepalive policy.
@@ -441,6 +448,7 @@ mod tests {
             opaque_user_data: Opaque::NULL,
             pwsi: Opaque::NULL,
             require_subprotocol: false,
+            no_deflate: false,
             tls: None,
             retry: None,
         };

@@ -24,6 +24,8 @@ pub struct RequestParams<'a> {
     pub protocol: Option<&'a str>,
     /// The Sec-WebSocket-Key.
     pub key: &'a str,
+    /// The `Sec-WebSocket-Extensions` offer, when one is made.
+    pub extensions: Option<&'a str>,
     /// Extra header lines, each ending in CRLF, from the application.
     pub extra: &'a [u8],
 }
@@ -53,6 +55,11 @@ pub fn build_request(p: &RequestParams<'_>) -> Vec<u8> {
     if let Some(proto) = p.protocol {
         r.push_str("Sec-WebSocket-Protocol: ");
         r.push_str(proto);
+        r.push_str("\r\n");
+    }
+    if let Some(ext) = p.extensions {
+        r.push_str("Sec-WebSocket-Extensions: ");
+        r.push_str(ext);
         r.push_str("\r\n");
     }
     r.push_str("Sec-WebSocket-Version: 13\r\n");
@@ -154,6 +161,7 @@ pub fn check_response(
     resp: &Response,
     key: &str,
     offered: Option<&str>,
+    offer: Option<&deflate::Offer>,
 ) -> Result<Accepted, HandshakeError> {
     if resp.status != 101 {
         return Err(HandshakeError::Status {
@@ -185,7 +193,7 @@ pub fn check_response(
         Some(a) if a != expected => return Err(HandshakeError::AcceptWrong { got: a, expected }),
         _ => {}
     }
-    let deflate = check_extensions(resp, None)?;
+    let deflate = check_extensions(resp, offer)?;
     let selected = resp
         .header_str("Sec-WebSocket-Protocol")
         .filter(|p| !p.is_empty());
@@ -246,6 +254,7 @@ mod tests {
             origin: Some("http://example.com"),
             protocol: Some("chat, superchat"),
             key: KEY,
+            extensions: Some("permessage-deflate; client_max_window_bits"),
             extra: b"X-Token: 1\r\n",
         });
         let s = String::from_utf8(req).unwrap();
@@ -255,7 +264,9 @@ mod tests {
                 "GET /chat?x=1 HTTP/1.1\r\nPragma: no-cache\r\nCache-Control: no-cache\r\n\
                  Host: example.com:8080\r\nOrigin: http://example.com\r\n\
                  Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\n\
-                 Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
+                 Sec-WebSocket-Protocol: chat, superchat\r\n\
+                 Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\
+                 Sec-WebSocket-Version: 13\r\n\
                  X-Token: 1\r\n\r\n"
             )
         );
@@ -274,7 +285,7 @@ mod tests {
     #[test]
     fn accepts_a_good_response() {
         assert_eq!(
-            check_response(&resp(""), KEY, None).unwrap(),
+            check_response(&resp(""), KEY, None, None).unwrap(),
             Accepted {
                 protocol: None,
                 deflate: None
@@ -282,11 +293,22 @@ mod tests {
         );
         let r = resp("Sec-WebSocket-Protocol: superchat\r\n");
         assert_eq!(
-            check_response(&r, KEY, Some("chat, superchat"))
+            check_response(&r, KEY, Some("chat, superchat"), None)
                 .unwrap()
                 .protocol
                 .as_deref(),
             Some("superchat")
+        );
+        let offer = deflate::Offer::lws_default();
+        let r = resp("Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover; client_max_window_bits=10\r\n");
+        assert_eq!(
+            check_response(&r, KEY, None, Some(&offer)).unwrap().deflate,
+            Some(deflate::Params {
+                server_no_context_takeover: false,
+                client_no_context_takeover: true,
+                server_max_window_bits: 15,
+                client_max_window_bits: 10,
+            })
         );
     }
 
@@ -294,23 +316,23 @@ mod tests {
     fn rejects_bad_responses() {
         let r = resp("Sec-WebSocket-Protocol: other\r\n");
         assert!(matches!(
-            check_response(&r, KEY, Some("chat")),
+            check_response(&r, KEY, Some("chat"), None),
             Err(HandshakeError::ProtocolNotOffered { .. })
         ));
         assert!(matches!(
-            check_response(&r, "AAAAAAAAAAAAAAAAAAAAAA==", None),
+            check_response(&r, "AAAAAAAAAAAAAAAAAAAAAA==", None, None),
             Err(HandshakeError::AcceptWrong { .. })
         ));
         let r = resp("Sec-WebSocket-Extensions: permessage-deflate\r\n");
         assert!(matches!(
-            check_response(&r, KEY, None),
+            check_response(&r, KEY, None, None),
             Err(HandshakeError::Extension(_))
         ));
         let raw = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
         let (r, n) = parse_response(raw).unwrap().unwrap();
         assert_eq!(n, raw.len());
         assert!(matches!(
-            check_response(&r, KEY, None),
+            check_response(&r, KEY, None, None),
             Err(HandshakeError::Status { status: 404, .. })
         ));
     }

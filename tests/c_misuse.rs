@@ -332,6 +332,10 @@ fn every_exported_function_refuses_null_with_a_log_line() {
         logs("ws_get_vhost_by_name: not a live context", || {
             assert!(ws_get_vhost_by_name(null_mut(), std::ptr::null()).is_null())
         });
+        logs(
+            "ws_set_permessage_deflate: context is NULL or destroyed",
+            || assert_eq!(ws_set_permessage_deflate(null_mut(), 1, 128), -1),
+        );
         logs("ws_set_proxy: not a live vhost", || {
             assert_eq!(ws_set_proxy(null_mut(), std::ptr::null()), -1)
         });
@@ -498,7 +502,7 @@ fn every_exported_function_refuses_null_with_a_log_line() {
         logs("(hexdump: NULL)", || {
             ws_hexdump_level(WS_LLL_ERR, std::ptr::null(), 4)
         });
-        // Never called by wsloop; it declines whatever it is given.
+        // Never called by wsloop; it names the extension in a table.
         assert_eq!(
             ws_extension_callback_pm_deflate(
                 null_mut(),
@@ -509,7 +513,7 @@ fn every_exported_function_refuses_null_with_a_log_line() {
                 null_mut(),
                 0
             ),
-            -1
+            0
         );
 
         // Logging: NULL emitter means stderr; a NULL line is nothing to log.

@@ -181,8 +181,10 @@ static inline struct ws_context *lws_create_context(const struct ws_context_crea
 #define LWS_CLOSE_STATUS_TLS_FAILURE WS_CLOSE_STATUS_TLS_FAILURE
 #define LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE WS_CLOSE_STATUS_UNACCEPTABLE_OPCODE
 #define LWS_CLOSE_STATUS_UNEXPECTED_CONDITION WS_CLOSE_STATUS_UNEXPECTED_CONDITION
+#define LWS_CONNECT_NO_PERMESSAGE_DEFLATE WS_CONNECT_NO_PERMESSAGE_DEFLATE
 #define LWS_CONNECT_REQUIRE_SUBPROTOCOL WS_CONNECT_REQUIRE_SUBPROTOCOL
 #define LWS_CONTEXT_EXTERNAL_POLL WS_CONTEXT_EXTERNAL_POLL
+#define LWS_CONTEXT_PERMESSAGE_DEFLATE WS_CONTEXT_PERMESSAGE_DEFLATE
 #define CONTEXT_PORT_NO_LISTEN WS_CONTEXT_PORT_NO_LISTEN
 #define LWS_CONTEXT_REQUIRE_SUBJECT_ALT_NAME WS_CONTEXT_REQUIRE_SUBJECT_ALT_NAME
 #define LCCSCF_ALLOW_EXPIRED WS_LCCSCF_ALLOW_EXPIRED
@@ -410,6 +412,7 @@ static inline struct ws_context *lws_create_context(const struct ws_context_crea
 #define lws_service_tsi ws_service_tsi
 #define lws_set_log_level ws_set_log_level
 #define lws_set_opaque_user_data ws_set_opaque_user_data
+#define lws_set_permessage_deflate ws_set_permessage_deflate
 #define lws_set_proxy ws_set_proxy
 #define lws_set_socks ws_set_socks
 #define lws_set_timeout ws_set_timeout

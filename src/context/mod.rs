@@ -13,6 +13,7 @@ mod external;
 pub(crate) mod inject;
 mod keepalive;
 mod outbox;
+mod pmd;
 mod receive;
 mod remote;
 mod send;
@@ -35,6 +36,7 @@ use crate::frame;
 use crate::log;
 use crate::retry::RetryPolicy;
 use crate::timers::{Key, Kind, Timers};
+pub(crate) use pmd::Pmd;
 use receive::{READ_SIZE, RX_HEADROOM};
 pub(crate) use remote::Remote;
 pub(crate) use send::WriteError;
@@ -65,6 +67,8 @@ pub struct Config {
     pub raw_origin: bool,
     /// The proxy settings connections start with (`ws_set_proxy` changes them).
     pub proxy: crate::proxy::ProxyConfig,
+    /// The permessage-deflate offer connections make, None: none.
+    pub deflate: Option<crate::deflate::Offer>,
 }
 
 /// How long `service` may wait for events.
@@ -128,6 +132,12 @@ pub struct Context {
     /// lws' external-poll callbacks were asked for (external.rs).
     poll_callbacks: Cell<bool>,
     rng: RefCell<StdRng>,
+    /// permessage-deflate's settings and the streams connections borrow.
+    pub(crate) pmd_pool: RefCell<crate::deflate::Pool>,
+    /// Where inflated chunks are delivered from, and where a sent message
+    /// is compressed (both kept for the next message once used).
+    pmd_buf: RefCell<Vec<u8>>,
+    pmd_scratch: RefCell<Vec<u8>>,
 }
 
 impl Context {
@@ -158,6 +168,9 @@ impl Context {
             nudged: Cell::new(false),
             poll_callbacks: Cell::new(false),
             rng: RefCell::new(StdRng::from_os_rng()),
+            pmd_pool: RefCell::new(crate::deflate::Pool::new(Default::default())),
+            pmd_buf: RefCell::new(Vec::new()),
+            pmd_scratch: RefCell::new(Vec::new()),
         })
     }
 

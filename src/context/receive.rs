@@ -8,7 +8,7 @@ use super::Context;
 use crate::callbacks::{CbIn, ConnId, Reason};
 use crate::connection::{pend, Outcome, Phase, RxInfo};
 use crate::error::ConnectError;
-use crate::frame::{Event, OpCode};
+use crate::frame::{Event, OpCode, Violation};
 use crate::log;
 
 /// Bytes kept free before received payload (libwebsockets' LWS_PRE).
@@ -181,7 +181,19 @@ impl Context {
             };
             match ev {
                 Event::NeedMore => return,
-                Event::Data { start: s, len, .. } => {
+                Event::Data {
+                    start: s,
+                    len,
+                    compressed,
+                    ..
+                } => {
+                    if compressed {
+                        // Inflated and delivered chunk by chunk, as c.rx says.
+                        if let Err(v) = self.inflate_rx(id, &buf[s..s + len], chunk_max) {
+                            return self.fail_rx(id, v);
+                        }
+                        continue;
+                    }
                     if closing {
                         continue;
                     }
@@ -214,19 +226,21 @@ impl Context {
                     self.after_callback(id, r);
                 }
                 Event::Close(code) => self.on_peer_close(id, code, payload),
-                Event::Fail(v) => {
-                    let target = self.with_conn(id, |c| c.target()).unwrap_or_default();
-                    wlog!(log::ERR, "closing {target} with {}: {}", v.code, v.what);
-                    let reason = truncate_utf8(&v.what, 123).as_bytes().to_vec();
-                    self.with_conn(id, |c| c.close_reason = Some((v.code, reason)));
-                    // Answers to the messages before the violation go out
-                    // before the Close: a CLIENT_WRITEABLE asked for is kept.
-                    self.deliver_writeable(id);
-                    self.begin_close(id);
-                    return;
-                }
+                Event::Fail(v) => return self.fail_rx(id, v),
             }
         }
+    }
+
+    /// What was received breaks the protocol: log it and close with its code.
+    fn fail_rx(&self, id: ConnId, v: Violation) {
+        let target = self.with_conn(id, |c| c.target()).unwrap_or_default();
+        wlog!(log::ERR, "closing {target} with {}: {}", v.code, v.what);
+        let reason = truncate_utf8(&v.what, 123).as_bytes().to_vec();
+        self.with_conn(id, |c| c.close_reason = Some((v.code, reason)));
+        // Answers to the messages before the violation go out
+        // before the Close: a CLIENT_WRITEABLE asked for is kept.
+        self.deliver_writeable(id);
+        self.begin_close(id);
     }
 
     /// The peer's Close frame.
@@ -296,6 +310,14 @@ impl Context {
 
     /// Receiving resumed: decode what was held back, then read the socket.
     pub(crate) fn resume_rx(&self, id: ConnId) {
+        if self.with_conn(id, |c| c.rx_paused) != Some(false) {
+            return;
+        }
+        match self.resume_inflate(id) {
+            Ok(true) => {}
+            Ok(false) => return self.after_io(id),
+            Err(v) => return self.fail_rx(id, v),
+        }
         let Some(stash) = self.with_conn(id, |c| {
             if c.rx_paused {
                 None

@@ -1,6 +1,7 @@
 //! Sending: `ws_write` framing in place, the send queue, CLIENT_WRITEABLE.
 
 use super::outbox;
+use super::pmd;
 use super::Context;
 use crate::callbacks::{CbIn, ConnId, Reason};
 use std::fmt;
@@ -18,6 +19,9 @@ const DIRECT_WRITE_MIN: usize = 16 * 1024;
 /// a peer that stops reading must not make the queue grow without end.
 /// A write into an empty queue is always taken, whatever its size.
 pub(crate) const SEND_QUEUE_LIMIT: usize = 16 * 1024 * 1024;
+/// The buffer a message is compressed into is kept for the next one up to
+/// this size.
+const SCRATCH_KEEP: usize = 1 << 20;
 
 /// Why a write was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +124,12 @@ impl Context {
             if matches!(op, OpCode::Ping | OpCode::Pong) && len > frame::MAX_CONTROL_PAYLOAD {
                 return Err(WriteError::ControlTooLong { op, len });
             }
+            if c.pmd.is_some() {
+                if let Some(sent) = self.write_compressed(c, (op, fin, &buf[head..]), mask) {
+                    c.wrote_in_callback |= in_callback;
+                    return Ok(sent);
+                }
+            }
             // The first write of a callback goes straight out, framed in place;
             // more small ones in the same callback are queued and sent
             // together after it.
@@ -171,6 +181,34 @@ impl Context {
                 Ok(len)
             }
         }
+    }
+
+    /// Compresses and queues a frame of a message that goes out compressed;
+    /// None for one that goes out plain. Out of line: uncompressed
+    /// connections pay one check in `write`.
+    #[inline(never)]
+    fn write_compressed(
+        &self,
+        c: &mut Conn,
+        frame: (OpCode, bool, &[u8]),
+        mask: [u8; 4],
+    ) -> Option<Sent> {
+        let (op, fin, payload) = frame;
+        let mut pool = self.pmd_pool.borrow_mut();
+        if !pmd::compresses(c, &pool, op, payload.len(), fin) {
+            return None;
+        }
+        let mut scratch = self.pmd_scratch.borrow_mut();
+        let r = pmd::queue_compressed(c, &mut pool, &mut scratch, frame, mask);
+        if scratch.capacity() > SCRATCH_KEEP {
+            *scratch = Vec::new();
+        }
+        if let Err(e) = r {
+            wlog!(log::ERR, "closing {}: {e}", c.target());
+            c.phase = Phase::Done(Outcome::Closed);
+            return Some(Sent::Lost);
+        }
+        Some(Sent::Queued)
     }
 
     /// Flushes and delivers a due CLIENT_WRITEABLE.

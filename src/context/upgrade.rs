@@ -4,9 +4,10 @@ use std::io;
 use std::time::Duration;
 
 use super::dial::read_failed;
-use super::Context;
+use super::{Context, Pmd};
 use crate::callbacks::{CbIn, ConnId, Reason};
 use crate::connection::{Exchange, Phase};
+use crate::deflate::Offer;
 use crate::error::ConnectError;
 use crate::handshake::{self, RequestParams, Response};
 use crate::log;
@@ -33,6 +34,8 @@ impl Context {
             return;
         }
         let secs = self.cfg.timeout_secs;
+        let offer = self.deflate_offer(id);
+        let extensions = offer.as_ref().map(|o| o.to_string());
         self.with_conn(id, |c| {
             let key = handshake::new_key();
             let request = handshake::build_request(&RequestParams {
@@ -41,6 +44,7 @@ impl Context {
                 origin: c.req.origin.as_deref(),
                 protocol: c.req.protocol.as_deref(),
                 key: &key,
+                extensions: extensions.as_deref(),
                 extra: &space[..used.min(HEADER_SPACE)],
             });
             if log::enabled(log::HEADER) {
@@ -56,6 +60,7 @@ impl Context {
                 request,
                 sent: 0,
                 head: Vec::new(),
+                offer,
             }));
             self.set_deadline(c, Duration::from_secs(secs.into()));
         });
@@ -67,7 +72,7 @@ impl Context {
         enum Next {
             Wait,
             Fail(ConnectError),
-            Head(Vec<u8>, String),
+            Head(Vec<u8>, String, Option<Offer>),
         }
         let next = self.with_conn(id, |c| {
             let target = c.target();
@@ -102,9 +107,10 @@ impl Context {
                             Ok(Some((resp, len))) => {
                                 let rest = hs.head.split_off(len);
                                 let key = std::mem::take(&mut hs.key);
+                                let offer = hs.offer.take();
                                 c.http_status = resp.status;
                                 c.phase = Phase::Accepting(Box::new(resp));
-                                return Next::Head(rest, key);
+                                return Next::Head(rest, key, offer);
                             }
                             Ok(None) => continue,
                             Err(error) => {
@@ -124,8 +130,8 @@ impl Context {
         });
         match next {
             Some(Next::Fail(e)) => self.fail(id, e),
-            Some(Next::Head(rest, key)) => {
-                self.on_response(id, rest, &key);
+            Some(Next::Head(rest, key, offer)) => {
+                self.on_response(id, rest, &key, offer.as_ref());
                 // Readiness is edge-triggered: whatever came after the head
                 // in the same burst (frames, the peer's FIN) brings no new
                 // event, so read on until the socket is drained.
@@ -139,7 +145,7 @@ impl Context {
     }
 
     /// A complete response head arrived.
-    fn on_response(&self, id: ConnId, rest: Vec<u8>, key: &str) {
+    fn on_response(&self, id: ConnId, rest: Vec<u8>, key: &str, offer: Option<&Offer>) {
         let checked = self.with_conn(id, |c| {
             let Phase::Accepting(resp) = &c.phase else {
                 return None;
@@ -147,7 +153,7 @@ impl Context {
             if log::enabled(log::HEADER) {
                 log_response(resp);
             }
-            let checked = handshake::check_response(resp, key, c.req.protocol.as_deref());
+            let checked = handshake::check_response(resp, key, c.req.protocol.as_deref(), offer);
             Some(checked.map_err(|error| ConnectError::Handshake {
                 target: c.target(),
                 error,
@@ -188,13 +194,21 @@ impl Context {
             return self.fail(id, ConnectError::RejectedByFilter);
         }
         self.with_conn(id, |c| {
+            if let Some(params) = &accepted.deflate {
+                c.decoder.set_permessage_deflate(true);
+                c.pmd = Some(Box::new(Pmd::new(params)));
+            }
             c.phase = Phase::Established;
             c.timer_seq[Kind::Deadline as usize] = 0;
         });
         self.start_keepalive(id);
+        let pmd = match &accepted.deflate {
+            Some(p) => format!(" with permessage-deflate ({p})"),
+            None => String::new(),
+        };
         wlog!(
             log::INFO,
-            "established {}",
+            "established {}{pmd}",
             self.with_conn(id, |c| c.target()).unwrap_or_default()
         );
         if self

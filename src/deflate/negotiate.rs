@@ -56,6 +56,28 @@ pub struct Params {
     pub client_max_window_bits: u8,
 }
 
+/// What was agreed, for the log: `server_no_context_takeover;
+/// server_max_window_bits=15; client_max_window_bits=15`.
+impl fmt::Display for Params {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.server_no_context_takeover {
+            f.write_str("server_no_context_takeover; ")?;
+        }
+        if self.client_no_context_takeover {
+            f.write_str("client_no_context_takeover; ")?;
+        }
+        write!(
+            f,
+            "server_max_window_bits={}; client_max_window_bits={}",
+            self.server_max_window_bits, self.client_max_window_bits
+        )?;
+        if self.client_max_window_bits < 9 {
+            f.write_str(", so sending uncompressed")?;
+        }
+        Ok(())
+    }
+}
+
 /// Why an offer string (an extension table's `client_offer`) is refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OfferError {

@@ -73,6 +73,17 @@ impl Pool {
         self.settings
     }
 
+    /// New settings (`level` above 9 is taken as 9). Idle deflate streams
+    /// made at another level are dropped; streams a connection keeps (with
+    /// context takeover) keep the level they were made with.
+    pub fn set_settings(&mut self, settings: Settings) {
+        let level = settings.level.min(9);
+        if level != self.settings.level {
+            self.deflaters.clear();
+        }
+        self.settings = Settings { level, ..settings };
+    }
+
     /// Idle (inflate, deflate) streams held.
     pub fn idle(&self) -> (usize, usize) {
         (self.inflaters.len(), self.deflaters.len())

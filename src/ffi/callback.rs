@@ -90,6 +90,7 @@ fn reason_to_c(r: Reason) -> ws_callback_reasons {
         Reason::ClientReceivePong => WS_CALLBACK_CLIENT_RECEIVE_PONG,
         Reason::ClientWriteable => WS_CALLBACK_CLIENT_WRITEABLE,
         Reason::ClientAppendHandshakeHeader => WS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER,
+        Reason::ClientConfirmExtensionSupported => WS_CALLBACK_CLIENT_CONFIRM_EXTENSION_SUPPORTED,
         Reason::ProtocolInit => WS_CALLBACK_PROTOCOL_INIT,
         Reason::ProtocolDestroy => WS_CALLBACK_PROTOCOL_DESTROY,
         Reason::WsiCreate => WS_CALLBACK_WSI_CREATE,

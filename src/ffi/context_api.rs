@@ -102,12 +102,7 @@ unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, Str
     if info.protocols.is_null() {
         return Err("protocols is NULL: give a table of ws_protocols ended by an entry with a NULL callback".into());
     }
-    if !info.extensions.is_null() {
-        wlog!(
-            log::WARN,
-            "ws_create_context: extensions (permessage-deflate) are not supported yet; connections offer none and run uncompressed"
-        );
-    }
+    let deflate = super::deflate_api::offer(info)?;
     if info.ka_time != 0 {
         wlog!(
             log::WARN,
@@ -156,6 +151,7 @@ unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, Str
             .unwrap_or_default(),
         raw_origin: info.options & WS_SERVER_OPTION_JUST_USE_RAW_ORIGIN != 0,
         proxy: proxy_config(info)?,
+        deflate,
     };
     let (slot, gen) = handles::reserve().ok_or("too many contexts")?;
     let callbacks = CCallbacks {
@@ -420,6 +416,7 @@ unsafe fn connect(i: &ws_client_connect_info) -> Result<*mut ws, String> {
         opaque_user_data: Opaque(i.opaque_user_data),
         pwsi: Opaque(i.pwsi.cast()),
         require_subprotocol: i.wsloop_flags & WS_CONNECT_REQUIRE_SUBPROTOCOL != 0,
+        no_deflate: i.wsloop_flags & WS_CONNECT_NO_PERMESSAGE_DEFLATE != 0,
         tls,
         retry: super::timer_api::policy(i.retry_and_idle_policy, "retry_and_idle_policy")?,
     };

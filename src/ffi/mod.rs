@@ -17,6 +17,7 @@ mod guard;
 mod callback;
 mod conn_api;
 mod context_api;
+mod deflate_api;
 mod foreign;
 #[cfg(feature = "libuv")]
 mod foreign_uv;
@@ -36,6 +37,7 @@ mod panic_tests;
 
 pub use conn_api::*;
 pub use context_api::*;
+pub use deflate_api::*;
 pub use log_api::*;
 pub use ring_api::*;
 pub use sender_api::*;

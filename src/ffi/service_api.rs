@@ -286,5 +286,19 @@ pub(super) unsafe fn call_raw(
 
 // The context's wsloop_flags bits are set by different parts of the code;
 // two of them sharing a bit would turn one option on with the other.
-const _: () =
-    assert!(WS_CONTEXT_EXTERNAL_POLL & super::types::WS_CONTEXT_REQUIRE_SUBJECT_ALT_NAME == 0);
+const _: () = {
+    let bits = [
+        WS_CONTEXT_EXTERNAL_POLL,
+        super::types::WS_CONTEXT_REQUIRE_SUBJECT_ALT_NAME,
+        super::deflate_api::WS_CONTEXT_PERMESSAGE_DEFLATE,
+    ];
+    let mut i = 0;
+    while i < bits.len() {
+        let mut j = i + 1;
+        while j < bits.len() {
+            assert!(bits[i] & bits[j] == 0);
+            j += 1;
+        }
+        i += 1;
+    }
+};

@@ -96,16 +96,30 @@ pub struct ws_protocol_vhost_options {
     pub value: *const c_char,
 }
 
-/// An extension offer (permessage-deflate). Not supported yet: a context
-/// given extensions logs a warning and offers none.
+/// An entry of the context's extension table (libwebsockets' `struct
+/// lws_extension`); the table ends with an entry whose `name` and
+/// `callback` are NULL. wsloop implements permessage-deflate (RFC 7692):
+/// an entry named `"permessage-deflate"` makes every connection offer it
+/// (see WS_CONNECT_NO_PERMESSAGE_DEFLATE and
+/// WS_CALLBACK_CLIENT_CONFIRM_EXTENSION_SUPPORTED to hold the offer back);
+/// other names are logged and not offered.
 #[repr(C)]
 pub struct ws_extension {
     /// Extension name (e.g. "permessage-deflate").
     pub name: *const c_char,
-    /// lws' extension callback (`ws_extension_callback_pm_deflate`); never
-    /// called.
+    /// `ws_extension_callback_pm_deflate`. wsloop never calls it; it
+    /// ends the table when NULL.
     pub callback: *mut c_void,
-    /// The Sec-WebSocket-Extensions offer lws would send.
+    /// The offer, e.g. libwebsockets' `"permessage-deflate;
+    /// client_no_context_takeover; client_max_window_bits"` (NULL: the bare
+    /// name). Parsed at context creation, which fails on a malformed offer;
+    /// sent as `Sec-WebSocket-Extensions`. The server's answer is checked
+    /// (RFC 7692 section 7) and a bad one fails the connection with
+    /// libwebsockets' `HS: EXT: ...` wording. Where the server limits the
+    /// client's window to 8 bits (`client_max_window_bits=8`), wsloop sends
+    /// its messages uncompressed, which the RFC allows: zlib cannot deflate
+    /// with a 256-byte window, and libwebsockets' use of 9 bits there makes
+    /// data such a server may fail to inflate.
     pub client_offer: *const c_char,
 }
 
@@ -140,8 +154,9 @@ pub struct ws_context_creation_info {
     pub iface: *const c_char,
     /// The protocol table, ended by an entry with a NULL callback. Copied.
     pub protocols: *const ws_protocols,
-    /// Extensions to offer: not supported yet, a warning says so and none are
-    /// offered.
+    /// Extensions to offer (permessage-deflate): a table of ws_extension
+    /// ended by a zero entry, or NULL. `WS_CONTEXT_PERMESSAGE_DEFLATE` in
+    /// `wsloop_flags` offers it without a table.
     pub extensions: *const ws_extension,
     /// Ignored (a server's header limits).
     pub token_limits: *const c_void,
@@ -341,6 +356,9 @@ pub struct ws_client_connect_info {
 /// `wsloop_flags`: fail with CLIENT_CONNECTION_ERROR when a subprotocol was
 /// offered and the server selected none (browsers do this; lws accepts it).
 pub const WS_CONNECT_REQUIRE_SUBPROTOCOL: c_uint = 1 << 0;
+/// `wsloop_flags`: offer no permessage-deflate on this connection, though
+/// the context offers it (its messages go uncompressed both ways).
+pub const WS_CONNECT_NO_PERMESSAGE_DEFLATE: c_uint = 1 << 1;
 
 /// `ws_write` kinds (lws' `enum lws_write_protocol`); OR in `WS_WRITE_NO_FIN`.
 #[repr(C)]

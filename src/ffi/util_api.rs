@@ -1,6 +1,5 @@
 //! Small helpers libwebsockets programs use: random bytes, command-line
-//! options, the library version, and the permessage-deflate extension entry
-//! point.
+//! options, the library version.
 //!
 //! `ws_get_random` belongs to the thread that services its context; the
 //! others touch no context and may be called from any thread. Returned
@@ -113,24 +112,6 @@ pub extern "C" fn ws_get_library_version() -> *const c_char {
     guard!("ws_get_library_version", std::ptr::null(), {
         concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
     })
-}
-
-/// Stands in for libwebsockets' permessage-deflate extension callback so
-/// extension tables that name it link. Compression is not supported yet:
-/// a context given extensions logs a warning and offers none, and this
-/// callback is never called by wsloop (it declines, returning -1).
-#[no_mangle]
-pub unsafe extern "C" fn ws_extension_callback_pm_deflate(
-    context: *mut ws_context,
-    ext: *const ws_extension,
-    wsi: *mut ws,
-    reason: c_int,
-    user: *mut c_void,
-    in_: *mut c_void,
-    len: usize,
-) -> c_int {
-    let _ = (context, ext, wsi, reason, user, in_, len);
-    -1
 }
 
 /// libwebsockets' minimal JSON lookup: finds `name` (give the whole
