@@ -247,7 +247,7 @@ impl Server {
             compile(
                 &root().join("tests/servers/lws-echo-server.c"),
                 "lws-echo-server",
-                &["-std=c99".to_string()],
+                &["-std=c99".to_string(), "-O2".to_string()],
                 &["-lwebsockets", "-lpthread"],
             )
         });
