@@ -8,8 +8,17 @@ use std::time::Duration;
 use common::tls::{pki, TlsOpts, TlsServer};
 use common::*;
 
+/// An example's build, made once per test binary: two tests compiling the
+/// same program at once could run it while the other rewrites it ("Text
+/// file busy").
 fn example(name: &str) -> std::path::PathBuf {
-    build_c(&root().join("c-examples").join(format!("{name}.c")), &[])
+    type Builds = std::sync::Mutex<std::collections::HashMap<String, std::path::PathBuf>>;
+    static BUILDS: std::sync::OnceLock<Builds> = std::sync::OnceLock::new();
+    let mut builds = BUILDS.get_or_init(Default::default).lock().unwrap();
+    builds
+        .entry(name.to_string())
+        .or_insert_with(|| build_c(&root().join("c-examples").join(format!("{name}.c")), &[]))
+        .clone()
 }
 
 const LIMIT: Duration = Duration::from_secs(30);
