@@ -1479,7 +1479,10 @@ int ws_frame_is_binary(struct ws *wsi);
 
 /**
  * In `WS_CALLBACK_CLIENT_RECEIVE`: payload bytes of the current frame
- * still to come after this chunk.
+ * still to come after this chunk. For a compressed message
+ * (permessage-deflate), as in libwebsockets, the frame's compressed bytes
+ * not yet inflated (0 with the message's last chunk), not how many
+ * inflated bytes will follow.
  */
 size_t ws_remaining_packet_payload(struct ws *wsi);
 

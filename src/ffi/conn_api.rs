@@ -381,7 +381,10 @@ pub unsafe extern "C" fn ws_frame_is_binary(wsi: *mut ws) -> c_int {
 }
 
 /// In `WS_CALLBACK_CLIENT_RECEIVE`: payload bytes of the current frame
-/// still to come after this chunk.
+/// still to come after this chunk. For a compressed message
+/// (permessage-deflate), as in libwebsockets, the frame's compressed bytes
+/// not yet inflated (0 with the message's last chunk), not how many
+/// inflated bytes will follow.
 #[no_mangle]
 pub unsafe extern "C" fn ws_remaining_packet_payload(wsi: *mut ws) -> usize {
     guard!(
