@@ -5,7 +5,7 @@
  *
  *   client [-a address] [-p port] [-c conns] [-w in_flight] [-s size]
  *          [-n messages_per_conn] [-d seconds] [-t limit_seconds] [-i idle_conns]
- *          [-T ca.pem] [-P threads]
+ *          [-T ca.pem] [-P threads] [-z offer] [-j 1]
  *
  * Opens `conns` connections, waits until all are established (the connect
  * time), then keeps `in_flight` binary messages of `size` bytes outstanding
@@ -17,7 +17,9 @@
  * exits 0 only if every connection came up and every echo matched. With
  * -P N, N threads each do all of that on a context of their own (one
  * context per thread, the way to use more cores), and the line has the
- * totals.
+ * totals. With -z, permessage-deflate is offered from an extension table,
+ * the libwebsockets way, with the same offer for both libraries; -j 1 sends
+ * JSON-like text (still as binary messages) instead of random bytes.
  */
 #include "common.h"
 #include <pthread.h>
@@ -35,6 +37,7 @@ static __thread struct session *sessions;
 static __thread unsigned char *txbuf;
 static __thread int established, sending, stopping, finished;
 static __thread long received, mismatches, errors;
+static __thread int negotiated;
 
 static int wants_to_send(const struct session *s)
 {
@@ -50,6 +53,11 @@ static int callback(struct ws *wsi, enum ws_callback_reasons reason, void *user,
     case WS_CALLBACK_CLIENT_CONNECTION_ERROR:
         fprintf(stderr, "bench: connection error: %s\n", in ? (const char *)in : "(no message)");
         errors++;
+        break;
+    case WS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH:
+        /* The answer's headers are still there: did it accept the offer? */
+        if (ws_hdr_total_length(wsi, WS_WSI_TOKEN_EXTENSIONS) > 0)
+            negotiated++;
         break;
     case WS_CALLBACK_CLIENT_ESTABLISHED:
         s->wsi = wsi;
@@ -113,6 +121,8 @@ __attribute__((noinline)) static void run_traffic(struct ws_context *context, do
     }
 }
 
+static const char *const offers[] = DEFLATE_OFFERS;
+
 static const struct ws_protocols protocols[] = {
     { "bench", callback, sizeof(struct session), 0, 0, NULL, 0 },
     WS_PROTOCOL_LIST_TERM
@@ -125,6 +135,7 @@ static void *run(void *arg)
     struct ws_context_creation_info info;
     struct ws_client_connect_info ci;
     struct ws_context *context;
+    struct ws_extension extensions[2];
     double t0, deadline = 0;
     int i;
 
@@ -142,6 +153,13 @@ static void *run(void *arg)
     if (o.ca) {
         info.options |= WS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* lws needs it; wsloop ignores it */
         info.client_ssl_ca_filepath = o.ca;
+    }
+    if (o.deflate) {
+        memset(extensions, 0, sizeof extensions);
+        extensions[0].name = "permessage-deflate";
+        extensions[0].callback = ws_extension_callback_pm_deflate;
+        extensions[0].client_offer = offers[o.deflate];
+        info.extensions = extensions;
     }
     context = ws_create_context(&info);
     if (!context)
@@ -187,6 +205,7 @@ static void *run(void *arg)
     r.messages = received;
     r.mismatches = mismatches;
     r.errors = errors;
+    r.negotiated = negotiated;
     ws_context_destroy(context);
     free(sessions);
     free(txbuf);
@@ -227,6 +246,7 @@ int main(int argc, char **argv)
         total.messages += each[t].messages;
         total.mismatches += each[t].mismatches;
         total.errors += each[t].errors;
+        total.negotiated += each[t].negotiated;
         if (!t || each[t].rss_before < total.rss_before)
             total.rss_before = each[t].rss_before;
         if (each[t].rss_after > total.rss_after)

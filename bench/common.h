@@ -30,20 +30,38 @@ struct opts {
     int idle;         /* -i: connections (of -c) that stay idle */
     const char *ca;   /* -T: TLS, trusting the CA certificate(s) in this PEM file */
     int threads;      /* -P: threads, each with its own context and -c connections */
+    int deflate;      /* -z: offer permessage-deflate (client.c only; see DEFLATE_OFFERS) */
+    int json;         /* -j 1: JSON-like text instead of random bytes (compresses to ~1/5) */
 };
 
-static struct opts o = { "127.0.0.1", 7681, 1, 1, 1024, 0, 2.0, 120, 0, NULL, 1 };
+static struct opts o = { "127.0.0.1", 7681, 1, 1, 1024, 0, 2.0, 120, 0, NULL, 1, 0, 0 };
+
+/* -z N: the permessage-deflate offer N (1-3); the echo server echoes the
+ * compressed frames as they are, which is a valid answer stream for each. */
+#define DEFLATE_OFFERS                                                                   \
+    {                                                                                    \
+        NULL,                                                                            \
+        /* 1: libwebsockets' examples' offer: the client keeps no context */            \
+        "permessage-deflate; client_no_context_takeover; client_max_window_bits",       \
+        /* 2: context takeover both ways */                                              \
+        "permessage-deflate; client_max_window_bits",                                    \
+        /* 3: no context takeover either way */                                          \
+        "permessage-deflate; client_no_context_takeover; server_no_context_takeover"    \
+    }
 
 static void usage(const char *prog)
 {
     fprintf(stderr,
             "usage: %s [-a address] [-p port] [-c conns] [-w in_flight] [-s size]\n"
             "          [-n messages_per_conn] [-d seconds] [-t limit_seconds] [-i idle_conns]\n"
-            "          [-T ca.pem] [-P threads]\n"
+            "          [-T ca.pem] [-P threads] [-z offer] [-j 1]\n"
             "  -n 0 -d 0: connect only (setup cell)\n"
             "  -i N: the last N connections stay idle while the others echo\n"
             "  -T FILE: TLS (wss://), verifying the server against this CA file\n"
-            "  -P N: N threads, each with its own context and -c connections (one line, totals)\n", prog);
+            "  -P N: N threads, each with its own context and -c connections (one line, totals)\n"
+            "  -z N: offer permessage-deflate: 1 lws' examples' offer, 2 context takeover both\n"
+            "        ways, 3 no context takeover either way (client.c only)\n"
+            "  -j 1: messages of JSON-like text instead of random bytes\n", prog);
     exit(2);
 }
 
@@ -66,11 +84,14 @@ static void parse_opts(int argc, char **argv)
         case 'i': o.idle = atoi(v); break;
         case 'T': o.ca = v; break;
         case 'P': o.threads = atoi(v); break;
+        case 'z': o.deflate = atoi(v); break;
+        case 'j': o.json = atoi(v); break;
         default: usage(argv[0]);
         }
         i++;
     }
-    if (o.conns < 1 || o.inflight < 1 || o.size < 1 || o.idle < 0 || o.idle >= o.conns || o.threads < 1)
+    if (o.conns < 1 || o.inflight < 1 || o.size < 1 || o.idle < 0 || o.idle >= o.conns || o.threads < 1 ||
+        o.deflate < 0 || o.deflate > 3)
         usage(argv[0]);
     if (o.count && !d_set)
         o.duration = 0;
@@ -121,10 +142,17 @@ static void make_pattern(void)
 {
     size_t i;
     unsigned int x = 2463534242u;
-    pattern = (unsigned char *)malloc(o.size + 256);
+    pattern = (unsigned char *)malloc(o.size + 256 + 128);
     if (!pattern) {
         perror("malloc");
         exit(1);
+    }
+    if (o.json) { /* records like an API's answer: the same keys, varying values */
+        for (i = 0, x = 0; i < o.size + 256; x++)
+            i += (size_t)sprintf((char *)pattern + i,
+                                 "{\"id\":%u,\"user\":\"user%u\",\"price\":%u.%02u,\"ok\":%s},", x,
+                                 x * 7919 % 1000, x * 37 % 997, x % 100, x % 3 ? "false" : "true");
+        return;
     }
     for (i = 0; i < o.size + 256; i++) {
         x ^= x << 13;
@@ -169,9 +197,11 @@ struct result {
     int established;
     double connect_s;
     long rss_before, rss_after; /* around connection setup */
+    long rss_traffic;           /* after the traffic phase */
     long messages;              /* echoes received and checked */
     double traffic_s, traffic_cpu_s;
     long mismatches, errors;
+    int negotiated;             /* connections whose answer accepted -z's offer */
 };
 
 /* The traffic phase's clocks: traffic_begins() returns its start time (for
@@ -189,6 +219,7 @@ static void traffic_ended(struct result *r)
 {
     r->traffic_s = now_s() - traffic_t0;
     r->traffic_cpu_s = cpu_s() - traffic_c0;
+    r->rss_traffic = rss_now();
 }
 
 static int report(const struct result *r)
@@ -196,14 +227,20 @@ static int report(const struct result *r)
     double mps = r->traffic_s > 0 ? (double)r->messages / r->traffic_s : 0;
     int total = o.conns * o.threads;
     printf("lib=%s%s threads=%d conns=%d idle=%d inflight=%d size=%zu established=%d connect_ms=%.2f "
-           "rss_per_conn_b=%.0f msgs=%ld secs=%.3f msgs_per_s=%.0f mib_per_s=%.2f "
-           "cpu_pct=%.0f rss_peak_kib=%ld mismatches=%ld errors=%ld\n",
+           "rss_per_conn_b=%.0f rss_traffic_per_conn_b=%.0f deflate=%d json=%d msgs=%ld secs=%.3f msgs_per_s=%.0f mib_per_s=%.2f "
+           "cpu_pct=%.0f rss_peak_kib=%ld negotiated=%d mismatches=%ld errors=%ld\n",
            r->lib, o.ca ? " tls=1" : "", o.threads, o.conns, o.idle, o.inflight, o.size, r->established, r->connect_s * 1e3,
-           (double)(r->rss_after - r->rss_before) / total, r->messages, r->traffic_s, mps,
+           (double)(r->rss_after - r->rss_before) / total,
+           r->rss_traffic ? (double)(r->rss_traffic - r->rss_before) / total : 0, o.deflate, o.json, r->messages, r->traffic_s, mps,
            mps * (double)o.size / (1024.0 * 1024.0),
            r->traffic_s > 0 ? 100.0 * r->traffic_cpu_s / r->traffic_s : 0, rss_peak_kib(),
-           r->mismatches, r->errors);
+           r->negotiated, r->mismatches, r->errors);
     fflush(stdout);
+    if (o.deflate && r->negotiated != total) {
+        fprintf(stderr, "bench: permessage-deflate was offered on %d connections and accepted on %d\n", total,
+                r->negotiated);
+        return 1;
+    }
     return r->established == total && !r->mismatches && !r->errors ? 0 : 1;
 }
 

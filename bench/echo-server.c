@@ -7,6 +7,13 @@
  *            data frame unmasked with the same FIN/opcode, answers Ping with
  *            Pong and Close with Close (then closes the socket).
  * --mode raw plain TCP echo, for the raw-TCP ceiling.
+ *            A permessage-deflate offer is accepted (RFC 7692): the answer
+ *            keeps the offer's no_context_takeover parameters (and adds
+ *            client_no_context_takeover when the offer has only the server
+ *            one) and no window sizes, so that the client's own compressed
+ *            frames, echoed as they are with RSV1, are a valid answer
+ *            stream; an offer with server_max_window_bits is declined. The
+ *            server never compresses or inflates anything.
  * --tls      the same over TLS (OpenSSL; TLS 1.2 or 1.3, its defaults), with
  *            this certificate chain and key: wss:// echo, or with --mode raw
  *            the raw-TLS ceiling. The first time a protocol version and
@@ -267,7 +274,8 @@ static int handshake(struct conn *c, size_t *used)
 {
     static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
     unsigned char *end = memmem(c->in, c->in_len, "\r\n\r\n", 4);
-    char *line, key[128], resp[256];
+    char *line, key[128], resp[384];
+    const char *ext = "";
     unsigned char digest[20];
     char accept[32];
     size_t klen = 0;
@@ -276,14 +284,30 @@ static int handshake(struct conn *c, size_t *used)
         return c->in_len < 16384 ? 1 : -1;
     *end = 0;
     for (line = (char *)c->in; line && *line; line = strstr(line, "\r\n") ? strstr(line, "\r\n") + 2 : NULL) {
-        if (!strncasecmp(line, "Sec-WebSocket-Key:", 18)) {
+        if (!klen && !strncasecmp(line, "Sec-WebSocket-Key:", 18)) {
             char *v = line + 18;
             while (*v == ' ')
                 v++;
             while (v[klen] && v[klen] != '\r' && v[klen] != ' ' && klen < 60)
                 klen++;
             memcpy(key, v, klen);
-            break;
+        } else if (!strncasecmp(line, "Sec-WebSocket-Extensions:", 25)) {
+            char *eol = strstr(line, "\r\n"), keep = 0;
+            if (eol) { /* look at this line only */
+                keep = *eol;
+                *eol = 0;
+            }
+            if (strstr(line, "permessage-deflate") && !strstr(line, "server_max_window_bits")) {
+                if (strstr(line, "server_no_context_takeover"))
+                    ext = "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover; "
+                          "server_no_context_takeover\r\n";
+                else if (strstr(line, "client_no_context_takeover"))
+                    ext = "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n";
+                else
+                    ext = "Sec-WebSocket-Extensions: permessage-deflate\r\n";
+            }
+            if (eol)
+                *eol = keep;
         }
     }
     if (!klen)
@@ -293,7 +317,7 @@ static int handshake(struct conn *c, size_t *used)
     base64(digest, 20, accept);
     n = snprintf(resp, sizeof resp,
                  "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
+                 "Sec-WebSocket-Accept: %s\r\n%s\r\n", accept, ext);
     memcpy(out_space(c, (size_t)n), resp, (size_t)n);
     c->out_len += (size_t)n;
     c->upgraded = 1;

@@ -14,6 +14,8 @@
 #define ws_context lws_context
 #define ws_protocols lws_protocols
 #define ws_context_creation_info lws_context_creation_info
+#define ws_extension lws_extension
+#define ws_extension_callback_pm_deflate lws_extension_callback_pm_deflate
 #define ws_client_connect_info lws_client_connect_info
 #define ws_callback_reasons lws_callback_reasons
 #define ws_create_context lws_create_context
@@ -25,6 +27,9 @@
 #define ws_callback_http_dummy lws_callback_http_dummy
 #define ws_send_pipe_choked lws_send_pipe_choked
 #define ws_set_log_level lws_set_log_level
+#define ws_hdr_total_length lws_hdr_total_length
+#define WS_WSI_TOKEN_EXTENSIONS WSI_TOKEN_EXTENSIONS
+#define WS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH
 #define WS_PRE LWS_PRE
 #define WS_WRITE_BINARY LWS_WRITE_BINARY
 #define WS_CONTEXT_PORT_NO_LISTEN CONTEXT_PORT_NO_LISTEN

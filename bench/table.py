@@ -40,11 +40,15 @@ TITLES = {
     "wss-1x64-64k": "wss:// 1 conn × 64 in flight, 64 KiB",
     "threads-1": "1 context (1 thread) × 100 conns × 1, 1 KiB",
     "threads-n": "1 context per core (all cores) × 100 conns × 1, 1 KiB, total",
+    "z-1x64-1k-json": "permessage-deflate, 1 conn × 64 in flight, 1 KiB JSON-like text",
+    "z-1x64-64k-json": "permessage-deflate, 1 conn × 64 in flight, 64 KiB JSON-like text",
+    "z-1x64-64k-random": "permessage-deflate, 1 conn × 64 in flight, 64 KiB random bytes",
 }
 CALLGRIND = {
     "callgrind": "callgrind, 1 conn × 1, 1 KiB",
     "callgrind-idle": "callgrind, 1 active + 10,000 idle, 1 KiB",
     "callgrind-wss": "callgrind, wss:// 1 conn × 1, 1 KiB",
+    "callgrind-z": "callgrind, permessage-deflate 1 conn × 1, 1 KiB JSON-like text",
 }
 
 

@@ -176,6 +176,7 @@ fn bench_clients_echo_against_the_bench_server() {
     }
 
     // Where libwebsockets is installed, the same source builds against it.
+    let mut lws = None;
     if Path::new("/usr/include/libwebsockets.h").exists() {
         let exe = root().join("target/c-bin/client-lws");
         let st = Command::new("cc")
@@ -203,8 +204,36 @@ fn bench_clients_echo_against_the_bench_server() {
         );
         assert!(out.starts_with("lib=lws tls=1 "), "{out}");
         tls_lines.push(out);
+        lws = Some(exe);
     } else {
         println!("bench smoke: libwebsockets-dev is not installed; the lws build is skipped (bench/run installs it)");
+    }
+
+    // The compressed cells (bench/run's z-*): permessage-deflate offered
+    // from an extension table and accepted on every connection, with each
+    // of the offers, on JSON-like text and on random bytes.
+    let mut z_lines = Vec::new();
+    for exe in std::iter::once(&client).chain(lws.as_ref()) {
+        for args in [
+            [
+                "-c", "1", "-w", "64", "-s", "1024", "-j", "1", "-z", "1", "-n", "300",
+            ],
+            [
+                "-c", "1", "-w", "8", "-s", "65536", "-j", "1", "-z", "2", "-n", "20",
+            ],
+            [
+                "-c", "2", "-w", "8", "-s", "65536", "-j", "0", "-z", "3", "-n", "10",
+            ],
+        ] {
+            let out = cell(exe, ws.port, &args);
+            let conns = args[1];
+            assert!(
+                out.contains(&format!(" deflate={} ", args[9]))
+                    && out.contains(&format!(" negotiated={conns} ")),
+                "{out}"
+            );
+            z_lines.push(out);
+        }
     }
 
     // The C++ peers: the same plain cells, and a timed one.
@@ -243,6 +272,11 @@ fn bench_clients_echo_against_the_bench_server() {
                 .iter()
                 .map(|l| format!("cell=wss-1x1-1k rep=1 {} server_cpu_pct=0\n", l.trim())),
         )
+        .chain(
+            z_lines
+                .iter()
+                .map(|l| format!("cell=z-1x64-1k-json rep=1 {} server_cpu_pct=0\n", l.trim())),
+        )
         .collect();
     std::fs::write(&results, text).unwrap();
     let table = Command::new("python3")
@@ -254,7 +288,10 @@ fn bench_clients_echo_against_the_bench_server() {
     assert!(
         table.status.success()
             && table_out.contains("| 1 conn × 1 in flight, 1 KiB | msg/s |")
-            && table_out.contains("| wss:// 1 conn × 1 in flight, 1 KiB | msg/s |"),
+            && table_out.contains("| wss:// 1 conn × 1 in flight, 1 KiB | msg/s |")
+            && table_out.contains(
+                "| permessage-deflate, 1 conn × 64 in flight, 1 KiB JSON-like text | msg/s |"
+            ),
         "{table_out}{}",
         String::from_utf8_lossy(&table.stderr)
     );

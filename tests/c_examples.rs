@@ -8,8 +8,17 @@ use std::time::Duration;
 use common::tls::{pki, TlsOpts, TlsServer};
 use common::*;
 
+/// An example's build, made once per test binary: two tests compiling the
+/// same program at once could run it while the other rewrites it ("Text
+/// file busy").
 fn example(name: &str) -> std::path::PathBuf {
-    build_c(&root().join("c-examples").join(format!("{name}.c")), &[])
+    type Builds = std::sync::Mutex<std::collections::HashMap<String, std::path::PathBuf>>;
+    static BUILDS: std::sync::OnceLock<Builds> = std::sync::OnceLock::new();
+    let mut builds = BUILDS.get_or_init(Default::default).lock().unwrap();
+    builds
+        .entry(name.to_string())
+        .or_insert_with(|| build_c(&root().join("c-examples").join(format!("{name}.c")), &[]))
+        .clone()
 }
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -177,4 +186,58 @@ fn reconnect_client_comes_back_after_drops_and_refusals() {
         ],
         "{out}"
     );
+}
+
+/// A peer server: its name, how to start it, and its answer to the offer
+/// `WS_CONTEXT_PERMESSAGE_DEFLATE` makes (after "permessage-deflate; ").
+type DeflatePeer = (&'static str, fn() -> Server, &'static str);
+
+#[test]
+fn deflate_client_compresses_with_node_python_and_libwebsockets() {
+    let exe = example("deflate-client");
+    let servers: [DeflatePeer; 5] = [
+        (
+            "node",
+            || Server::node("deflate"),
+            "client_no_context_takeover",
+        ),
+        (
+            "node, no context takeover",
+            || Server::node("deflate-no-takeover"),
+            "client_no_context_takeover; server_no_context_takeover",
+        ),
+        (
+            "node, window 10",
+            || Server::node("deflate-window:10"),
+            "client_no_context_takeover; client_max_window_bits=10; server_max_window_bits=10",
+        ),
+        (
+            "python",
+            || Server::python_with(&["--deflate"]),
+            "client_no_context_takeover; server_max_window_bits=12; client_max_window_bits=12",
+        ),
+        (
+            "libwebsockets",
+            || Server::lws_echo(&[]),
+            "client_no_context_takeover",
+        ),
+    ];
+    let echoed = "message 1: 20000 bytes echoed, ok\nmessage 2: 20000 bytes echoed, ok\n\
+                  message 3: 20000 bytes echoed, ok\nclosed after 3 of 3 messages\nOK\n";
+    for (name, server, answer) in servers {
+        let srv = server();
+        let port = srv.port.to_string();
+        let args = ["-p", port.as_str(), "-n", "3", "-s", "20000"];
+        let (code, out, err) = run(&exe, &args, LIMIT);
+        assert_eq!(code, 0, "{name}: {out}{err}");
+        assert_eq!(
+            out,
+            format!("compression: permessage-deflate; {answer}\n{echoed}"),
+            "{name}"
+        );
+        // The connection's opt-out: nothing offered, nothing negotiated.
+        let (code, out, err) = run(&exe, &[&args[..], &["-u"]].concat(), LIMIT);
+        assert_eq!(code, 0, "{name}: {out}{err}");
+        assert_eq!(out, format!("compression: none\n{echoed}"), "{name} -u");
+    }
 }

@@ -10,10 +10,7 @@ mod common;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::ffi::{c_int, c_void, CString};
-use std::path::PathBuf;
-use std::process::Command;
 use std::rc::Rc;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use common::*;
@@ -332,10 +329,7 @@ fn node_ws_with_small_windows() {
 
 #[test]
 fn python_websockets() {
-    let mut cmd = Command::new("python3");
-    cmd.current_dir(root().join("tests/servers"))
-        .args(["py_echo.py", "--port", "0", "--deflate"]);
-    let srv = Server::start(cmd);
+    let srv = Server::python_with(&["--deflate"]);
     let run = Run::new(Ask::Table(LWS_OFFER));
     check(
         srv.port,
@@ -345,22 +339,9 @@ fn python_websockets() {
     );
 }
 
-fn lws_server() -> &'static PathBuf {
-    static EXE: OnceLock<PathBuf> = OnceLock::new();
-    EXE.get_or_init(|| {
-        let src = root().join("tests/servers/lws-echo-server.c");
-        compile(
-            &src,
-            "lws-echo-server",
-            &["-std=c99".into(), "-O2".into()],
-            &["-lwebsockets", "-lpthread"],
-        )
-    })
-}
-
 #[test]
 fn libwebsockets_server() {
-    let srv = Server::start(Command::new(lws_server()));
+    let srv = Server::lws_echo(&[]);
     let mut run = Run::new(Ask::Table(LWS_OFFER));
     run.pause_every = 301;
     // libwebsockets 4.1.6 does not echo empty compressed messages.

@@ -9,126 +9,16 @@ mod common;
 
 use std::ffi::c_int;
 use std::io::Write;
-use std::net::TcpStream;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use common::hostile::*;
 use common::*;
 use wsloop::ffi::ws_callback_reasons::*;
 use wsloop::ffi::*;
 
 const TEXT: c_int = ws_write_protocol::WS_WRITE_TEXT as c_int;
 const BINARY: c_int = ws_write_protocol::WS_WRITE_BINARY as c_int;
-
-/// Log lines mentioning `127.0.0.1:port` (tests run in parallel).
-fn log_for(port: u16) -> Vec<String> {
-    let needle = format!("127.0.0.1:{port}");
-    log_lines()
-        .into_iter()
-        .filter(|l| l.contains(&needle))
-        .collect()
-}
-
-fn capture() {
-    capture_log(WS_LLL_ERR | WS_LLL_WARN | WS_LLL_NOTICE | WS_LLL_USER);
-}
-
-fn is(e: &Ev, wsi: *mut ws, reason: ws_callback_reasons) -> bool {
-    e.wsi == wsi as usize && e.reason == reason as i32
-}
-
-/// Events of one connection.
-fn of(c: &Ctx, wsi: *mut ws) -> Vec<Ev> {
-    c.rec
-        .borrow()
-        .events
-        .iter()
-        .filter(|e| e.wsi == wsi as usize)
-        .cloned()
-        .collect()
-}
-
-fn reasons_of(c: &Ctx, wsi: *mut ws) -> Vec<i32> {
-    of(c, wsi).iter().map(|e| e.reason).collect()
-}
-
-fn destroyed(c: &Ctx, wsi: *mut ws) {
-    c.service_until(SECS10, |e| {
-        e.iter().any(|e| is(e, wsi, WS_CALLBACK_WSI_DESTROY))
-    });
-}
-
-/// A healthy connection to a Node `ws` echo server in the same context.
-struct Bystander {
-    wsi: *mut ws,
-    _srv: Server,
-}
-
-impl Bystander {
-    fn join(c: &Ctx) -> Bystander {
-        let srv = Server::node("echo");
-        let wsi = c.connect("127.0.0.1", srv.port, None, |_| {});
-        c.service_until(SECS10, |e| {
-            e.iter().any(|e| is(e, wsi, WS_CALLBACK_CLIENT_ESTABLISHED))
-        });
-        Bystander { wsi, _srv: srv }
-    }
-
-    /// Still open, and still echoes.
-    fn check(&self, c: &Ctx) {
-        let wsi = self.wsi;
-        let ended = of(c, wsi).iter().any(|e| {
-            [
-                WS_CALLBACK_CLIENT_CLOSED,
-                WS_CALLBACK_CLIENT_CONNECTION_ERROR,
-                WS_CALLBACK_WS_PEER_INITIATED_CLOSE,
-                WS_CALLBACK_WSI_DESTROY,
-            ]
-            .iter()
-            .any(|&r| e.reason == r as i32)
-        });
-        assert!(!ended, "the bystander was hurt: {:?}", reasons_of(c, wsi));
-        assert_eq!(send(wsi, TEXT, b"still here"), 10);
-        c.service_until(SECS10, |e| {
-            e.iter()
-                .any(|e| is(e, wsi, WS_CALLBACK_CLIENT_RECEIVE) && e.data == b"still here")
-        });
-    }
-}
-
-/// Accepts one connection, answers the upgrade, then runs `f`.
-fn upgraded(f: impl FnOnce(&mut TcpStream) + Send + 'static) -> u16 {
-    raw_server(move |mut s| {
-        let key = read_request(&mut s);
-        write_all(&mut s, upgrade_response(&key, "").as_bytes());
-        f(&mut s)
-    })
-}
-
-type Frame = Option<(u8, Vec<u8>)>;
-
-/// Upgrades, sends `bytes`, and reports the first frame the client sends back.
-fn sends(bytes: Vec<u8>) -> (u16, mpsc::Receiver<Frame>) {
-    let (tx, rx) = mpsc::channel();
-    let port = upgraded(move |s| {
-        write_all(s, &bytes);
-        let _ = tx.send(read_client_frame(s));
-    });
-    (port, rx)
-}
-
-fn close_code(frame: Frame) -> u16 {
-    let (op, p) = frame.expect("the client sent a frame");
-    assert_eq!(op, 0x88, "a close frame");
-    u16::from_be_bytes([p[0], p[1]])
-}
-
-/// Services until `wsi` got `reason`, then keeps the loop away from the
-/// sockets for a while, so what the peer sends meanwhile arrives at once.
-fn pause_after(c: &Ctx, wsi: *mut ws, reason: ws_callback_reasons) {
-    c.service_until(SECS10, |e| e.iter().any(|e| is(e, wsi, reason)));
-    std::thread::sleep(Duration::from_millis(300));
-}
 
 #[test]
 fn fin_right_behind_the_upgrade_response_is_seen() {
@@ -185,48 +75,6 @@ fn last_message_and_fin_in_one_burst_are_both_seen() {
     b.check(&c);
 }
 
-/// Runs one hostile connection next to a bystander; returns its events.
-fn against(port: u16, opts: CtxOpts) -> (Ctx, *mut ws, Bystander) {
-    capture();
-    let c = Ctx::new(opts);
-    let b = Bystander::join(&c);
-    let wsi = c.connect("127.0.0.1", port, None, |_| {});
-    destroyed(&c, wsi);
-    (c, wsi, b)
-}
-
-fn connection_error_of(c: &Ctx, wsi: *mut ws) -> String {
-    let e: Vec<Ev> = of(c, wsi)
-        .into_iter()
-        .filter(|e| e.reason == WS_CALLBACK_CLIENT_CONNECTION_ERROR as i32)
-        .collect();
-    assert_eq!(e.len(), 1, "{:?}", reasons_of(c, wsi));
-    e[0].text()
-}
-
-fn received(c: &Ctx, wsi: *mut ws) -> Vec<Ev> {
-    of(c, wsi)
-        .into_iter()
-        .filter(|e| e.reason == WS_CALLBACK_CLIENT_RECEIVE as i32)
-        .collect()
-}
-
-fn closed_once(c: &Ctx, wsi: *mut ws) {
-    let r = reasons_of(c, wsi);
-    let n = |x: ws_callback_reasons| r.iter().filter(|&&v| v == x as i32).count();
-    assert_eq!(n(WS_CALLBACK_CLIENT_CLOSED), 1, "{r:?}");
-    assert_eq!(n(WS_CALLBACK_CLIENT_CONNECTION_ERROR), 0, "{r:?}");
-    assert_eq!(r.last(), Some(&(WS_CALLBACK_WSI_DESTROY as i32)), "{r:?}");
-}
-
-fn logged(port: u16, needle: &str) {
-    let lines = log_for(port);
-    assert!(
-        lines.iter().any(|l| l.contains(needle)),
-        "no log line with {needle:?} in {lines:?}"
-    );
-}
-
 #[test]
 fn response_head_of_200_kb_is_refused_at_the_bound() {
     let port = raw_server(|mut s| {
@@ -269,7 +117,7 @@ fn close_reason_that_is_not_utf8() {
     let (port, rx) = sends(server_frame(0x88, &[0x03, 0xe8, b'o', 0xff, 0xfe]));
     let (c, wsi, b) = against(port, CtxOpts::default());
     assert_eq!(close_code(rx.recv_timeout(SECS5).unwrap()), 1007);
-    logged(port, "with 1007: close reason is not valid UTF-8");
+    logged_for(port, "with 1007: close reason is not valid UTF-8");
     closed_once(&c, wsi);
     b.check(&c);
 }
@@ -282,7 +130,7 @@ fn invalid_utf8_split_across_fragments() {
     let (port, rx) = sends(bytes);
     let (c, wsi, b) = against(port, CtxOpts::default());
     assert_eq!(close_code(rx.recv_timeout(SECS5).unwrap()), 1007);
-    logged(
+    logged_for(
         port,
         "with 1007: invalid UTF-8 in a text message (at byte 2 of the message)",
     );
@@ -300,7 +148,7 @@ fn invalid_utf8_fails_fast_without_waiting_for_the_message_end() {
     let (port, rx) = sends(server_frame(0x01, b"a\xff"));
     let (c, wsi, b) = against(port, CtxOpts::default());
     assert_eq!(close_code(rx.recv_timeout(SECS5).unwrap()), 1007);
-    logged(
+    logged_for(
         port,
         "with 1007: invalid UTF-8 in a text message (at byte 1 of the message)",
     );
@@ -323,7 +171,7 @@ fn peer_closes_in_the_middle_of_a_frame() {
     assert!(rx.iter().all(|e| !e.last), "the cut frame is not completed");
     let got: usize = rx.iter().map(|e| e.data.len()).sum();
     assert!(got <= 10);
-    logged(port, "closed the connection without a close frame (1006)");
+    logged_for(port, "closed the connection without a close frame (1006)");
     closed_once(&c, wsi);
     b.check(&c);
 }
@@ -346,7 +194,7 @@ fn message_over_the_configured_maximum_closes_with_1009() {
         },
     );
     assert_eq!(close_code(rx.recv_timeout(SECS5).unwrap()), 1009);
-    logged(
+    logged_for(
         port,
         "with 1009: message of at least 1200 bytes exceeds the limit of 1000 bytes (max_message_size)",
     );
@@ -452,7 +300,7 @@ fn server_that_never_reads_bounds_the_send_queue_and_loses_nothing() {
         "the queue is bounded ({accepted} MiB taken)"
     );
     assert_eq!(unsafe { ws_send_pipe_choked(wsi) }, 1);
-    logged(
+    logged_for(
         port,
         "bytes are still queued (limit 16777216), the peer is not reading",
     );
@@ -502,23 +350,11 @@ fn answers_queued_before_a_violation_go_out_before_the_close() {
     let (first, second) = rx.recv_timeout(SECS5).unwrap();
     assert_eq!(first, Some((0x81, b"answer".to_vec())));
     assert_eq!(close_code(second), 1002);
-    logged(
+    logged_for(
         port,
         "with 1002: RSV1 set in the first frame of message 2, but permessage-deflate was not negotiated",
     );
     assert_eq!(received(&c, wsi).len(), 1);
-    closed_once(&c, wsi);
-    b.check(&c);
-}
-
-/// A frame the client must refuse: the Close code it answers with, the log
-/// line naming the violation, nothing delivered, the bystander unharmed.
-fn refused_frame(bytes: Vec<u8>, code: u16, what: &str) {
-    let (port, rx) = sends(bytes);
-    let (c, wsi, b) = against(port, CtxOpts::default());
-    assert_eq!(close_code(rx.recv_timeout(SECS5).unwrap()), code);
-    logged(port, &format!("127.0.0.1:{port}/ with {code}: {what}"));
-    assert!(received(&c, wsi).is_empty(), "nothing invalid is delivered");
     closed_once(&c, wsi);
     b.check(&c);
 }

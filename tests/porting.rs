@@ -359,3 +359,18 @@ fn http_proxy_address_and_port_in_the_context_info() {
         );
     }
 }
+
+#[test]
+fn permessage_deflate_from_an_extension_table_in_1k_fragments() {
+    // Compressible text, then bytes that do not compress.
+    for args in [&[][..], &["-n"]] {
+        let out = run_both("pmd", || Server::lws_echo(&[]), args);
+        assert_eq!(
+            out,
+            "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\n\
+             established\nsent 133700 bytes in 131 fragments\n\
+             echo of 133700 bytes, content ok\nclosed\n",
+            "pmd {args:?}"
+        );
+    }
+}

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use wsloop::ffi::*;
 
+pub mod hostile;
 pub mod pkg;
 pub mod proxies;
 pub mod tls;
@@ -232,9 +233,37 @@ impl Server {
 
     /// Python `websockets` echo server.
     pub fn python() -> Server {
+        Server::python_with(&[])
+    }
+
+    /// Python `websockets` echo server with py_echo.py's `args`.
+    pub fn python_with(args: &[&str]) -> Server {
         let mut cmd = Command::new("python3");
         cmd.current_dir(root().join("tests/servers"))
-            .args(["py_echo.py", "--port", "0"]);
+            .args(["py_echo.py", "--port", "0"])
+            .args(args);
+        Server::start(cmd)
+    }
+
+    /// libwebsockets' own echo server with its permessage-deflate
+    /// (tests/servers/lws-echo-server.c, built once per test binary), with
+    /// its `args`.
+    pub fn lws_echo(args: &[&str]) -> Server {
+        static EXE: OnceLock<PathBuf> = OnceLock::new();
+        let exe = EXE.get_or_init(|| {
+            assert!(
+                Path::new("/usr/include/libwebsockets.h").exists(),
+                "the libwebsockets echo server needs libwebsockets-dev (scripts/setup installs it)"
+            );
+            compile(
+                &root().join("tests/servers/lws-echo-server.c"),
+                "lws-echo-server",
+                &["-std=c99".to_string(), "-O2".to_string()],
+                &["-lwebsockets", "-lpthread"],
+            )
+        });
+        let mut cmd = Command::new(exe);
+        cmd.args(args);
         Server::start(cmd)
     }
 }
