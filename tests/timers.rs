@@ -469,9 +469,15 @@ fn timers_stay_accurate_with_1000_busy_connections() {
         // Out of order on purpose: 40 timers between 20 ms and 1 s.
         schedule(&c, j, ((i * 7919) % 40) as i64 * 25_000 + 20_000);
     }
+    // When each ws_service() call began: a timer must fire in the call
+    // that follows the one during which it fell due, however long a call
+    // takes (servicing 1,000 busy connections takes milliseconds in a
+    // debug build, more on a loaded machine).
+    let mut calls: Vec<Instant> = Vec::new();
     let start = Instant::now();
     while FIRED.with(|f| f.borrow().len()) < jobs.len() {
         assert!(start.elapsed() < Duration::from_secs(10));
+        calls.push(Instant::now());
         unsafe { ws_service(c.ctx, 0) };
     }
     let fired = FIRED.with(|f| f.borrow().clone());
@@ -480,17 +486,35 @@ fn timers_stay_accurate_with_1000_busy_connections() {
     for w in fired.windows(2) {
         assert!(w[0].1 <= w[1].1, "timers fired out of order");
     }
+    let slack = Duration::from_millis(2);
     for (id, due, at) in &fired {
         assert!(at >= due, "timer {id} fired early");
         late.push(*at - *due);
+        // The call it fired in, and the one before it.
+        let k = calls.partition_point(|t| t <= at) - 1;
+        let before = calls[k.saturating_sub(1)];
+        assert!(
+            *due + slack >= before,
+            "timer {id} was due {:?} before the call ahead of the one that fired it began: \
+             a whole ws_service() call passed without firing it",
+            before - *due
+        );
     }
     late.sort();
     let p50 = late[late.len() / 2];
     let max = *late.last().unwrap();
-    eprintln!("{conns} busy connections, {echoes} echoes meanwhile: timer lateness median {p50:?}, max {max:?}");
+    let longest = calls
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .max()
+        .unwrap_or_default();
+    eprintln!(
+        "{conns} busy connections, {echoes} echoes meanwhile, {} ws_service calls (longest {longest:?}): \
+         timer lateness median {p50:?}, max {max:?}",
+        calls.len()
+    );
     assert!(echoes > conns, "the connections were busy");
-    assert!(p50 < Duration::from_millis(10), "median lateness {p50:?}");
-    assert!(max < Duration::from_millis(50), "max lateness {max:?}");
+    assert!(max < Duration::from_millis(500), "max lateness {max:?}");
 }
 
 #[test]
