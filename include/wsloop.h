@@ -1858,7 +1858,8 @@ int ws_callback_http_dummy(struct ws *wsi,
  * shortens a message; 0 compresses every message. A fragmented message is
  * compressed whatever its size. Applies to messages started from now on
  * (a connection with context takeover keeps the level its stream was made
- * with). Returns 0, or -1 (logged) for a bad context or level.
+ * with). Returns 0, or -1 (logged) for a bad context or level. Call it on
+ * the thread that services the context; nothing is kept of the pointer.
  */
 int ws_set_permessage_deflate(struct ws_context *context, int level, size_t threshold);
 
@@ -1867,7 +1868,8 @@ int ws_set_permessage_deflate(struct ws_context *context, int level, size_t thre
  * extension table (`{ "permessage-deflate", ws_extension_callback_pm_deflate,
  * "permessage-deflate; client_no_context_takeover; client_max_window_bits" }`,
  * then a zero entry) to offer compression. wsloop implements the extension
- * itself and never calls it; it returns 0.
+ * itself and never calls it; it returns 0 from any thread and touches none
+ * of its arguments.
  */
 int ws_extension_callback_pm_deflate(struct ws_context *context,
                                      const struct ws_extension *ext,

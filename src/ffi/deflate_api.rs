@@ -65,7 +65,8 @@ pub(super) unsafe fn offer(info: &ws_context_creation_info) -> Result<Option<Off
 /// shortens a message; 0 compresses every message. A fragmented message is
 /// compressed whatever its size. Applies to messages started from now on
 /// (a connection with context takeover keeps the level its stream was made
-/// with). Returns 0, or -1 (logged) for a bad context or level.
+/// with). Returns 0, or -1 (logged) for a bad context or level. Call it on
+/// the thread that services the context; nothing is kept of the pointer.
 #[no_mangle]
 pub unsafe extern "C" fn ws_set_permessage_deflate(
     context: *mut ws_context,
@@ -102,7 +103,8 @@ pub unsafe extern "C" fn ws_set_permessage_deflate(
 /// extension table (`{ "permessage-deflate", ws_extension_callback_pm_deflate,
 /// "permessage-deflate; client_no_context_takeover; client_max_window_bits" }`,
 /// then a zero entry) to offer compression. wsloop implements the extension
-/// itself and never calls it; it returns 0.
+/// itself and never calls it; it returns 0 from any thread and touches none
+/// of its arguments.
 #[no_mangle]
 pub unsafe extern "C" fn ws_extension_callback_pm_deflate(
     context: *mut ws_context,
@@ -113,6 +115,8 @@ pub unsafe extern "C" fn ws_extension_callback_pm_deflate(
     in_: *mut c_void,
     len: usize,
 ) -> c_int {
-    let _ = (context, ext, wsi, reason, user, in_, len);
-    0
+    guard!("ws_extension_callback_pm_deflate", 0, {
+        let _ = (context, ext, wsi, reason, user, in_, len);
+        0
+    })
 }
