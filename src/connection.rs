@@ -368,6 +368,15 @@ impl Conn {
         Ok(())
     }
 
+    /// Adds `pend` bits; true when they are the first (the connection then
+    /// goes into the context's queue).
+    #[inline]
+    pub(crate) fn add_pend(&mut self, what: u8) -> bool {
+        let first = self.pend == 0;
+        self.pend |= what;
+        first
+    }
+
     /// A CLIENT_WRITEABLE was asked for and can be delivered now (nothing
     /// waits for the socket): clears the request and says so.
     #[inline]

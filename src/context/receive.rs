@@ -58,11 +58,12 @@ impl Context {
             Some(Step::Tls) => self.tls_io(id),
             Some(Step::Upgrade) => self.handshake_io(id, ready.writable, ready.readable),
             Some(Step::Frames) => {
+                // `after_io` flushes what the socket can take now and
+                // delivers a CLIENT_WRITEABLE asked for meanwhile.
                 if ready.readable {
+                    let outer = self.receiving.replace(Some(id));
                     self.read_frames(id, ready.closed);
-                }
-                if ready.writable {
-                    self.pend(id, pend::FLUSH);
+                    self.receiving.set(outer);
                 }
                 self.after_io(id);
             }
@@ -136,9 +137,7 @@ impl Context {
 
     /// Decodes `buf[start..end]` and delivers what it holds.
     pub(crate) fn process_rx(&self, id: ConnId, buf: &mut [u8], start: usize, end: usize) {
-        let Some(chunk_max) = self.with_conn(id, |c| self.chunk_size(c.protocol)) else {
-            return;
-        };
+        let mut chunk_max = 0;
         let mut pos = start;
         loop {
             let step = self.with_conn(id, |c| {
@@ -149,6 +148,9 @@ impl Context {
                     // ws_rx_flow_control(wsi, 0) in a callback: keep the rest for later.
                     c.rx_stash.extend_from_slice(&buf[pos..end]);
                     return None;
+                }
+                if chunk_max == 0 {
+                    chunk_max = self.chunk_size(c.protocol);
                 }
                 let ev = c.decoder.next(&buf[..end], &mut pos, chunk_max);
                 let payload = match ev {
@@ -180,9 +182,12 @@ impl Context {
                     }
                     _ => Vec::new(),
                 };
-                Some((ev, payload, c.closing(), (c.protocol, c.user)))
+                // Nothing is left to decode after this event: the next
+                // lookup would only say so.
+                let more = pos < end || c.decoder.has_event_without_input();
+                Some((ev, payload, c.closing(), (c.protocol, c.user), more))
             });
-            let Some(Some((ev, mut payload, closing, target))) = step else {
+            let Some(Some((ev, mut payload, closing, target, more))) = step else {
                 return;
             };
             match ev {
@@ -209,6 +214,9 @@ impl Context {
                     let r = Some(self.call_conn(id, target, Reason::ClientReceive, data));
                     buf[s + len] = saved;
                     self.after_callback(id, r);
+                    if !more {
+                        return;
+                    }
                 }
                 Event::Ping => {
                     if !closing {
