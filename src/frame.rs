@@ -589,7 +589,14 @@ pub fn header_len(payload_len: usize) -> usize {
 }
 
 /// XORs `data` with the mask, 32 bytes at a time.
-#[multiversion::multiversion(targets("x86_64+avx2"))]
+///
+/// Built with `--cfg wsloop_no_avx2`, only the baseline (SSE2) version is
+/// compiled: what a CPU without AVX2 runs, for the benchmark to measure on
+/// a CPU that has it (`bench/run`'s `callgrind-noavx2` cell).
+#[cfg_attr(
+    not(wsloop_no_avx2),
+    multiversion::multiversion(targets("x86_64+avx2"))
+)]
 pub fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
     // 32 bytes at a time against a 32-byte key (a multiple of 4, so the key
     // stays in phase): the compiler turns each block into vector XORs, with
