@@ -185,7 +185,10 @@ impl Context {
         // in this iteration too, up to a budget, rather than after another
         // poll: a pipelining sender then costs one poll per burst, not one
         // per message.
-        let mut budget = self.pending.borrow().len() + PENDING_EXTRA;
+        let mut budget = match self.pending.borrow().len() {
+            0 => return,
+            n => n + PENDING_EXTRA,
+        };
         while budget > 0 {
             budget -= 1;
             let Some(id) = self.pending.borrow_mut().pop_front() else {
