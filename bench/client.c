@@ -91,8 +91,9 @@ static int callback(struct ws *wsi, enum ws_callback_reasons reason, void *user,
             received++;
             if (o.count && s->recvd == o.count)
                 finished++;
-            if (wants_to_send(s))
-                ws_callback_on_writable(wsi);
+            /* WRITEABLE checks whether to send, as raw-client.c's pump()
+             * checks once per message and once to stop. */
+            ws_callback_on_writable(wsi);
         }
         break;
     case WS_CALLBACK_CLIENT_CLOSED:
@@ -102,9 +103,9 @@ static int callback(struct ws *wsi, enum ws_callback_reasons reason, void *user,
         }
         break;
     default:
-        break;
+        return ws_callback_http_dummy(wsi, reason, user, in, len);
     }
-    return ws_callback_http_dummy(wsi, reason, user, in, len);
+    return 0;
 }
 
 /* The traffic phase, in a function of its own so that callgrind can count

@@ -46,6 +46,7 @@ TITLES = {
 }
 CALLGRIND = {
     "callgrind": "callgrind, 1 conn × 1, 1 KiB",
+    "callgrind-noavx2": "callgrind, 1 conn × 1, 1 KiB, without AVX2 (SSE2 paths)",
     "callgrind-idle": "callgrind, 1 active + 10,000 idle, 1 KiB",
     "callgrind-wss": "callgrind, wss:// 1 conn × 1, 1 KiB",
     "callgrind-z": "callgrind, permessage-deflate 1 conn × 1, 1 KiB JSON-like text",

@@ -340,12 +340,22 @@ impl Conn {
     }
 
     /// Writes queued bytes until the socket refuses. Err means the connection is dead.
+    #[inline]
     pub(crate) fn flush(&mut self) -> io::Result<()> {
+        // The queue is emptied whenever it drains, so a plain connection
+        // with nothing queued is the common case.
+        match &self.sock {
+            Some(s) if self.out.is_empty() && !s.is_tls() => Ok(()),
+            Some(_) => self.flush_queue(),
+            None => Ok(()),
+        }
+    }
+
+    fn flush_queue(&mut self) -> io::Result<()> {
         let Some(sock) = self.sock.as_mut() else {
             return Ok(());
         };
         sock.flush()?;
-        // The queue is emptied whenever it drains, so this is the common case.
         if self.out.is_empty() {
             return Ok(());
         }
@@ -366,6 +376,15 @@ impl Conn {
             }
         }
         Ok(())
+    }
+
+    /// Adds `pend` bits; true when they are the first (the connection then
+    /// goes into the context's queue).
+    #[inline]
+    pub(crate) fn add_pend(&mut self, what: u8) -> bool {
+        let first = self.pend == 0;
+        self.pend |= what;
+        first
     }
 
     /// A CLIENT_WRITEABLE was asked for and can be delivered now (nothing

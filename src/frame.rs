@@ -284,44 +284,40 @@ impl Decoder {
     /// Gathers header bytes; returns an event when one is due, None once the
     /// state has moved on past the header.
     fn read_header(&mut self, input: &[u8], pos: &mut usize) -> Option<Event> {
-        let need = |h: &[u8]| -> usize {
-            if h.len() < 2 {
-                return 2;
-            }
-            let masked = if h[1] & 0x80 != 0 { 4 } else { 0 };
-            2 + masked
-                + match h[1] & 0x7f {
-                    126 => 2,
-                    127 => 8,
-                    _ => 0,
-                }
-        };
-        // Fast path: the whole header is in the input.
         let avail = &input[*pos..];
-        let hdr: &[u8] = if self.hdr_len == 0 && avail.len() >= 2 && avail.len() >= need(avail) {
-            let n = need(avail);
-            self.hdr[..n].copy_from_slice(&avail[..n]);
-            *pos += n;
-            &self.hdr[..n]
-        } else {
-            loop {
-                let n = need(&self.hdr[..self.hdr_len]);
-                if self.hdr_len >= n {
-                    break;
-                }
-                if *pos >= input.len() {
-                    return Some(Event::NeedMore);
-                }
-                let take = (n - self.hdr_len).min(input.len() - *pos);
-                self.hdr[self.hdr_len..self.hdr_len + take]
-                    .copy_from_slice(&input[*pos..*pos + take]);
-                self.hdr_len += take;
-                *pos += take;
+        // Fast path: the whole header is in the input, read where it lies.
+        if self.hdr_len == 0 && avail.len() >= 2 {
+            let n = header_size(avail[1]);
+            if avail.len() >= n {
+                *pos += n;
+                return self.header(&avail[..n]);
             }
-            let n = self.hdr_len;
-            self.hdr_len = 0;
-            &self.hdr[..n]
-        };
+        }
+        loop {
+            let n = match self.hdr_len {
+                0 | 1 => 2,
+                _ => header_size(self.hdr[1]),
+            };
+            if self.hdr_len >= n {
+                break;
+            }
+            if *pos >= input.len() {
+                return Some(Event::NeedMore);
+            }
+            let take = (n - self.hdr_len).min(input.len() - *pos);
+            self.hdr[self.hdr_len..self.hdr_len + take].copy_from_slice(&input[*pos..*pos + take]);
+            self.hdr_len += take;
+            *pos += take;
+        }
+        let (hdr, n) = (self.hdr, self.hdr_len);
+        self.hdr_len = 0;
+        self.header(&hdr[..n])
+    }
+
+    /// Acts on a complete header: fails the stream, or moves the state on
+    /// to the frame's payload.
+    #[inline(always)]
+    fn header(&mut self, hdr: &[u8]) -> Option<Event> {
         self.frames += 1;
         let b0 = hdr[0];
         let b1 = hdr[1];
@@ -391,7 +387,10 @@ impl Decoder {
             // RSV1 got here only when permessage-deflate allows it.
             self.compressed = rsv != 0;
             self.message_len = 0;
-            self.utf8 = Utf8Stream::default();
+            // Only text is UTF-8 checked (inflated, when compressed).
+            if op == OpCode::Text {
+                self.utf8 = Utf8Stream::default();
+            }
         }
         // A compressed message is measured once inflated (`inflated`).
         self.message_len = self.message_len.saturating_add(payload_len);
@@ -536,6 +535,18 @@ pub fn close_code_allowed(code: u16) -> bool {
     matches!(code, 1000..=1003 | 1007..=1013 | 3000..=4999)
 }
 
+/// The size of a server frame header whose second byte is `b1`.
+#[inline]
+fn header_size(b1: u8) -> usize {
+    let mask = if b1 & 0x80 != 0 { 4 } else { 0 };
+    2 + mask
+        + match b1 & 0x7f {
+            126 => 2,
+            127 => 8,
+            _ => 0,
+        }
+}
+
 /// Writes a masked client frame header into `out` (at least [`MAX_HEADER`]
 /// bytes) and returns its length.
 pub fn encode_header(
@@ -578,24 +589,44 @@ pub fn header_len(payload_len: usize) -> usize {
 }
 
 /// XORs `data` with the mask, 32 bytes at a time.
-#[multiversion::multiversion(targets("x86_64+avx2"))]
+///
+/// Built with `--cfg wsloop_no_avx2`, only the baseline (SSE2) version is
+/// compiled: what a CPU without AVX2 runs, for the benchmark to measure on
+/// a CPU that has it (`bench/run`'s `callgrind-noavx2` cell).
+#[cfg_attr(
+    not(wsloop_no_avx2),
+    multiversion::multiversion(targets("x86_64+avx2"))
+)]
 pub fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
     // 32 bytes at a time against a 32-byte key (a multiple of 4, so the key
     // stays in phase): the compiler turns each block into vector XORs, with
     // AVX2 (one 32-byte XOR per block) where the CPU has it, chosen once at
-    // run time by `multiversion`, else SSE2.
+    // run time by `multiversion`, else SSE2. Four blocks per turn of the
+    // loop while they last, so its bookkeeping is paid once per 128 bytes.
     let mut key = [0u8; 32];
     for k in key.chunks_exact_mut(4) {
         k.copy_from_slice(&mask);
     }
-    let mut blocks = data.chunks_exact_mut(32);
-    for block in &mut blocks {
-        let block: &mut [u8; 32] = block.try_into().expect("32 bytes");
-        for (d, k) in block.iter_mut().zip(key) {
-            *d ^= k;
+    let mut wide = data.chunks_exact_mut(128);
+    for four in &mut wide {
+        for block in four.chunks_exact_mut(32) {
+            xor_block(block, &key);
         }
     }
+    let mut blocks = wide.into_remainder().chunks_exact_mut(32);
+    for block in &mut blocks {
+        xor_block(block, &key);
+    }
     for (d, k) in blocks.into_remainder().iter_mut().zip(key) {
+        *d ^= k;
+    }
+}
+
+/// XORs a 32-byte block with the key.
+#[inline(always)]
+fn xor_block(block: &mut [u8], key: &[u8; 32]) {
+    let block: &mut [u8; 32] = block.try_into().expect("32 bytes");
+    for (d, k) in block.iter_mut().zip(key) {
         *d ^= k;
     }
 }

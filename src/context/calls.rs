@@ -100,19 +100,25 @@ impl Context {
     /// Asks for one CLIENT_WRITEABLE. 1 when requested, 0 when the connection
     /// cannot write any more, -1 when it is gone.
     pub fn callback_on_writable(&self, id: ConnId) -> i32 {
+        // The connection whose received data is being delivered has its
+        // `after_io` next, which delivers the CLIENT_WRITEABLE: no deferred
+        // work for it.
+        let followed = self.receiving.get() == Some(id);
         let r = self.with_conn(id, |c| match c.phase {
-            Phase::Closing | Phase::Done(_) => 0,
+            Phase::Closing | Phase::Done(_) => None,
             _ => {
                 c.want_writeable = true;
-                1
+                Some(!followed && c.add_pend(pend::WRITEABLE))
             }
         });
         match r {
-            Some(1) => {
-                self.pend(id, pend::WRITEABLE);
+            Some(Some(first)) => {
+                if first {
+                    self.queue_pending(id);
+                }
                 1
             }
-            Some(n) => n,
+            Some(None) => 0,
             None => -1,
         }
     }

@@ -43,7 +43,10 @@ pub(crate) use pmd::Pmd;
 use receive::{READ_SIZE, RX_HEADROOM};
 pub(crate) use remote::Remote;
 pub(crate) use send::WriteError;
-use service::{Ready, WAKER};
+use service::WAKER;
+
+/// Events one poll collects at most.
+const EVENTS: usize = 1024;
 
 /// One entry of the protocol table.
 #[derive(Clone, Debug)]
@@ -106,7 +109,8 @@ pub struct Context {
     pub(crate) cfg: Config,
     callbacks: Box<dyn Callbacks>,
     pub(crate) poll: RefCell<Poll>,
-    events: RefCell<Events>,
+    /// The poll's event buffer (out of its cell while an iteration runs).
+    events: Cell<Option<Events>>,
     /// What other threads may touch.
     remote: Arc<Remote>,
     pub(crate) tls: crate::tls::Tls,
@@ -118,8 +122,11 @@ pub struct Context {
     /// When the current loop iteration's events arrived.
     now: Cell<Instant>,
     pending: RefCell<VecDeque<ConnId>>,
-    /// The events of one poll, reused so an iteration allocates nothing.
-    ready: RefCell<Vec<Ready>>,
+    /// The connection whose received data is being delivered (its
+    /// `after_io` follows).
+    receiving: Cell<Option<ConnId>>,
+    /// The last poll filled the event buffer: more events may wait.
+    events_full: Cell<bool>,
     rx_buf: RefCell<Vec<u8>>,
     /// Callbacks running now (they nest when a callback reenters).
     depth: Cell<u32>,
@@ -156,14 +163,15 @@ impl Context {
             cfg,
             callbacks,
             poll: RefCell::new(poll),
-            events: RefCell::new(Events::with_capacity(1024)),
+            events: Cell::new(Some(Events::with_capacity(EVENTS))),
             remote,
             slots: RefCell::new(Vec::new()),
             free: RefCell::new(Vec::new()),
             timers: RefCell::new(Timers::default()),
             now: Cell::new(Instant::now()),
             pending: RefCell::new(VecDeque::new()),
-            ready: RefCell::new(Vec::new()),
+            receiving: Cell::new(None),
+            events_full: Cell::new(false),
             depth: Cell::new(0),
             in_service: Cell::new(0),
             broken: RefCell::new(None),
@@ -191,10 +199,16 @@ impl Context {
     /// which must return from context creation before the application
     /// holds the context). A connect from inside PROTOCOL_INIT does not
     /// start it again.
+    #[inline]
     pub fn init_protocols(&self) {
-        if self.protocols_init.get() != ProtocolsInit::Pending {
-            return;
+        if self.protocols_init.get() == ProtocolsInit::Pending {
+            self.run_protocol_init();
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn run_protocol_init(&self) {
         self.protocols_init.set(ProtocolsInit::Running);
         for (i, p) in self.cfg.protocols.iter().enumerate() {
             let r = self.call_protocol(i, Reason::ProtocolInit, CbIn::Opaque(p.pvo));
@@ -304,15 +318,16 @@ impl Context {
     /// Queues deferred work for a connection.
     #[inline]
     pub(crate) fn pend(&self, id: ConnId, what: u8) {
-        let first = self.with_conn(id, |c| {
-            let first = c.pend == 0;
-            c.pend |= what;
-            first
-        });
-        if first == Some(true) {
-            self.pending.borrow_mut().push_back(id);
-            self.nudge();
+        if self.with_conn(id, |c| c.add_pend(what)) == Some(true) {
+            self.queue_pending(id);
         }
+    }
+
+    /// Puts a connection whose first `pend` bit was just set in the queue.
+    #[inline]
+    fn queue_pending(&self, id: ConnId) {
+        self.pending.borrow_mut().push_back(id);
+        self.nudge();
     }
 
     pub(crate) fn finish_later(&self, id: ConnId) {

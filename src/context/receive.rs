@@ -5,8 +5,8 @@ use std::io;
 use super::close::truncate_utf8;
 use super::service::Ready;
 use super::Context;
-use crate::callbacks::{CbIn, ConnId, Reason};
-use crate::connection::{pend, Outcome, Phase, RxInfo};
+use crate::callbacks::{CbIn, ConnId, Opaque, Reason};
+use crate::connection::{pend, Conn, Outcome, Phase, RxInfo};
 use crate::error::ConnectError;
 use crate::frame::{Event, OpCode, Violation};
 use crate::log;
@@ -15,6 +15,79 @@ use crate::log;
 pub(crate) const RX_HEADROOM: usize = 16;
 /// Bytes read from a socket at a time.
 pub(super) const READ_SIZE: usize = 64 * 1024;
+
+/// What one decoding step found, taken out of the connection's borrow.
+enum Rx {
+    /// Plain data for CLIENT_RECEIVE, `buf[start..start + len]`, to the
+    /// callback `target`; `more`: something may follow in the input.
+    Deliver {
+        start: usize,
+        len: usize,
+        target: (usize, Opaque),
+        more: bool,
+    },
+    /// Anything else, with a control frame's payload.
+    Other {
+        ev: Event,
+        payload: Vec<u8>,
+        closing: bool,
+    },
+}
+
+/// Records what the application may ask about a data event during its
+/// callback and says what to do with `ev`; `rest`: input remains after it.
+#[inline(always)]
+fn step(c: &mut Conn, ev: Event, rest: bool) -> Rx {
+    let closing = c.closing();
+    match ev {
+        Event::Data {
+            start,
+            len,
+            first,
+            last,
+            binary,
+            remaining,
+            compressed,
+        } => {
+            // A compressed frame's payload is counted as it is inflated
+            // (pmd.rs), as the application gets it.
+            c.stats.rx_payload += len as u64 * u64::from(!compressed);
+            // What ws_is_final_fragment() and friends report during the callback.
+            c.rx = RxInfo {
+                first,
+                last,
+                binary,
+                remaining,
+            };
+            // The callback is about to run: this lookup serves it too.
+            c.wrote_in_callback = false;
+            if compressed || closing {
+                return Rx::Other {
+                    ev,
+                    payload: Vec::new(),
+                    closing,
+                };
+            }
+            Rx::Deliver {
+                start,
+                len,
+                target: (c.protocol, c.user),
+                // Nothing left to decode: the next lookup would only say so.
+                more: rest || c.decoder.has_event_without_input(),
+            }
+        }
+        Event::Ping | Event::Pong | Event::Close(_) => Rx::Other {
+            payload: c.decoder.control_payload().to_vec(),
+            ev,
+            closing,
+        },
+        _ => Rx::Other {
+            ev,
+            payload: Vec::new(),
+            closing,
+        },
+    }
+}
 
 impl Context {
     pub(crate) fn take_rx_buf(&self) -> Vec<u8> {
@@ -58,11 +131,12 @@ impl Context {
             Some(Step::Tls) => self.tls_io(id),
             Some(Step::Upgrade) => self.handshake_io(id, ready.writable, ready.readable),
             Some(Step::Frames) => {
+                // `after_io` flushes what the socket can take now and
+                // delivers a CLIENT_WRITEABLE asked for meanwhile.
                 if ready.readable {
+                    let outer = self.receiving.replace(Some(id));
                     self.read_frames(id, ready.closed);
-                }
-                if ready.writable {
-                    self.pend(id, pend::FLUSH);
+                    self.receiving.set(outer);
                 }
                 self.after_io(id);
             }
@@ -136,9 +210,7 @@ impl Context {
 
     /// Decodes `buf[start..end]` and delivers what it holds.
     pub(crate) fn process_rx(&self, id: ConnId, buf: &mut [u8], start: usize, end: usize) {
-        let Some(chunk_max) = self.with_conn(id, |c| self.chunk_size(c.protocol)) else {
-            return;
-        };
+        let mut chunk_max = 0;
         let mut pos = start;
         loop {
             let step = self.with_conn(id, |c| {
@@ -150,40 +222,38 @@ impl Context {
                     c.rx_stash.extend_from_slice(&buf[pos..end]);
                     return None;
                 }
+                if chunk_max == 0 {
+                    chunk_max = self.chunk_size(c.protocol);
+                }
                 let ev = c.decoder.next(&buf[..end], &mut pos, chunk_max);
-                let payload = match ev {
-                    Event::Ping | Event::Pong | Event::Close(_) => {
-                        c.decoder.control_payload().to_vec()
-                    }
-                    Event::Data {
-                        first,
-                        last,
-                        binary,
-                        remaining,
-                        len,
-                        compressed,
-                        ..
-                    } => {
-                        // A compressed frame's payload is counted as it is
-                        // inflated (pmd.rs), as the application gets it.
-                        c.stats.rx_payload += len as u64 * u64::from(!compressed);
-                        // What ws_is_final_fragment() and friends report during the callback.
-                        c.rx = RxInfo {
-                            first,
-                            last,
-                            binary,
-                            remaining,
-                        };
-                        // The callback is about to run: this lookup serves it too.
-                        c.wrote_in_callback = false;
-                        Vec::new()
-                    }
-                    _ => Vec::new(),
-                };
-                Some((ev, payload, c.closing(), (c.protocol, c.user)))
+                Some(step(c, ev, pos < end))
             });
-            let Some(Some((ev, mut payload, closing, target))) = step else {
+            let Some(Some(step)) = step else {
                 return;
+            };
+            let (ev, mut payload, closing) = match step {
+                Rx::Deliver {
+                    start: s,
+                    len,
+                    target,
+                    more,
+                } => {
+                    let saved = buf[s + len];
+                    buf[s + len] = 0;
+                    let data = CbIn::Data { buf, start: s, len };
+                    let r = Some(self.call_conn(id, target, Reason::ClientReceive, data));
+                    buf[s + len] = saved;
+                    self.after_callback(id, r);
+                    if !more {
+                        return;
+                    }
+                    continue;
+                }
+                Rx::Other {
+                    ev,
+                    payload,
+                    closing,
+                } => (ev, payload, closing),
             };
             match ev {
                 Event::NeedMore => return,
@@ -198,17 +268,8 @@ impl Context {
                         if let Err(v) = self.inflate_rx(id, &buf[s..s + len], chunk_max) {
                             return self.fail_rx(id, v);
                         }
-                        continue;
                     }
-                    if closing {
-                        continue;
-                    }
-                    let saved = buf[s + len];
-                    buf[s + len] = 0;
-                    let data = CbIn::Data { buf, start: s, len };
-                    let r = Some(self.call_conn(id, target, Reason::ClientReceive, data));
-                    buf[s + len] = saved;
-                    self.after_callback(id, r);
+                    // Plain data that arrives once our Close is out is dropped.
                 }
                 Event::Ping => {
                     if !closing {

@@ -239,9 +239,13 @@ impl Context {
 
     /// Flushes and delivers a due CLIENT_WRITEABLE.
     pub(crate) fn after_io(&self, id: ConnId) {
-        // One borrow: flush, then see whether a CLIENT_WRITEABLE is due.
+        // One borrow: flush, then see whether a CLIENT_WRITEABLE is due,
+        // and for whom (the callback follows).
         let state = self.with_conn(id, |c| match c.flush().and_then(|()| outbox::feed(c)) {
-            Ok(()) => Ok(c.take_writeable()),
+            Ok(()) => Ok(c.take_writeable().then(|| {
+                c.wrote_in_callback = false;
+                (c.protocol, c.user)
+            })),
             Err(e) => {
                 if !c.is_done() {
                     wlog!(log::NOTICE, "write to {} failed: {e}", c.target());
@@ -255,7 +259,10 @@ impl Context {
         });
         match state {
             Some(Err(())) => self.finish_later(id),
-            Some(Ok(true)) => self.writeable_now(id),
+            Some(Ok(Some(target))) => {
+                let r = self.call_conn(id, target, Reason::ClientWriteable, CbIn::None);
+                self.after_callback(id, Some(r));
+            }
             _ => {}
         }
     }

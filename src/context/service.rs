@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use mio::Token;
+use mio::{Events, Token};
 
 use super::{Context, Marker, Unusable, Wait};
 use crate::callbacks::{CbIn, ConnId, Reason};
@@ -17,7 +17,6 @@ const PENDING_EXTRA: usize = 256;
 /// One socket's readiness from a poll.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Ready {
-    token: Token,
     pub readable: bool,
     pub writable: bool,
     /// The peer closed (or the socket failed): read until it would block,
@@ -60,37 +59,38 @@ impl Context {
                 timeout = Some(timeout.map_or(until, |d| d.min(until)));
             }
         }
-        let mut ready = std::mem::take(&mut *self.ready.borrow_mut());
-        ready.clear();
-        {
-            let mut events = self.events.borrow_mut();
-            if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
-                if e.kind() != std::io::ErrorKind::Interrupted {
-                    wlog!(log::ERR, "poll failed: {e}");
-                    return Err(Unusable);
-                }
+        // Out of the context while their callbacks run, and back after.
+        let mut events = self
+            .events
+            .take()
+            .unwrap_or_else(|| Events::with_capacity(super::EVENTS));
+        if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                self.events.set(Some(events));
+                wlog!(log::ERR, "poll failed: {e}");
+                return Err(Unusable);
             }
-            ready.extend(events.iter().map(|e| {
-                let closed = e.is_error() || e.is_read_closed() || e.is_write_closed();
-                Ready {
-                    token: e.token(),
-                    readable: e.is_readable() || closed,
-                    writable: e.is_writable() || closed,
-                    closed,
-                }
-            }));
         }
+        self.events_full
+            .set(events.iter().count() >= events.capacity());
         self.now.set(Instant::now());
         #[cfg(test)]
         super::inject::maybe_panic("service");
-        for r in &ready {
-            if r.token == WAKER {
+        for e in events.iter() {
+            let token = e.token();
+            if token == WAKER {
                 self.on_wake();
-            } else {
-                self.on_socket(ConnId::from_key(r.token.0 as u64), r);
+                continue;
             }
+            let closed = e.is_error() || e.is_read_closed() || e.is_write_closed();
+            let ready = Ready {
+                readable: e.is_readable() || closed,
+                writable: e.is_writable() || closed,
+                closed,
+            };
+            self.on_socket(ConnId::from_key(token.0 as u64), &ready);
         }
-        *self.ready.borrow_mut() = ready;
+        self.events.set(Some(events));
         self.run_timers();
         self.run_pending();
         Ok(())
@@ -185,7 +185,10 @@ impl Context {
         // in this iteration too, up to a budget, rather than after another
         // poll: a pipelining sender then costs one poll per burst, not one
         // per message.
-        let mut budget = self.pending.borrow().len() + PENDING_EXTRA;
+        let mut budget = match self.pending.borrow().len() {
+            0 => return,
+            n => n + PENDING_EXTRA,
+        };
         while budget > 0 {
             budget -= 1;
             let Some(id) = self.pending.borrow_mut().pop_front() else {
