@@ -40,7 +40,7 @@ use crate::log;
 use crate::retry::RetryPolicy;
 use crate::timers::{Key, Kind, Timers};
 pub(crate) use pmd::Pmd;
-use receive::{READ_SIZE, RX_HEADROOM};
+use receive::RxBuf;
 pub(crate) use remote::Remote;
 pub(crate) use send::WriteError;
 use service::{Ready, WAKER};
@@ -120,7 +120,7 @@ pub struct Context {
     pending: RefCell<VecDeque<ConnId>>,
     /// The events of one poll, reused so an iteration allocates nothing.
     ready: RefCell<Vec<Ready>>,
-    rx_buf: RefCell<Vec<u8>>,
+    rx_buf: RefCell<RxBuf>,
     /// Callbacks running now (they nest when a callback reenters).
     depth: Cell<u32>,
     /// `service` is running (0 or 1).
@@ -152,7 +152,7 @@ impl Context {
         Ok(Context {
             tls: crate::tls::Tls::new(cfg.tls.clone()),
             proxy: RefCell::new(cfg.proxy.clone()),
-            rx_buf: RefCell::new(vec![0; RX_HEADROOM + READ_SIZE + 1]),
+            rx_buf: RefCell::new(RxBuf::new()),
             cfg,
             callbacks,
             poll: RefCell::new(poll),
