@@ -1,7 +1,8 @@
 """Turns bench/run's result lines into one Markdown table: medians with
 min-max over the repetitions, wsloop beside every peer library and raw TCP
 (raw TLS for the wss:// cells), with wsloop's ratio to raw and to the best
-peer of each row, which is named."""
+peer of each row, which is named. With --syscalls, the system calls per
+message of bench/run's BENCH_STRACE=1 mode instead."""
 
 import statistics
 import sys
@@ -112,7 +113,33 @@ def row(*cells):
     print("| " + " | ".join(cells) + " |")
 
 
+def syscalls(path):
+    """bench/run's BENCH_STRACE=1 lines: system calls per message of each
+    client, from two runs with n1 < n2 messages per connection, and the
+    calls wsloop makes most per message."""
+    runs, order = parse(path)
+    row("cell", *(HEADS[lib] for lib in LIBS), "wsloop/raw", "wsloop's calls per message")
+    row(*["---"] * (len(LIBS) + 3))
+    for cell in order:
+        per = {}
+        for lib in LIBS:
+            got = sorted(runs.get((cell, lib), []), key=lambda r: int(r["n"]))
+            if len(got) != 2:
+                continue
+            a, b = got
+            msgs = (int(b["n"]) - int(a["n"])) * int(b["active"])
+            per[lib] = (int(b["calls"]) - int(a["calls"])) / msgs
+            if lib == "wsloop":
+                each = {k[3:]: (int(b.get(k, 0)) - int(a.get(k, 0))) / msgs for k in b if k.startswith("sc.")}
+                top = sorted(each.items(), key=lambda kv: -kv[1])
+                detail = ", ".join(f"{name} {v:.2f}" for name, v in top if v >= 0.01)
+        row(TITLES.get(cell, cell), *(f"{per[lib]:.2f}" if lib in per else "–" for lib in LIBS),
+            ratio(per.get("wsloop"), per.get("raw")), detail if "wsloop" in per else "")
+
+
 def main():
+    if sys.argv[1] == "--syscalls":
+        return syscalls(sys.argv[2])
     runs, order = parse(sys.argv[1])
     row("cell", "metric", *(HEADS[lib] for lib in LIBS), "wsloop/raw", "wsloop/best peer",
         "CPU % client/server (wsloop; best peer; raw)")

@@ -322,3 +322,42 @@ fn bench_clients_echo_against_the_bench_server() {
         "the best peer is not named:\n{table_out}"
     );
 }
+
+/// bench/run's BENCH_STRACE=1 lines (two runs per client, n and n + k
+/// messages per connection) become system calls per message: the
+/// difference of the counts over the difference of the messages.
+#[test]
+fn the_syscalls_table_counts_calls_per_message() {
+    let results = root().join("target/c-bin/bench-smoke-syscalls.txt");
+    std::fs::create_dir_all(results.parent().unwrap()).unwrap();
+    let lines = [
+        "cell=100x1-1k lib=wsloop n=5 active=100 calls=1700 sc.sendto=500 sc.recvfrom=520 sc.epoll_wait=600",
+        "cell=100x1-1k lib=wsloop n=25 active=100 calls=7700 sc.sendto=2500 sc.recvfrom=2520 sc.epoll_wait=2600",
+        "cell=100x1-1k lib=raw n=5 active=100 calls=1600",
+        "cell=100x1-1k lib=raw n=25 active=100 calls=8100",
+        "cell=100x1-1k lib=beast n=5 active=100 calls=900",
+    ];
+    std::fs::write(&results, lines.join("\n") + "\n").unwrap();
+    let table = Command::new("python3")
+        .arg(bench_src("table.py"))
+        .arg("--syscalls")
+        .arg(&results)
+        .output()
+        .expect("python3 runs");
+    let out = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&table.stderr)
+    );
+    // wsloop: 6,000 calls over 2,000 messages; raw: 6,500; Beast ran once.
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("| 100 conns × 1, 1 KiB |"))
+        .unwrap_or_else(|| panic!("no row:\n{out}"));
+    assert_eq!(
+        row,
+        "| 100 conns × 1, 1 KiB | 3.00 | – | – | – | – | 3.25 | 0.92 | sendto 1.00, recvfrom 1.00, epoll_wait 1.00 |",
+        "{out}"
+    );
+}

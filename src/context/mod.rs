@@ -40,7 +40,7 @@ use crate::log;
 use crate::retry::RetryPolicy;
 use crate::timers::{Key, Kind, Timers};
 pub(crate) use pmd::Pmd;
-use receive::{READ_SIZE, RX_HEADROOM};
+use receive::RxBuf;
 pub(crate) use remote::Remote;
 pub(crate) use send::WriteError;
 use service::WAKER;
@@ -127,7 +127,7 @@ pub struct Context {
     receiving: Cell<Option<ConnId>>,
     /// The last poll filled the event buffer: more events may wait.
     events_full: Cell<bool>,
-    rx_buf: RefCell<Vec<u8>>,
+    rx_buf: RefCell<RxBuf>,
     /// Callbacks running now (they nest when a callback reenters).
     depth: Cell<u32>,
     /// `service` is running (0 or 1).
@@ -159,7 +159,7 @@ impl Context {
         Ok(Context {
             tls: crate::tls::Tls::new(cfg.tls.clone()),
             proxy: RefCell::new(cfg.proxy.clone()),
-            rx_buf: RefCell::new(vec![0; RX_HEADROOM + READ_SIZE + 1]),
+            rx_buf: RefCell::new(RxBuf::new()),
             cfg,
             callbacks,
             poll: RefCell::new(poll),
