@@ -4,6 +4,7 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::rc::Rc;
 use std::time::Instant;
 
 use crate::callbacks::{ConnId, Opaque};
@@ -17,7 +18,7 @@ use crate::stream::Stream;
 use crate::timers::KINDS;
 
 mod redial;
-pub(crate) use redial::Restart;
+pub(crate) use redial::{peer_name, Restart};
 
 /// Where a connection is, with the data that is valid only there. Each
 /// stage in `context/` moves a connection out of its phase in one place.
@@ -106,7 +107,8 @@ pub(crate) enum Outcome {
     /// It never was: the application gets CLIENT_CONNECTION_ERROR. The
     /// response, when one came, stays readable during that callback.
     Failed {
-        error: ConnectError,
+        /// Boxed: an open connection's phase stays small.
+        error: Box<ConnectError>,
         response: Option<Box<Response>>,
     },
 }
@@ -151,14 +153,12 @@ pub(crate) struct Conn {
     /// The `user` pointer its callbacks get.
     pub(crate) user: Opaque,
     /// Zeroed per-session data, 16-byte aligned, when the library owns it.
-    pss: Vec<u128>,
+    pss: Box<[u128]>,
     pub(crate) opaque_user_data: Opaque,
     pub(crate) req: ConnectRequest,
     pub(crate) phase: Phase,
     /// The socket, from the first connect attempt on.
     pub(crate) sock: Option<Stream>,
-    /// `address:port` (`unix:/path`, `unix:@name`), for messages.
-    pub(crate) peer: String,
     /// The proxy on the way, until the tunnel through it is open.
     pub(crate) via: Option<Box<Via>>,
     pub(crate) decoder: Decoder,
@@ -170,7 +170,7 @@ pub(crate) struct Conn {
     /// A CLIENT_WRITEABLE was asked for.
     pub(crate) want_writeable: bool,
     /// The Close the application asked for (`ws_close_reason`), or the peer's to echo.
-    pub(crate) close_reason: Option<(u16, Vec<u8>)>,
+    pub(crate) close_reason: Option<Box<(u16, Vec<u8>)>>,
     /// A message sent with WS_WRITE_NO_FIN is unfinished.
     tx_message_open: bool,
     /// The live heap entry of each kind of timer (0: none).
@@ -181,7 +181,8 @@ pub(crate) struct Conn {
     pub(crate) rx_paused: bool,
     /// Bytes read but not yet decoded when receiving was paused.
     pub(crate) rx_stash: Vec<u8>,
-    pub(crate) policy: RetryPolicy,
+    /// Usually the context's own, shared.
+    pub(crate) policy: Rc<RetryPolicy>,
     /// When data last arrived (keepalive's proof of life).
     pub(crate) last_rx: Instant,
     /// A keepalive PING is out, sent then.
@@ -209,12 +210,12 @@ impl Conn {
         pss_size: usize,
         req: ConnectRequest,
         max_message: u64,
-        policy: RetryPolicy,
+        policy: Rc<RetryPolicy>,
     ) -> Conn {
         let pss = if req.userdata.is_null() && pss_size > 0 {
-            vec![0u128; pss_size.div_ceil(16)]
+            vec![0u128; pss_size.div_ceil(16)].into_boxed_slice()
         } else {
-            Vec::new()
+            Box::default()
         };
         let mut c = Conn {
             id,
@@ -222,7 +223,6 @@ impl Conn {
             user: req.userdata,
             pss,
             opaque_user_data: req.opaque_user_data,
-            peer: redial::peer_name(&req),
             req,
             via: None,
             phase: Phase::New,
@@ -255,6 +255,12 @@ impl Conn {
         c
     }
 
+    /// `address:port` (`unix:/path`, `unix:@name`), for messages: made
+    /// when asked for rather than kept by every connection.
+    pub(crate) fn peer(&self) -> String {
+        redial::peer_name(&self.req)
+    }
+
     /// `address:port/path`, for messages.
     pub(crate) fn target(&self) -> String {
         let path = if self.req.path.starts_with('/') {
@@ -262,7 +268,7 @@ impl Conn {
         } else {
             "/"
         };
-        format!("{}{}{}", self.peer, path, self.req.path)
+        format!("{}{}{}", self.peer(), path, self.req.path)
     }
 
     /// CLIENT_ESTABLISHED was delivered: the connection ends with
@@ -311,7 +317,10 @@ impl Conn {
             Phase::Accepting(r) => Some(r),
             _ => None,
         };
-        self.phase = Phase::Done(Outcome::Failed { error, response });
+        self.phase = Phase::Done(Outcome::Failed {
+            error: Box::new(error),
+            response,
+        });
     }
 
     /// The upgrade response, while the application may read it: from its
@@ -437,13 +446,26 @@ pub(crate) struct ConnectRequest {
     /// `WS_CONNECT_NO_PERMESSAGE_DEFLATE`: no compression offered.
     pub(crate) no_deflate: bool,
     /// Set for wss://.
-    pub(crate) tls: Option<crate::tls::TlsRequest>,
+    pub(crate) tls: Option<Box<crate::tls::TlsRequest>>,
     /// Overrides the context's retry and keepalive policy.
-    pub(crate) retry: Option<RetryPolicy>,
+    pub(crate) retry: Option<Rc<RetryPolicy>>,
     /// Follow 3xx answers to the upgrade (no LCCSCF_HTTP_NO_FOLLOW_REDIRECT).
     pub(crate) follow_redirects: bool,
     /// WS_CONNECT_RECONNECT.
     pub(crate) reconnect: bool,
+}
+
+impl ConnectRequest {
+    /// The connection is established: what only its upgrade request
+    /// needed (Host, Origin, the subprotocols offered) is dropped, unless
+    /// it reconnects and sends the request again.
+    pub(crate) fn forget_upgrade_headers(&mut self) {
+        if !self.reconnect {
+            self.host = String::new();
+            self.origin = None;
+            self.protocol = None;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ fn conn() -> Conn {
         24,
         req,
         1 << 20,
-        RetryPolicy::default(),
+        Rc::new(RetryPolicy::default()),
     )
 }
 

@@ -87,7 +87,7 @@ impl Context {
 
     /// The connection's retry and keepalive policy.
     pub fn retry_policy(&self, id: ConnId) -> Option<RetryPolicy> {
-        self.with_conn(id, |c| c.policy.clone())
+        self.with_conn(id, |c| (*c.policy).clone())
     }
 
     /// The next backoff delay under `policy` (lws_retry_get_delay_ms).
@@ -120,7 +120,7 @@ impl Context {
     /// Sets the code and reason of the Close frame sent when the application closes.
     pub fn close_reason(&self, id: ConnId, code: u16, reason: &[u8]) -> bool {
         self.with_conn(id, |c| {
-            c.close_reason = Some((code, reason[..reason.len().min(123)].to_vec()))
+            c.close_reason = Some(Box::new((code, reason[..reason.len().min(123)].to_vec())))
         })
         .is_some()
     }

@@ -49,7 +49,7 @@ impl Context {
                 wlog!(
                     log::INFO,
                     "{}: through the {} {proxy} (from {})",
-                    c.peer,
+                    c.peer(),
                     proxy.kind.protocol().label(),
                     proxy.origin.describe()
                 );
@@ -73,9 +73,9 @@ impl Context {
     fn connect_unix(&self, id: ConnId, addr: &UnixAddr) {
         let registry_token = id.token();
         let r = self.with_conn(id, |c| {
-            wlog!(log::INFO, "connecting to {}", c.peer);
+            wlog!(log::INFO, "connecting to {}", c.peer());
             let failed = |e: io::Error| ConnectError::Unreachable {
-                addr: c.peer.clone(),
+                addr: c.peer(),
                 detail: match e.kind() {
                     io::ErrorKind::ConnectionRefused => {
                         "connection refused (is the server running and listening on this socket?)"
@@ -100,7 +100,7 @@ impl Context {
                     Interest::READABLE | Interest::WRITABLE,
                 )
                 .map_err(|e| ConnectError::Unreachable {
-                    addr: c.peer.clone(),
+                    addr: c.peer(),
                     detail: format!("cannot register the socket: {e}"),
                 })?;
             c.sock = Some(Stream::plain(s));
@@ -261,7 +261,7 @@ impl Context {
             wlog!(
                 log::INFO,
                 "{}: asking the {} {} for a tunnel",
-                c.peer,
+                c.peer(),
                 via.proxy.kind.protocol().label(),
                 via.proxy
             );
@@ -327,7 +327,7 @@ impl Context {
                         wlog!(
                             log::INFO,
                             "{}: tunnel open through the {} {}",
-                            c.peer,
+                            crate::connection::peer_name(&c.req),
                             t.tunnel.hop().protocol.label(),
                             t.tunnel.hop().proxy
                         );
@@ -375,7 +375,7 @@ impl Context {
         match r {
             Some(Ok(())) => self.tls_io(id),
             Some(Err(failure)) => {
-                let target = self.with_conn(id, |c| c.peer.clone()).unwrap_or_default();
+                let target = self.with_conn(id, |c| c.peer()).unwrap_or_default();
                 self.fail(id, ConnectError::Tls { target, failure })
             }
             None => {}
@@ -384,11 +384,11 @@ impl Context {
 
     /// Moves the TLS handshake along; sends the upgrade request once it is done.
     pub(super) fn tls_io(&self, id: ConnId) {
-        if self.tls_step(id, |c| c.peer.clone()) {
+        if self.tls_step(id, |c| c.peer()) {
             wlog!(
                 log::INFO,
                 "TLS up with {}",
-                self.with_conn(id, |c| c.peer.clone()).unwrap_or_default()
+                self.with_conn(id, |c| c.peer()).unwrap_or_default()
             );
             self.send_upgrade(id)
         }
@@ -440,7 +440,7 @@ pub(super) fn proxy_tls_target(c: &Conn) -> String {
             "the HTTPS proxy {}",
             crate::url::host_port(&v.proxy.host, v.proxy.port)
         ),
-        None => c.peer.clone(),
+        None => c.peer(),
     }
 }
 
@@ -458,7 +458,7 @@ pub(super) fn dial_timeout(c: &Conn, secs: u32) -> ConnectError {
                 .error(&hop_target(c), ProxyFailure::ConnectTimeout { secs }),
         ),
         _ => ConnectError::ConnectTimeout {
-            target: c.peer.clone(),
+            target: c.peer(),
             secs,
         },
     }

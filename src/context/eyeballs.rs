@@ -92,7 +92,7 @@ impl Context {
                 Some(Ok(None)) => Dialed::Connected,
                 Some(Ok(Some(e)) | Err(e)) => {
                     let error = ConnectError::Unreachable {
-                        addr: c.peer.clone(),
+                        addr: c.peer(),
                         detail: e.to_string(),
                     };
                     c.fail(error);
@@ -115,7 +115,7 @@ impl Context {
                             wlog!(
                                 log::INFO,
                                 "{}: {} lost the race; closed",
-                                c.peer,
+                                crate::connection::peer_name(&c.req),
                                 dial.race.addrs()[loser.0]
                             );
                         }
@@ -134,7 +134,11 @@ impl Context {
             let (_, mut s) = dial.pending.swap_remove(i);
             let _ = self.poll.borrow().registry().deregister(&mut s);
             let addr = dial.race.addrs()[attempt.0];
-            wlog!(log::INFO, "{}: {addr} failed: {error}", c.peer);
+            wlog!(
+                log::INFO,
+                "{}: {addr} failed: {error}",
+                crate::connection::peer_name(&c.req)
+            );
             dial.race.failed(attempt);
             dial.failures.push((addr, error));
             step = true;
@@ -182,7 +186,7 @@ pub(super) fn every_address_failed(c: &Conn, timeout: Option<u32>) -> ConnectErr
             ProxyFailure::EveryAddress { tried },
         )),
         None => ConnectError::EveryAddress {
-            target: c.peer.clone(),
+            target: c.peer(),
             tried,
         },
     }

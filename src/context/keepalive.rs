@@ -83,7 +83,7 @@ impl Context {
             if c.ping_sent.is_none() {
                 let stamp = (now.duration_since(c.last_rx).as_micros() as u64).to_be_bytes();
                 c.queue_frame(OpCode::Ping, true, &stamp, mask);
-                c.stats.rtt.keepalive_ping(stamp, now);
+                c.stats.rtt_mut().keepalive_ping(stamp, now);
                 c.ping_sent = Some(now);
                 wlog!(log::INFO, "{}: idle for {} s: keepalive PING", c.target(), idle.as_secs());
             }

@@ -25,6 +25,7 @@ mod upgrade;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -104,6 +105,8 @@ struct Slot {
 
 pub struct Context {
     pub(crate) cfg: Config,
+    /// `cfg.retry`, shared by the connections that bring no policy of their own.
+    retry: Rc<RetryPolicy>,
     callbacks: Box<dyn Callbacks>,
     pub(crate) poll: RefCell<Poll>,
     events: RefCell<Events>,
@@ -153,6 +156,7 @@ impl Context {
             tls: crate::tls::Tls::new(cfg.tls.clone()),
             proxy: RefCell::new(cfg.proxy.clone()),
             rx_buf: RefCell::new(vec![0; RX_HEADROOM + READ_SIZE + 1]),
+            retry: Rc::new(cfg.retry.clone()),
             cfg,
             callbacks,
             poll: RefCell::new(poll),
@@ -349,7 +353,7 @@ impl Context {
                 index,
                 gen: slot.gen,
             };
-            let policy = req.retry.clone().unwrap_or_else(|| self.cfg.retry.clone());
+            let policy = req.retry.clone().unwrap_or_else(|| Rc::clone(&self.retry));
             slot.conn = Some(Box::new(Conn::new(id, protocol, pss, req, max, policy)));
             id
         };

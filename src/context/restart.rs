@@ -141,7 +141,7 @@ impl Context {
             wlog!(
                 log::NOTICE,
                 "{}: reconnected after {} attempt(s)",
-                c.peer,
+                crate::connection::peer_name(&c.req),
                 r.attempt
             );
             r.attempt = 0;
@@ -291,15 +291,15 @@ fn request_for(old: &ConnectRequest, next: &Request) -> ConnectRequest {
         req.address = host.clone();
         req.port = *port;
         req.tls = next.tls.then(|| match &old.tls {
-            Some(t) => TlsRequest {
+            Some(t) => Box::new(TlsRequest {
                 server_name: host.clone(),
-                ..t.clone()
-            },
-            None => TlsRequest {
+                ..TlsRequest::clone(t)
+            }),
+            None => Box::new(TlsRequest {
                 server_name: host.clone(),
                 alpn: vec![b"http/1.1".to_vec()],
                 relax: Relax::default(),
-            },
+            }),
         });
     }
     req

@@ -53,7 +53,7 @@ impl Context {
                 wlog!(
                     log::HEADER,
                     "upgrade request to {}:\n{}",
-                    c.peer,
+                    c.peer(),
                     String::from_utf8_lossy(&request).trim_end()
                 );
             }
@@ -204,6 +204,7 @@ impl Context {
                 c.pmd = Some(Box::new(Pmd::new(params)));
             }
             c.phase = Phase::Established;
+            c.req.forget_upgrade_headers();
             c.timer_seq[Kind::Deadline as usize] = 0;
             c.stats.established = Some(std::time::Instant::now());
             c.stats.rx_wire += rest.len() as u64;

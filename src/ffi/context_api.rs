@@ -417,8 +417,9 @@ unsafe fn connect(i: &ws_client_connect_info) -> Result<*mut ws, String> {
         pwsi: Opaque(i.pwsi.cast()),
         require_subprotocol: i.wsloop_flags & WS_CONNECT_REQUIRE_SUBPROTOCOL != 0,
         no_deflate: i.wsloop_flags & WS_CONNECT_NO_PERMESSAGE_DEFLATE != 0,
-        tls,
-        retry: super::timer_api::policy(i.retry_and_idle_policy, "retry_and_idle_policy")?,
+        tls: tls.map(Box::new),
+        retry: super::timer_api::policy(i.retry_and_idle_policy, "retry_and_idle_policy")?
+            .map(std::rc::Rc::new),
         follow_redirects: i.ssl_connection & WS_LCCSCF_HTTP_NO_FOLLOW_REDIRECT == 0,
         reconnect: i.wsloop_flags & WS_CONNECT_RECONNECT != 0,
     };
