@@ -26,6 +26,7 @@ impl Context {
 
     /// `CALLBACK_TIMER` for the connection after `after`; None cancels.
     pub fn set_timer(&self, id: ConnId, after: Option<Duration>) -> bool {
+        self.sweep_timers_if_due();
         self.with_conn(id, |c| match after {
             Some(d) => self.arm(c, Kind::User, d),
             None => c.timer_seq[Kind::User as usize] = 0,
@@ -37,6 +38,7 @@ impl Context {
     /// Closes the connection after `after` (None cancels; zero closes at
     /// the next service). `reason` is the application's, for the log.
     pub fn set_timeout(&self, id: ConnId, reason: i32, after: Option<Duration>) -> bool {
+        self.sweep_timers_if_due();
         let r = self.with_conn(id, |c| {
             c.kill_reason = reason;
             match after {

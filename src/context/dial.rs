@@ -21,6 +21,7 @@ use crate::target::{Target, UnixAddr};
 impl Context {
     /// First step: WSI_CREATE, then dial.
     pub(crate) fn start(&self, id: ConnId) {
+        self.sweep_timers_if_due();
         self.dispatch(id, Reason::WsiCreate, CbIn::None);
         self.dial(id);
     }

@@ -28,6 +28,7 @@ const MIN_PONG_WAIT: Duration = Duration::from_millis(500);
 impl Context {
     /// The connection is established: start watching it.
     pub(crate) fn start_keepalive(&self, id: ConnId) {
+        self.sweep_timers_if_due();
         self.with_conn(id, |c| {
             if let Some((ping, _)) = c.policy.keepalive() {
                 c.last_rx = Instant::now();

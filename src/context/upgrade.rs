@@ -19,6 +19,7 @@ const HEADER_SPACE: usize = 4096;
 impl Context {
     /// TCP is up: ask the application for extra headers, then send the request.
     pub(super) fn send_upgrade(&self, id: ConnId) {
+        self.sweep_timers_if_due();
         let mut space = vec![0u8; HEADER_SPACE];
         let mut used = 0usize;
         let r = self.dispatch(
