@@ -42,7 +42,9 @@ pub(crate) enum Phase {
     /// TCP is up; the TLS handshake is under way.
     Tls,
     /// The upgrade request is going out and the response head coming in.
-    Upgrading(Box<Exchange>),
+    /// Held inline: it allocates nothing unless the socket takes the
+    /// request in pieces or the answer's head arrives in pieces.
+    Upgrading(Exchange),
     /// The response head arrived and is being checked; the application may
     /// read its headers (CLIENT_FILTER_PRE_ESTABLISH).
     Accepting(Box<Response>),
@@ -61,7 +63,7 @@ pub(crate) enum Phase {
 pub(crate) struct Dialing {
     pub(crate) race: crate::happy_eyeballs::Race,
     /// Attempts under way, each socket registered under the connection's token.
-    pub(crate) pending: Vec<(Attempt, mio::net::TcpStream)>,
+    pub(crate) pending: crate::few::Few<(Attempt, mio::net::TcpStream)>,
     /// Each address that failed and why, in the order they failed.
     pub(crate) failures: Vec<(SocketAddr, io::Error)>,
 }
@@ -91,13 +93,29 @@ pub(crate) struct Tunneling {
 
 /// The upgrade exchange: the request going out, the response head coming in.
 pub(crate) struct Exchange {
-    /// The Sec-WebSocket-Key sent, to check the answer against.
-    pub(crate) key: String,
-    pub(crate) request: Vec<u8>,
-    pub(crate) sent: usize,
-    pub(crate) head: Vec<u8>,
+    /// The random bytes of the Sec-WebSocket-Key sent, to check the answer
+    /// against.
+    pub(crate) nonce: [u8; 16],
     /// The permessage-deflate offer sent, to check the answer against.
     pub(crate) offer: Option<crate::deflate::Offer>,
+    /// What the socket has not taken yet of the request, and the start of
+    /// the answer's head: made only when either comes in pieces.
+    pub(crate) partial: Option<Box<Partial>>,
+}
+
+/// An upgrade request the socket took in part, or a response head that
+/// arrived in part.
+#[derive(Default)]
+pub(crate) struct Partial {
+    pub(crate) unsent: Vec<u8>,
+    pub(crate) head: Vec<u8>,
+}
+
+impl Exchange {
+    /// Bytes of the answer's head received so far.
+    pub(crate) fn head_len(&self) -> usize {
+        self.partial.as_ref().map_or(0, |p| p.head.len())
+    }
 }
 
 /// How a connection ended.

@@ -110,7 +110,7 @@ impl Context {
                 Ok(None) => match s.peer_addr() {
                     Ok(_) => {
                         let (_, won) = dial.pending.swap_remove(i);
-                        for (loser, mut s) in dial.pending.drain(..) {
+                        for (loser, mut s) in dial.pending.take_all() {
                             let _ = self.poll.borrow().registry().deregister(&mut s);
                             wlog!(
                                 log::INFO,
@@ -226,7 +226,7 @@ pub(super) fn connect_error(
 pub(super) fn dialing(addrs: &[SocketAddr]) -> Phase {
     Phase::Connecting(Box::new(Dialing {
         race: crate::happy_eyeballs::Race::new(addrs),
-        pending: Vec::new(),
+        pending: Default::default(),
         failures: Vec::new(),
     }))
 }

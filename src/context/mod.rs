@@ -98,6 +98,9 @@ enum ProtocolsInit {
     Done,
 }
 
+/// Socket events one poll takes.
+const EVENTS: usize = 1024;
+
 struct Slot {
     gen: u32,
     conn: Option<Box<Conn>>,
@@ -160,14 +163,17 @@ impl Context {
             cfg,
             callbacks,
             poll: RefCell::new(poll),
-            events: RefCell::new(Events::with_capacity(1024)),
+            events: RefCell::new(Events::with_capacity(EVENTS)),
             remote,
             slots: RefCell::new(Vec::new()),
             free: RefCell::new(Vec::new()),
             timers: RefCell::new(Timers::default()),
             now: Cell::new(Instant::now()),
             pending: RefCell::new(VecDeque::new()),
-            ready: RefCell::new(Vec::new()),
+            // Made at its full size now: grown during a burst of connects,
+            // it would sit above their freed handshake state and keep the
+            // allocator from giving that back.
+            ready: RefCell::new(Vec::with_capacity(EVENTS)),
             depth: Cell::new(0),
             in_service: Cell::new(0),
             broken: RefCell::new(None),
