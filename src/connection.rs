@@ -17,7 +17,9 @@ use crate::retry::RetryPolicy;
 use crate::stream::Stream;
 use crate::timers::KINDS;
 
+mod names;
 mod redial;
+pub(crate) use names::Names;
 pub(crate) use redial::{peer_name, Restart};
 
 /// Where a connection is, with the data that is valid only there. Each
@@ -281,12 +283,12 @@ impl Conn {
 
     /// `address:port/path`, for messages.
     pub(crate) fn target(&self) -> String {
-        let path = if self.req.path.starts_with('/') {
+        let path = if self.req.path().starts_with('/') {
             ""
         } else {
             "/"
         };
-        format!("{}{}{}", self.peer(), path, self.req.path)
+        format!("{}{}{}", self.peer(), path, self.req.path())
     }
 
     /// CLIENT_ESTABLISHED was delivered: the connection ends with
@@ -446,14 +448,9 @@ impl Conn {
 /// A connection to make.
 #[derive(Clone, Debug)]
 pub(crate) struct ConnectRequest {
-    pub(crate) address: String,
+    /// Address, path, Host, Origin and the subprotocols offered.
+    pub(crate) names: Names,
     pub(crate) port: u16,
-    pub(crate) path: String,
-    /// The Host header.
-    pub(crate) host: String,
-    pub(crate) origin: Option<String>,
-    /// Sent verbatim as Sec-WebSocket-Protocol.
-    pub(crate) protocol: Option<String>,
     /// The protocol table entry the connection is bound to.
     pub(crate) protocol_index: usize,
     pub(crate) userdata: Opaque,
@@ -474,15 +471,26 @@ pub(crate) struct ConnectRequest {
 }
 
 impl ConnectRequest {
-    /// The connection is established: what only its upgrade request
-    /// needed (Host, Origin, the subprotocols offered) is dropped, unless
-    /// it reconnects and sends the request again.
-    pub(crate) fn forget_upgrade_headers(&mut self) {
-        if !self.reconnect {
-            self.host = String::new();
-            self.origin = None;
-            self.protocol = None;
-        }
+    pub(crate) fn address(&self) -> &str {
+        self.names.address()
+    }
+
+    pub(crate) fn path(&self) -> &str {
+        self.names.path()
+    }
+
+    /// The Host header.
+    pub(crate) fn host(&self) -> &str {
+        self.names.host()
+    }
+
+    pub(crate) fn origin(&self) -> Option<&str> {
+        self.names.origin()
+    }
+
+    /// Sent verbatim as Sec-WebSocket-Protocol.
+    pub(crate) fn protocol(&self) -> Option<&str> {
+        self.names.protocol()
     }
 }
 

@@ -42,9 +42,9 @@ pub(crate) struct Restart {
 
 /// `address:port` (`unix:/path`, `unix:@name`) of a request, for messages.
 pub(crate) fn peer_name(req: &ConnectRequest) -> String {
-    match Target::parse(&req.address, req.port) {
+    match Target::parse(req.address(), req.port) {
         Ok(t @ Target::Unix(_)) => t.to_string(),
-        _ => format!("{}:{}", req.address, req.port),
+        _ => format!("{}:{}", req.address(), req.port),
     }
 }
 

@@ -32,12 +32,12 @@ impl Context {
         let secs = self.cfg.connect_timeout_secs;
         let unix = self.with_conn(id, |c| {
             self.set_deadline(c, Duration::from_secs(secs.into()));
-            let target = match Target::parse(&c.req.address, c.req.port) {
+            let target = match Target::parse(c.req.address(), c.req.port) {
                 Ok(Target::Unix(u)) => return Some(u),
                 Ok(t) => t,
                 // Checked by ws_client_connect_via_info; kept as given.
                 Err(_) => Target::Tcp {
-                    host: c.req.address.clone(),
+                    host: c.req.address().to_string(),
                     port: c.req.port,
                 },
             };
@@ -118,7 +118,7 @@ impl Context {
     fn resolve_next(&self, id: ConnId) {
         let Some((host, port)) = self.with_conn(id, |c| match c.via.as_deref() {
             Some(v) if !v.needs_target_ip() => (v.proxy.host.clone(), v.proxy.port),
-            _ => (c.req.address.clone(), c.req.port),
+            _ => (c.req.address().to_string(), c.req.port),
         }) else {
             return;
         };
@@ -155,7 +155,7 @@ impl Context {
                             v.proxy.error(&hop_target(c), ProxyFailure::Dns { detail }),
                         ),
                         _ => ConnectError::Dns {
-                            host: c.req.address.clone(),
+                            host: c.req.address().to_string(),
                             detail,
                         },
                     };
@@ -258,7 +258,7 @@ impl Context {
         let r = self.with_conn(id, |c| {
             let via = c.via.as_deref().expect("a connection through a proxy");
             let (tunnel, out) =
-                Tunnel::start(&via.proxy, &c.req.address, c.req.port, via.target_ip)?;
+                Tunnel::start(&via.proxy, c.req.address(), c.req.port, via.target_ip)?;
             wlog!(
                 log::INFO,
                 "{}: asking the {} {} for a tunnel",
@@ -447,7 +447,7 @@ pub(super) fn proxy_tls_target(c: &Conn) -> String {
 
 /// `host:port` of the target, as proxy errors name it.
 fn hop_target(c: &Conn) -> String {
-    crate::url::host_port(&c.req.address, c.req.port)
+    crate::url::host_port(c.req.address(), c.req.port)
 }
 
 /// `connect_timeout_secs` passed before TCP was up: to the target, or to

@@ -182,7 +182,7 @@ pub(super) fn every_address_failed(c: &Conn, timeout: Option<u32>) -> ConnectErr
         .collect();
     match c.via.as_deref().filter(|v| !v.needs_target_ip()) {
         Some(v) => ConnectError::Proxy(v.proxy.error(
-            &crate::url::host_port(&c.req.address, c.req.port),
+            &crate::url::host_port(c.req.address(), c.req.port),
             ProxyFailure::EveryAddress { tried },
         )),
         None => ConnectError::EveryAddress {
@@ -208,7 +208,7 @@ pub(super) fn connect_error(
         };
         return ConnectError::Proxy(
             v.proxy
-                .error(&crate::url::host_port(&req.address, req.port), failure),
+                .error(&crate::url::host_port(req.address(), req.port), failure),
         );
     }
     match e.kind() {

@@ -42,10 +42,10 @@ impl Context {
         let failed = self.with_conn(id, |c| {
             let key = handshake::new_key(random);
             let request = handshake::build_request(&RequestParams {
-                path: &c.req.path,
-                host: &c.req.host,
-                origin: c.req.origin.as_deref(),
-                protocol: c.req.protocol.as_deref(),
+                path: c.req.path(),
+                host: c.req.host(),
+                origin: c.req.origin(),
+                protocol: c.req.protocol(),
                 key: &key,
                 extensions: extensions.as_deref(),
                 extra: &space[..used.min(HEADER_SPACE)],
@@ -160,7 +160,7 @@ impl Context {
                                 return Next::Fail(ConnectError::Handshake {
                                     target,
                                     error,
-                                    offered: c.req.protocol.clone(),
+                                    offered: c.req.protocol().map(str::to_string),
                                 })
                             }
                         }
@@ -200,11 +200,11 @@ impl Context {
             if log::enabled(log::HEADER) {
                 log_response(resp);
             }
-            let checked = handshake::check_response(resp, key, c.req.protocol.as_deref(), offer);
+            let checked = handshake::check_response(resp, key, c.req.protocol(), offer);
             Some(checked.map_err(|error| ConnectError::Handshake {
                 target: c.target(),
                 error,
-                offered: c.req.protocol.clone(),
+                offered: c.req.protocol().map(str::to_string),
             }))
         });
         let accepted = match checked.flatten() {
@@ -214,7 +214,7 @@ impl Context {
         };
         if accepted.protocol.is_none() {
             let strict = self.with_conn(id, |c| {
-                let offered = c.req.protocol.clone()?;
+                let offered = c.req.protocol().map(str::to_string)?;
                 let local = self.cfg.protocols[c.protocol]
                     .name
                     .clone()
@@ -246,7 +246,6 @@ impl Context {
                 c.pmd = Some(Box::new(Pmd::new(params)));
             }
             c.phase = Phase::Established;
-            c.req.forget_upgrade_headers();
             c.timer_seq[Kind::Deadline as usize] = 0;
             c.stats.established = Some(std::time::Instant::now());
             c.stats.rx_wire += rest.len() as u64;
