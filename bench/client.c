@@ -150,6 +150,10 @@ static void *run(void *arg)
     info.protocols = protocols;
     info.gid = -1;
     info.uid = -1;
+    /* Set-up may take as long as the run may (-t): 100,000 connections, or
+     * 10,000 under valgrind, need longer than the 20 s default. */
+    info.connect_timeout_secs = (unsigned)o.limit;
+    info.timeout_secs = (unsigned)o.limit;
     if (o.ca) {
         info.options |= WS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* lws needs it; wsloop ignores it */
         info.client_ssl_ca_filepath = o.ca;
