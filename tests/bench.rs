@@ -167,7 +167,10 @@ fn bench_clients_echo_against_the_bench_server() {
     for (exe, port) in [(&client, ws.port), (&raw_client, raw.port)] {
         let args = ["-c", "7", "-i", "3", "-A", "3", "-s", "64", "-n", "20"];
         let out = cell(exe, port, &args);
-        assert!(out.contains(" established=7 ") && out.contains(" msgs=80 "), "{out}");
+        assert!(
+            out.contains(" established=7 ") && out.contains(" msgs=80 "),
+            "{out}"
+        );
         lines.push(out);
     }
 
