@@ -114,19 +114,22 @@ int main(int argc, char **argv)
     make_pattern();
 
     error_code ec;
-    const tcp::endpoint to(net::ip::make_address(o.address, ec), (unsigned short)o.port);
-    if (ec) {
-        fprintf(stderr, "bench: %s is not an IP address: %s\n", o.address, ec.message().c_str());
-        return 2;
+    std::vector<tcp::endpoint> to; /* one per -A address */
+    for (int k = 0; k < o.addrs; k++) {
+        to.emplace_back(net::ip::make_address(conn_address(k), ec), (unsigned short)o.port);
+        if (ec) {
+            fprintf(stderr, "bench: %s is not an IP address: %s\n", conn_address(k), ec.message().c_str());
+            return 2;
+        }
     }
-    const std::string host = std::string(o.address) + ":" + std::to_string(o.port);
     std::vector<std::unique_ptr<session>> sessions;
     return run_client(
         write_buffer == 65536 ? "beast-64k" : "beast",
         [&]() {
             for (int i = 0; i < o.conns; i++) {
                 sessions.emplace_back(new session(write_buffer));
-                sessions.back()->connect(to, host);
+                sessions.back()->connect(to[i % o.addrs],
+                                         std::string(conn_address(i)) + ":" + std::to_string(o.port));
             }
         },
         [&](int i, bool idle) {

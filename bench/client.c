@@ -5,7 +5,7 @@
  *
  *   client [-a address] [-p port] [-c conns] [-w in_flight] [-s size]
  *          [-n messages_per_conn] [-d seconds] [-t limit_seconds] [-i idle_conns]
- *          [-T ca.pem] [-P threads] [-z offer] [-j 1]
+ *          [-T ca.pem] [-P threads] [-z offer] [-j 1] [-A addresses]
  *
  * Opens `conns` connections, waits until all are established (the connect
  * time), then keeps `in_flight` binary messages of `size` bytes outstanding
@@ -151,6 +151,10 @@ static void *run(void *arg)
     info.protocols = protocols;
     info.gid = -1;
     info.uid = -1;
+    /* Set-up may take as long as the run may (-t): 100,000 connections, or
+     * 10,000 under valgrind, need longer than the 20 s default. */
+    info.connect_timeout_secs = (unsigned)o.limit;
+    info.timeout_secs = (unsigned)o.limit;
     if (o.ca) {
         info.options |= WS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* lws needs it; wsloop ignores it */
         info.client_ssl_ca_filepath = o.ca;
@@ -170,14 +174,12 @@ static void *run(void *arg)
     t0 = now_s();
     memset(&ci, 0, sizeof ci);
     ci.context = context;
-    ci.address = o.address;
     ci.port = o.port;
     ci.path = "/";
-    ci.host = o.address;
-    ci.origin = o.address;
     ci.ietf_version_or_minus_one = -1;
     ci.ssl_connection = o.ca ? WS_LCCSCF_USE_SSL : 0;
     for (i = 0; i < o.conns; i++) {
+        ci.address = ci.host = ci.origin = conn_address(i);
         ci.userdata = &sessions[i];
         if (!ws_client_connect_via_info(&ci))
             errors++;

@@ -10,7 +10,9 @@
 #ifndef _GNU_SOURCE /* g++ defines it already */
 #define _GNU_SOURCE
 #endif
+#include <arpa/inet.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +34,10 @@ struct opts {
     int threads;      /* -P: threads, each with its own context and -c connections */
     int deflate;      /* -z: offer permessage-deflate (client.c only; see DEFLATE_OFFERS) */
     int json;         /* -j 1: JSON-like text instead of random bytes (compresses to ~1/5) */
+    int addrs;        /* -A: spread connections over this many addresses (see conn_address) */
 };
 
-static struct opts o = { "127.0.0.1", 7681, 1, 1, 1024, 0, 2.0, 120, 0, NULL, 1, 0, 0 };
+static struct opts o = { "127.0.0.1", 7681, 1, 1, 1024, 0, 2.0, 120, 0, NULL, 1, 0, 0, 1 };
 
 /* -z N: the permessage-deflate offer N (1-3); the echo server echoes the
  * compressed frames as they are, which is a valid answer stream for each. */
@@ -54,14 +57,17 @@ static void usage(const char *prog)
     fprintf(stderr,
             "usage: %s [-a address] [-p port] [-c conns] [-w in_flight] [-s size]\n"
             "          [-n messages_per_conn] [-d seconds] [-t limit_seconds] [-i idle_conns]\n"
-            "          [-T ca.pem] [-P threads] [-z offer] [-j 1]\n"
+            "          [-T ca.pem] [-P threads] [-z offer] [-j 1] [-A addresses]\n"
             "  -n 0 -d 0: connect only (setup cell)\n"
             "  -i N: the last N connections stay idle while the others echo\n"
             "  -T FILE: TLS (wss://), verifying the server against this CA file\n"
             "  -P N: N threads, each with its own context and -c connections (one line, totals)\n"
             "  -z N: offer permessage-deflate: 1 lws' examples' offer, 2 context takeover both\n"
             "        ways, 3 no context takeover either way (client.c only)\n"
-            "  -j 1: messages of JSON-like text instead of random bytes\n", prog);
+            "  -j 1: messages of JSON-like text instead of random bytes\n"
+            "  -A N: connection i goes to the IPv4 address -a plus i %% N (127.0.0.1 ... 127.0.0.N,\n"
+            "        which echo-server --addrs N listens on): one address toward one port\n"
+            "        gives only as many connections as there are ephemeral ports\n", prog);
     exit(2);
 }
 
@@ -86,15 +92,39 @@ static void parse_opts(int argc, char **argv)
         case 'P': o.threads = atoi(v); break;
         case 'z': o.deflate = atoi(v); break;
         case 'j': o.json = atoi(v); break;
+        case 'A': o.addrs = atoi(v); break;
         default: usage(argv[0]);
         }
         i++;
     }
     if (o.conns < 1 || o.inflight < 1 || o.size < 1 || o.idle < 0 || o.idle >= o.conns || o.threads < 1 ||
-        o.deflate < 0 || o.deflate > 3)
+        o.deflate < 0 || o.deflate > 3 || o.addrs < 1 || o.addrs > 254)
         usage(argv[0]);
     if (o.count && !d_set)
         o.duration = 0;
+}
+
+/* The address connection i goes to (-A). */
+static const char *conn_address(int i)
+{
+    static char (*spread)[INET_ADDRSTRLEN];
+    struct in_addr a;
+    int k;
+    if (o.addrs == 1)
+        return o.address;
+    if (!spread) {
+        spread = (char (*)[INET_ADDRSTRLEN])calloc((size_t)o.addrs, sizeof *spread);
+        if (!spread || inet_pton(AF_INET, o.address, &a) != 1) {
+            fprintf(stderr, "bench: -A needs -a to be an IPv4 address, not %s\n", o.address);
+            exit(2);
+        }
+        for (k = 0; k < o.addrs; k++) {
+            struct in_addr b;
+            b.s_addr = htonl(ntohl(a.s_addr) + (uint32_t)k);
+            inet_ntop(AF_INET, &b, spread[k], INET_ADDRSTRLEN);
+        }
+    }
+    return spread[i % o.addrs];
 }
 
 static double now_s(void)

@@ -1,7 +1,7 @@
 /*
  * echo-server: the benchmark's peer. One thread, epoll, non-blocking sockets.
  *
- *   echo-server [--port N] [--mode ws|raw] [--tls CERT_PEM KEY_PEM]
+ *   echo-server [--port N] [--mode ws|raw] [--tls CERT_PEM KEY_PEM] [--addrs N]
  *
  * --mode ws  (default) WebSocket echo: answers the upgrade, then echoes every
  *            data frame unmasked with the same FIN/opcode, answers Ping with
@@ -19,7 +19,14 @@
  *            the raw-TLS ceiling. The first time a protocol version and
  *            cipher suite are negotiated, one line on stderr names them.
  *
+ * --addrs N  listens on 127.0.0.1 ... 127.0.0.N, all on the same port (the
+ *            clients' -A N spreads connections over them: one address toward
+ *            one port gives only as many connections as there are ephemeral
+ *            ports, about 28,000).
+ *
  * Prints "listening PORT" once ready and exits when its stdin closes.
+ * Takes as many connections as its descriptor limit allows (raised to the
+ * hard limit).
  * Written to stay out of the way: a data frame's header is answered at once
  * and its payload is unmasked (eight bytes at a time) into the output buffer
  * as it arrives, so large messages are echoed while they stream in, as the
@@ -48,6 +55,7 @@
 #define OUT_HIGH (8 * 1024 * 1024) /* stop reading a client that does not read */
 
 struct conn {
+    int listener; /* a listening socket */
     int open;
     int upgraded;
     int closing;  /* close once `out` is flushed */
@@ -536,11 +544,17 @@ int main(int argc, char **argv)
     socklen_t sl = sizeof sa;
     struct epoll_event ev, evs[256];
     struct rlimit rl;
-    int lfd, port = 0, one = 1, i;
+    int lfd, port = 0, one = 1, i, addrs = 1;
 
     for (i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--port")) {
             port = atoi(argv[i + 1]);
+        } else if (!strcmp(argv[i], "--addrs")) {
+            addrs = atoi(argv[i + 1]);
+            if (addrs < 1 || addrs > 254) {
+                fprintf(stderr, "echo-server: --addrs takes 1 to 254\n");
+                return 2;
+            }
         } else if (!strcmp(argv[i], "--mode")) {
             raw_mode = !strcmp(argv[i + 1], "raw");
         } else if (!strcmp(argv[i], "--tls") && i + 2 < argc) {
@@ -556,7 +570,7 @@ int main(int argc, char **argv)
             SSL_CTX_set_mode(tls, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
             i++;
         } else {
-            fprintf(stderr, "usage: echo-server [--port N] [--mode ws|raw] [--tls CERT_PEM KEY_PEM]\n");
+            fprintf(stderr, "usage: echo-server [--port N] [--mode ws|raw] [--tls CERT_PEM KEY_PEM] [--addrs N]\n");
             return 2;
         }
     }
@@ -568,21 +582,26 @@ int main(int argc, char **argv)
     nconns = rl.rlim_cur > 1 << 20 ? 1 << 20 : (size_t)rl.rlim_cur;
     conns = calloc(nconns, sizeof *conns);
 
-    lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    ep = epoll_create1(EPOLL_CLOEXEC);
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     sa.sin_port = htons((uint16_t)port);
-    if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) || listen(lfd, 65535)) {
-        perror("echo-server: bind/listen");
-        return 1;
+    /* 127.0.0.1 first (its port, when 0 was asked for, is every address's) */
+    for (i = 0; i < addrs; i++) {
+        lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK + (uint32_t)i);
+        if (lfd < 0 || (size_t)lfd >= nconns || bind(lfd, (struct sockaddr *)&sa, sizeof sa) ||
+            listen(lfd, 65535)) {
+            perror("echo-server: bind/listen");
+            return 1;
+        }
+        getsockname(lfd, (struct sockaddr *)&sa, &sl);
+        conns[lfd].listener = 1;
+        ev.events = EPOLLIN;
+        ev.data.fd = lfd;
+        epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
     }
-    getsockname(lfd, (struct sockaddr *)&sa, &sl);
-    ep = epoll_create1(EPOLL_CLOEXEC);
-    ev.events = EPOLLIN;
-    ev.data.fd = lfd;
-    epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
     ev.data.fd = 0;
     epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ev); /* fails harmlessly if stdin is a file */
     printf("listening %d\n", ntohs(sa.sin_port));
@@ -593,8 +612,8 @@ int main(int argc, char **argv)
         for (i = 0; i < n; i++) {
             int fd = evs[i].data.fd;
             uint32_t e = evs[i].events;
-            if (fd == lfd) {
-                on_accept(lfd);
+            if (conns[fd].listener) {
+                on_accept(fd);
             } else if (fd == 0) {
                 char b[64];
                 if (read(0, b, sizeof b) <= 0)

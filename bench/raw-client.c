@@ -242,6 +242,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench: raw client needs an IPv4 literal\n");
         return 2;
     }
+    (void)conn_address(0); /* checks -A */
 
     r.rss_before = rss_now();
     t0 = now_s();
@@ -250,6 +251,7 @@ int main(int argc, char **argv)
         struct epoll_event ev;
         c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
         setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        inet_pton(AF_INET, conn_address(i), &sa.sin_addr);
         if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) && errno != EINPROGRESS) {
             perror("bench: connect");
             errors++;

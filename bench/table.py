@@ -35,6 +35,7 @@ TITLES = {
     "1000x1-1k": "1000 conns × 1, 1 KiB",
     "idle1000-1k": "1 active conn + 1000 idle, 1 KiB",
     "idle10000-1k": "1 active conn + 10,000 idle, 1 KiB",
+    "idle100000-1k": "1 active conn + 100,000 idle, 1 KiB (spread over 127.0.0.x)",
     "wss-1x1-1k": "wss:// 1 conn × 1 in flight, 1 KiB",
     "wss-1x1-64k": "wss:// 1 conn × 1 in flight, 64 KiB",
     "wss-1x64-1k": "wss:// 1 conn × 64 in flight, 1 KiB",
@@ -49,6 +50,7 @@ CALLGRIND = {
     "callgrind": "callgrind, 1 conn × 1, 1 KiB",
     "callgrind-noavx2": "callgrind, 1 conn × 1, 1 KiB, without AVX2 (SSE2 paths)",
     "callgrind-idle": "callgrind, 1 active + 10,000 idle, 1 KiB",
+    "callgrind-idle100k": "callgrind, 1 active + 100,000 idle, 1 KiB",
     "callgrind-wss": "callgrind, wss:// 1 conn × 1, 1 KiB",
     "callgrind-z": "callgrind, permessage-deflate 1 conn × 1, 1 KiB JSON-like text",
 }

@@ -94,11 +94,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench: WebSocket++ init_asio failed: %s\n", ec.message().c_str());
         return 1;
     }
-    const std::string uri = "ws://" + std::string(o.address) + ":" + std::to_string(o.port) + "/";
+    auto uri_of = [](int i) {
+        return "ws://" + std::string(conn_address(i)) + ":" + std::to_string(o.port) + "/";
+    };
     return run_client(
         "websocketpp",
         [&]() {
-            for (session &s : sessions) {
+            for (size_t i = 0; i < sessions.size(); i++) {
+                session &s = sessions[i];
+                const std::string uri = uri_of((int)i);
                 s.con = client.get_connection(uri, ec);
                 if (ec) {
                     s.win.failed("connect", uri + ": " + ec.message());

@@ -4,6 +4,7 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::rc::Rc;
 use std::time::Instant;
 
 use crate::callbacks::{ConnId, Opaque};
@@ -16,8 +17,10 @@ use crate::retry::RetryPolicy;
 use crate::stream::Stream;
 use crate::timers::KINDS;
 
+mod names;
 mod redial;
-pub(crate) use redial::Restart;
+pub(crate) use names::Names;
+pub(crate) use redial::{peer_name, Restart};
 
 /// Where a connection is, with the data that is valid only there. Each
 /// stage in `context/` moves a connection out of its phase in one place.
@@ -41,7 +44,9 @@ pub(crate) enum Phase {
     /// TCP is up; the TLS handshake is under way.
     Tls,
     /// The upgrade request is going out and the response head coming in.
-    Upgrading(Box<Exchange>),
+    /// Held inline: it allocates nothing unless the socket takes the
+    /// request in pieces or the answer's head arrives in pieces.
+    Upgrading(Exchange),
     /// The response head arrived and is being checked; the application may
     /// read its headers (CLIENT_FILTER_PRE_ESTABLISH).
     Accepting(Box<Response>),
@@ -60,7 +65,7 @@ pub(crate) enum Phase {
 pub(crate) struct Dialing {
     pub(crate) race: crate::happy_eyeballs::Race,
     /// Attempts under way, each socket registered under the connection's token.
-    pub(crate) pending: Vec<(Attempt, mio::net::TcpStream)>,
+    pub(crate) pending: crate::few::Few<(Attempt, mio::net::TcpStream)>,
     /// Each address that failed and why, in the order they failed.
     pub(crate) failures: Vec<(SocketAddr, io::Error)>,
 }
@@ -90,13 +95,29 @@ pub(crate) struct Tunneling {
 
 /// The upgrade exchange: the request going out, the response head coming in.
 pub(crate) struct Exchange {
-    /// The Sec-WebSocket-Key sent, to check the answer against.
-    pub(crate) key: String,
-    pub(crate) request: Vec<u8>,
-    pub(crate) sent: usize,
-    pub(crate) head: Vec<u8>,
+    /// The random bytes of the Sec-WebSocket-Key sent, to check the answer
+    /// against.
+    pub(crate) nonce: [u8; 16],
     /// The permessage-deflate offer sent, to check the answer against.
     pub(crate) offer: Option<crate::deflate::Offer>,
+    /// What the socket has not taken yet of the request, and the start of
+    /// the answer's head: made only when either comes in pieces.
+    pub(crate) partial: Option<Box<Partial>>,
+}
+
+/// An upgrade request the socket took in part, or a response head that
+/// arrived in part.
+#[derive(Default)]
+pub(crate) struct Partial {
+    pub(crate) unsent: Vec<u8>,
+    pub(crate) head: Vec<u8>,
+}
+
+impl Exchange {
+    /// Bytes of the answer's head received so far.
+    pub(crate) fn head_len(&self) -> usize {
+        self.partial.as_ref().map_or(0, |p| p.head.len())
+    }
 }
 
 /// How a connection ended.
@@ -106,7 +127,8 @@ pub(crate) enum Outcome {
     /// It never was: the application gets CLIENT_CONNECTION_ERROR. The
     /// response, when one came, stays readable during that callback.
     Failed {
-        error: ConnectError,
+        /// Boxed: an open connection's phase stays small.
+        error: Box<ConnectError>,
         response: Option<Box<Response>>,
     },
 }
@@ -151,14 +173,12 @@ pub(crate) struct Conn {
     /// The `user` pointer its callbacks get.
     pub(crate) user: Opaque,
     /// Zeroed per-session data, 16-byte aligned, when the library owns it.
-    pss: Vec<u128>,
+    pss: Box<[u128]>,
     pub(crate) opaque_user_data: Opaque,
     pub(crate) req: ConnectRequest,
     pub(crate) phase: Phase,
     /// The socket, from the first connect attempt on.
     pub(crate) sock: Option<Stream>,
-    /// `address:port` (`unix:/path`, `unix:@name`), for messages.
-    pub(crate) peer: String,
     /// The proxy on the way, until the tunnel through it is open.
     pub(crate) via: Option<Box<Via>>,
     pub(crate) decoder: Decoder,
@@ -170,7 +190,7 @@ pub(crate) struct Conn {
     /// A CLIENT_WRITEABLE was asked for.
     pub(crate) want_writeable: bool,
     /// The Close the application asked for (`ws_close_reason`), or the peer's to echo.
-    pub(crate) close_reason: Option<(u16, Vec<u8>)>,
+    pub(crate) close_reason: Option<Box<(u16, Vec<u8>)>>,
     /// A message sent with WS_WRITE_NO_FIN is unfinished.
     tx_message_open: bool,
     /// The live heap entry of each kind of timer (0: none).
@@ -181,7 +201,8 @@ pub(crate) struct Conn {
     pub(crate) rx_paused: bool,
     /// Bytes read but not yet decoded when receiving was paused.
     pub(crate) rx_stash: Vec<u8>,
-    pub(crate) policy: RetryPolicy,
+    /// Usually the context's own, shared.
+    pub(crate) policy: Rc<RetryPolicy>,
     /// When data last arrived (keepalive's proof of life).
     pub(crate) last_rx: Instant,
     /// A keepalive PING is out, sent then.
@@ -209,12 +230,12 @@ impl Conn {
         pss_size: usize,
         req: ConnectRequest,
         max_message: u64,
-        policy: RetryPolicy,
+        policy: Rc<RetryPolicy>,
     ) -> Conn {
         let pss = if req.userdata.is_null() && pss_size > 0 {
-            vec![0u128; pss_size.div_ceil(16)]
+            vec![0u128; pss_size.div_ceil(16)].into_boxed_slice()
         } else {
-            Vec::new()
+            Box::default()
         };
         let mut c = Conn {
             id,
@@ -222,7 +243,6 @@ impl Conn {
             user: req.userdata,
             pss,
             opaque_user_data: req.opaque_user_data,
-            peer: redial::peer_name(&req),
             req,
             via: None,
             phase: Phase::New,
@@ -255,14 +275,20 @@ impl Conn {
         c
     }
 
+    /// `address:port` (`unix:/path`, `unix:@name`), for messages: made
+    /// when asked for rather than kept by every connection.
+    pub(crate) fn peer(&self) -> String {
+        redial::peer_name(&self.req)
+    }
+
     /// `address:port/path`, for messages.
     pub(crate) fn target(&self) -> String {
-        let path = if self.req.path.starts_with('/') {
+        let path = if self.req.path().starts_with('/') {
             ""
         } else {
             "/"
         };
-        format!("{}{}{}", self.peer, path, self.req.path)
+        format!("{}{}{}", self.peer(), path, self.req.path())
     }
 
     /// CLIENT_ESTABLISHED was delivered: the connection ends with
@@ -311,7 +337,10 @@ impl Conn {
             Phase::Accepting(r) => Some(r),
             _ => None,
         };
-        self.phase = Phase::Done(Outcome::Failed { error, response });
+        self.phase = Phase::Done(Outcome::Failed {
+            error: Box::new(error),
+            response,
+        });
     }
 
     /// The upgrade response, while the application may read it: from its
@@ -438,14 +467,9 @@ impl Conn {
 /// A connection to make.
 #[derive(Clone, Debug)]
 pub(crate) struct ConnectRequest {
-    pub(crate) address: String,
+    /// Address, path, Host, Origin and the subprotocols offered.
+    pub(crate) names: Names,
     pub(crate) port: u16,
-    pub(crate) path: String,
-    /// The Host header.
-    pub(crate) host: String,
-    pub(crate) origin: Option<String>,
-    /// Sent verbatim as Sec-WebSocket-Protocol.
-    pub(crate) protocol: Option<String>,
     /// The protocol table entry the connection is bound to.
     pub(crate) protocol_index: usize,
     pub(crate) userdata: Opaque,
@@ -456,13 +480,37 @@ pub(crate) struct ConnectRequest {
     /// `WS_CONNECT_NO_PERMESSAGE_DEFLATE`: no compression offered.
     pub(crate) no_deflate: bool,
     /// Set for wss://.
-    pub(crate) tls: Option<crate::tls::TlsRequest>,
+    pub(crate) tls: Option<Box<crate::tls::TlsRequest>>,
     /// Overrides the context's retry and keepalive policy.
-    pub(crate) retry: Option<RetryPolicy>,
+    pub(crate) retry: Option<Rc<RetryPolicy>>,
     /// Follow 3xx answers to the upgrade (no LCCSCF_HTTP_NO_FOLLOW_REDIRECT).
     pub(crate) follow_redirects: bool,
     /// WS_CONNECT_RECONNECT.
     pub(crate) reconnect: bool,
+}
+
+impl ConnectRequest {
+    pub(crate) fn address(&self) -> &str {
+        self.names.address()
+    }
+
+    pub(crate) fn path(&self) -> &str {
+        self.names.path()
+    }
+
+    /// The Host header.
+    pub(crate) fn host(&self) -> &str {
+        self.names.host()
+    }
+
+    pub(crate) fn origin(&self) -> Option<&str> {
+        self.names.origin()
+    }
+
+    /// Sent verbatim as Sec-WebSocket-Protocol.
+    pub(crate) fn protocol(&self) -> Option<&str> {
+        self.names.protocol()
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use crate::few::Few;
+
 /// RFC 8305 §5's recommended Connection Attempt Delay.
 pub const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
 
@@ -56,8 +58,8 @@ enum State {
 /// The attempts to one name's addresses.
 #[derive(Debug)]
 pub struct Race {
-    addrs: Vec<SocketAddr>,
-    state: Vec<State>,
+    addrs: Few<SocketAddr>,
+    state: Few<State>,
     /// The next address not yet started.
     next: usize,
     last_start: Option<Instant>,
@@ -71,9 +73,9 @@ impl Race {
     }
 
     pub fn with_delay(addrs: &[SocketAddr], delay: Duration) -> Race {
-        let addrs = order(addrs);
+        let addrs: Few<SocketAddr> = order(addrs).into_iter().collect();
         Race {
-            state: vec![State::Waiting; addrs.len()],
+            state: addrs.iter().map(|_| State::Waiting).collect(),
             addrs,
             next: 0,
             last_start: None,

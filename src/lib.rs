@@ -32,6 +32,7 @@ pub(crate) mod context;
 pub mod deflate;
 #[doc(hidden)]
 pub mod error;
+pub(crate) mod few;
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod frame;

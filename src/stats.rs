@@ -26,7 +26,8 @@ pub(crate) struct Stats {
     pub(crate) tx_messages: u64,
     /// When CLIENT_ESTABLISHED came.
     pub(crate) established: Option<Instant>,
-    pub(crate) rtt: Rtt,
+    /// Made at the first PING: most connections never send one.
+    pub(crate) rtt: Option<Box<Rtt>>,
 }
 
 impl Stats {
@@ -42,6 +43,11 @@ impl Stats {
     pub(crate) fn written(&mut self, op: OpCode, fin: bool, len: usize) {
         self.tx_payload += len as u64;
         self.tx_messages += (fin && (op as u8) < 8) as u64;
+    }
+
+    /// The round-trip state, made on first use.
+    pub(crate) fn rtt_mut(&mut self) -> &mut Rtt {
+        self.rtt.get_or_insert_with(Default::default)
     }
 }
 

@@ -8,6 +8,13 @@
 //! due. Scheduling is O(log n), cancelling O(1), and nothing is allocated
 //! per schedule once the heap and the sul table have grown to their working
 //! size.
+//!
+//! Stale entries would pile up where many connections move their timers
+//! (each phase of a handshake sets a new deadline; keepalive starts when it
+//! ends): once the heap has doubled since it was last swept, the loop drops
+//! every stale entry in one pass ([`Timers::sweep`]) and gives back the
+//! room they took, so the heap holds about one entry per live timer, at an
+//! amortised O(1) per schedule.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -44,12 +51,28 @@ pub enum Key {
     Sul(usize),
 }
 
-#[derive(Default)]
+/// Below this many entries the heap is never swept.
+const SWEEP_MIN: usize = 1024;
+
 pub struct Timers {
     heap: BinaryHeap<Reverse<(Instant, u64, Key)>>,
     seq: u64,
     /// Scheduled suls: their live entry's sequence number.
     suls: HashMap<usize, u64>,
+    /// The heap is swept when it has this many entries (twice what the
+    /// last sweep left; at least `SWEEP_MIN`).
+    sweep_at: usize,
+}
+
+impl Default for Timers {
+    fn default() -> Timers {
+        Timers {
+            heap: BinaryHeap::new(),
+            seq: 0,
+            suls: HashMap::new(),
+            sweep_at: SWEEP_MIN,
+        }
+    }
 }
 
 impl Timers {
@@ -109,6 +132,28 @@ impl Timers {
     pub fn entries(&self) -> usize {
         self.heap.len()
     }
+
+    /// The heap has grown enough since the last sweep for one to pay.
+    #[inline]
+    pub fn wants_sweep(&self) -> bool {
+        self.heap.len() >= self.sweep_at
+    }
+
+    /// Drops the stale entries: a connection's entry is kept when
+    /// `conn_live(seq, index, gen, kind)` says so, a sul's when it is the
+    /// sul's live one. The room the dropped ones took is given back.
+    pub fn sweep(&mut self, mut conn_live: impl FnMut(u64, u32, u32, Kind) -> bool) {
+        let suls = &self.suls;
+        self.heap.retain(|Reverse((_, seq, key))| match *key {
+            Key::Conn { index, gen, kind } => conn_live(*seq, index, gen, kind),
+            Key::Sul(k) => suls.get(&k) == Some(seq),
+        });
+        let len = self.heap.len();
+        self.sweep_at = (2 * len).max(SWEEP_MIN);
+        if self.heap.capacity() > 2 * len.max(SWEEP_MIN) {
+            self.heap.shrink_to(len + len / 2);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -138,6 +183,49 @@ mod tests {
         assert_eq!(fired, [1, 2]);
         assert!(!t.cancel_sul(1), "a fired sul is no longer scheduled");
         assert_eq!(t.entries(), 0);
+    }
+
+    #[test]
+    fn a_sweep_keeps_only_live_entries_and_gives_room_back() {
+        let mut t = Timers::default();
+        let now = Instant::now();
+        let conn = |index| Key::Conn {
+            index,
+            gen: 1,
+            kind: Kind::Deadline,
+        };
+        // Every connection moves its deadline three times: two of its
+        // three entries are stale.
+        let mut live = vec![0u64; 2000];
+        for round in 0..3u64 {
+            for (i, seq) in live.iter_mut().enumerate() {
+                *seq = t.push(now + Duration::from_millis(round * 10 + 5), conn(i as u32));
+            }
+        }
+        t.schedule_sul(7, now + Duration::from_millis(1));
+        t.schedule_sul(7, now + Duration::from_millis(2));
+        assert!(t.wants_sweep());
+        let cap = t.heap.capacity();
+        t.sweep(|seq, index, _, _| live[index as usize] == seq);
+        assert_eq!(
+            t.entries(),
+            2001,
+            "one per connection and the sul's live one"
+        );
+        assert!(
+            t.heap.capacity() < cap / 2,
+            "the room of the stale entries is given back"
+        );
+        assert!(!t.wants_sweep(), "not again until the heap has doubled");
+        let mut fired = 0;
+        while let Some((seq, key)) = t.pop_due(now + Duration::from_secs(1)) {
+            match key {
+                Key::Conn { index, .. } => assert_eq!(live[index as usize], seq),
+                Key::Sul(k) => assert!(t.fire_sul(k, seq)),
+            }
+            fired += 1;
+        }
+        assert_eq!(fired, 2001);
     }
 
     #[test]

@@ -22,9 +22,13 @@ struct EchoServer {
 }
 
 impl EchoServer {
-    /// `tls`: the server's certificate and key files.
+    /// `tls`: the server's certificate and key files. The plain servers
+    /// listen on 127.0.0.1 to 127.0.0.3 (the scale cells' spreading).
     fn start(exe: &Path, mode: &str, tls: Option<(&str, &str)>) -> EchoServer {
         let mut args = vec!["--port", "0", "--mode", mode];
+        if tls.is_none() {
+            args.extend(["--addrs", "3"]);
+        }
         if let Some((cert, key)) = tls {
             args.extend(["--tls", cert, key]);
         }
@@ -158,6 +162,17 @@ fn bench_clients_echo_against_the_bench_server() {
     }
     // A timed cell stops by itself.
     lines.push(cell(&client, ws.port, &["-s", "1024", "-d", "0.2"]));
+    // Connections spread over 127.0.0.1-3 (the scale cells' -A), idle
+    // ones among them.
+    for (exe, port) in [(&client, ws.port), (&raw_client, raw.port)] {
+        let args = ["-c", "7", "-i", "3", "-A", "3", "-s", "64", "-n", "20"];
+        let out = cell(exe, port, &args);
+        assert!(
+            out.contains(" established=7 ") && out.contains(" msgs=80 "),
+            "{out}"
+        );
+        lines.push(out);
+    }
 
     // wss:// and the raw-TLS ceiling: small and large messages.
     let mut tls_lines = Vec::new();
@@ -250,6 +265,7 @@ fn bench_clients_echo_against_the_bench_server() {
             &["-c", "2", "-w", "2", "-s", "300000", "-n", "5"],
             &["-c", "5", "-i", "4", "-s", "100", "-n", "50"],
             &["-s", "1024", "-d", "0.2"],
+            &["-c", "4", "-A", "2", "-s", "64", "-n", "20"],
         ] {
             let mut all = pre.to_vec();
             all.extend_from_slice(args);

@@ -41,10 +41,10 @@ pub(crate) struct Restart {
 }
 
 /// `address:port` (`unix:/path`, `unix:@name`) of a request, for messages.
-pub(super) fn peer_name(req: &ConnectRequest) -> String {
-    match Target::parse(&req.address, req.port) {
+pub(crate) fn peer_name(req: &ConnectRequest) -> String {
+    match Target::parse(req.address(), req.port) {
         Ok(t @ Target::Unix(_)) => t.to_string(),
-        _ => format!("{}:{}", req.address, req.port),
+        _ => format!("{}:{}", req.address(), req.port),
     }
 }
 
@@ -80,7 +80,6 @@ impl Conn {
         req: ConnectRequest,
         max_message: u64,
     ) -> Option<Stream> {
-        self.peer = peer_name(&req);
         self.req = req;
         self.phase = Phase::New;
         self.via = None;

@@ -5,12 +5,8 @@ use crate::frame::{Decoder, Event};
 
 fn conn() -> Conn {
     let req = ConnectRequest {
-        address: "127.0.0.1".into(),
+        names: Names::new("127.0.0.1", "/chat", "127.0.0.1", None, None),
         port: 7681,
-        path: "/chat".into(),
-        host: "127.0.0.1".into(),
-        origin: None,
-        protocol: None,
         protocol_index: 0,
         userdata: Opaque::NULL,
         opaque_user_data: Opaque::NULL,
@@ -28,7 +24,7 @@ fn conn() -> Conn {
         24,
         req,
         1 << 20,
-        RetryPolicy::default(),
+        Rc::new(RetryPolicy::default()),
     )
 }
 

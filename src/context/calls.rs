@@ -26,6 +26,7 @@ impl Context {
 
     /// `CALLBACK_TIMER` for the connection after `after`; None cancels.
     pub fn set_timer(&self, id: ConnId, after: Option<Duration>) -> bool {
+        self.sweep_timers_if_due();
         self.with_conn(id, |c| match after {
             Some(d) => self.arm(c, Kind::User, d),
             None => c.timer_seq[Kind::User as usize] = 0,
@@ -37,6 +38,7 @@ impl Context {
     /// Closes the connection after `after` (None cancels; zero closes at
     /// the next service). `reason` is the application's, for the log.
     pub fn set_timeout(&self, id: ConnId, reason: i32, after: Option<Duration>) -> bool {
+        self.sweep_timers_if_due();
         let r = self.with_conn(id, |c| {
             c.kill_reason = reason;
             match after {
@@ -87,7 +89,7 @@ impl Context {
 
     /// The connection's retry and keepalive policy.
     pub fn retry_policy(&self, id: ConnId) -> Option<RetryPolicy> {
-        self.with_conn(id, |c| c.policy.clone())
+        self.with_conn(id, |c| (*c.policy).clone())
     }
 
     /// The next backoff delay under `policy` (lws_retry_get_delay_ms).
@@ -126,7 +128,7 @@ impl Context {
     /// Sets the code and reason of the Close frame sent when the application closes.
     pub fn close_reason(&self, id: ConnId, code: u16, reason: &[u8]) -> bool {
         self.with_conn(id, |c| {
-            c.close_reason = Some((code, reason[..reason.len().min(123)].to_vec()))
+            c.close_reason = Some(Box::new((code, reason[..reason.len().min(123)].to_vec())))
         })
         .is_some()
     }

@@ -20,7 +20,7 @@ impl Context {
             if !matches!(c.phase, Phase::Established) {
                 return;
             }
-            let (code, reason) = c.close_reason.take().unwrap_or((1000, Vec::new()));
+            let (code, reason) = c.close_reason.take().map_or((1000, Vec::new()), |b| *b);
             let mut payload = Vec::with_capacity(2 + reason.len());
             if code != 0 {
                 payload.extend_from_slice(&code.to_be_bytes());
@@ -95,7 +95,7 @@ impl Context {
                     secs: timeout,
                 },
                 Phase::Tls => ConnectError::TlsTimeout {
-                    target: c.peer.clone(),
+                    target: c.peer(),
                     secs: timeout,
                 },
                 Phase::Upgrading(_) | Phase::Accepting(_) => ConnectError::HandshakeTimeout {

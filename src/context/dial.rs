@@ -21,6 +21,7 @@ use crate::target::{Target, UnixAddr};
 impl Context {
     /// First step: WSI_CREATE, then dial.
     pub(crate) fn start(&self, id: ConnId) {
+        self.sweep_timers_if_due();
         self.dispatch(id, Reason::WsiCreate, CbIn::None);
         self.dial(id);
     }
@@ -31,12 +32,12 @@ impl Context {
         let secs = self.cfg.connect_timeout_secs;
         let unix = self.with_conn(id, |c| {
             self.set_deadline(c, Duration::from_secs(secs.into()));
-            let target = match Target::parse(&c.req.address, c.req.port) {
+            let target = match Target::parse(c.req.address(), c.req.port) {
                 Ok(Target::Unix(u)) => return Some(u),
                 Ok(t) => t,
                 // Checked by ws_client_connect_via_info; kept as given.
                 Err(_) => Target::Tcp {
-                    host: c.req.address.clone(),
+                    host: c.req.address().to_string(),
                     port: c.req.port,
                 },
             };
@@ -49,7 +50,7 @@ impl Context {
                 wlog!(
                     log::INFO,
                     "{}: through the {} {proxy} (from {})",
-                    c.peer,
+                    c.peer(),
                     proxy.kind.protocol().label(),
                     proxy.origin.describe()
                 );
@@ -73,9 +74,9 @@ impl Context {
     fn connect_unix(&self, id: ConnId, addr: &UnixAddr) {
         let registry_token = id.token();
         let r = self.with_conn(id, |c| {
-            wlog!(log::INFO, "connecting to {}", c.peer);
+            wlog!(log::INFO, "connecting to {}", c.peer());
             let failed = |e: io::Error| ConnectError::Unreachable {
-                addr: c.peer.clone(),
+                addr: c.peer(),
                 detail: match e.kind() {
                     io::ErrorKind::ConnectionRefused => {
                         "connection refused (is the server running and listening on this socket?)"
@@ -100,7 +101,7 @@ impl Context {
                     Interest::READABLE | Interest::WRITABLE,
                 )
                 .map_err(|e| ConnectError::Unreachable {
-                    addr: c.peer.clone(),
+                    addr: c.peer(),
                     detail: format!("cannot register the socket: {e}"),
                 })?;
             c.sock = Some(Stream::plain(s));
@@ -117,7 +118,7 @@ impl Context {
     fn resolve_next(&self, id: ConnId) {
         let Some((host, port)) = self.with_conn(id, |c| match c.via.as_deref() {
             Some(v) if !v.needs_target_ip() => (v.proxy.host.clone(), v.proxy.port),
-            _ => (c.req.address.clone(), c.req.port),
+            _ => (c.req.address().to_string(), c.req.port),
         }) else {
             return;
         };
@@ -154,7 +155,7 @@ impl Context {
                             v.proxy.error(&hop_target(c), ProxyFailure::Dns { detail }),
                         ),
                         _ => ConnectError::Dns {
-                            host: c.req.address.clone(),
+                            host: c.req.address().to_string(),
                             detail,
                         },
                     };
@@ -257,11 +258,11 @@ impl Context {
         let r = self.with_conn(id, |c| {
             let via = c.via.as_deref().expect("a connection through a proxy");
             let (tunnel, out) =
-                Tunnel::start(&via.proxy, &c.req.address, c.req.port, via.target_ip)?;
+                Tunnel::start(&via.proxy, c.req.address(), c.req.port, via.target_ip)?;
             wlog!(
                 log::INFO,
                 "{}: asking the {} {} for a tunnel",
-                c.peer,
+                c.peer(),
                 via.proxy.kind.protocol().label(),
                 via.proxy
             );
@@ -327,7 +328,7 @@ impl Context {
                         wlog!(
                             log::INFO,
                             "{}: tunnel open through the {} {}",
-                            c.peer,
+                            crate::connection::peer_name(&c.req),
                             t.tunnel.hop().protocol.label(),
                             t.tunnel.hop().proxy
                         );
@@ -375,7 +376,7 @@ impl Context {
         match r {
             Some(Ok(())) => self.tls_io(id),
             Some(Err(failure)) => {
-                let target = self.with_conn(id, |c| c.peer.clone()).unwrap_or_default();
+                let target = self.with_conn(id, |c| c.peer()).unwrap_or_default();
                 self.fail(id, ConnectError::Tls { target, failure })
             }
             None => {}
@@ -384,11 +385,11 @@ impl Context {
 
     /// Moves the TLS handshake along; sends the upgrade request once it is done.
     pub(super) fn tls_io(&self, id: ConnId) {
-        if self.tls_step(id, |c| c.peer.clone()) {
+        if self.tls_step(id, |c| c.peer()) {
             wlog!(
                 log::INFO,
                 "TLS up with {}",
-                self.with_conn(id, |c| c.peer.clone()).unwrap_or_default()
+                self.with_conn(id, |c| c.peer()).unwrap_or_default()
             );
             self.send_upgrade(id)
         }
@@ -440,13 +441,13 @@ pub(super) fn proxy_tls_target(c: &Conn) -> String {
             "the HTTPS proxy {}",
             crate::url::host_port(&v.proxy.host, v.proxy.port)
         ),
-        None => c.peer.clone(),
+        None => c.peer(),
     }
 }
 
 /// `host:port` of the target, as proxy errors name it.
 fn hop_target(c: &Conn) -> String {
-    crate::url::host_port(&c.req.address, c.req.port)
+    crate::url::host_port(c.req.address(), c.req.port)
 }
 
 /// `connect_timeout_secs` passed before TCP was up: to the target, or to
@@ -458,7 +459,7 @@ pub(super) fn dial_timeout(c: &Conn, secs: u32) -> ConnectError {
                 .error(&hop_target(c), ProxyFailure::ConnectTimeout { secs }),
         ),
         _ => ConnectError::ConnectTimeout {
-            target: c.peer.clone(),
+            target: c.peer(),
             secs,
         },
     }

@@ -92,7 +92,7 @@ impl Context {
                 Some(Ok(None)) => Dialed::Connected,
                 Some(Ok(Some(e)) | Err(e)) => {
                     let error = ConnectError::Unreachable {
-                        addr: c.peer.clone(),
+                        addr: c.peer(),
                         detail: e.to_string(),
                     };
                     c.fail(error);
@@ -110,12 +110,12 @@ impl Context {
                 Ok(None) => match s.peer_addr() {
                     Ok(_) => {
                         let (_, won) = dial.pending.swap_remove(i);
-                        for (loser, mut s) in dial.pending.drain(..) {
+                        for (loser, mut s) in dial.pending.take_all() {
                             let _ = self.poll.borrow().registry().deregister(&mut s);
                             wlog!(
                                 log::INFO,
                                 "{}: {} lost the race; closed",
-                                c.peer,
+                                crate::connection::peer_name(&c.req),
                                 dial.race.addrs()[loser.0]
                             );
                         }
@@ -134,7 +134,11 @@ impl Context {
             let (_, mut s) = dial.pending.swap_remove(i);
             let _ = self.poll.borrow().registry().deregister(&mut s);
             let addr = dial.race.addrs()[attempt.0];
-            wlog!(log::INFO, "{}: {addr} failed: {error}", c.peer);
+            wlog!(
+                log::INFO,
+                "{}: {addr} failed: {error}",
+                crate::connection::peer_name(&c.req)
+            );
             dial.race.failed(attempt);
             dial.failures.push((addr, error));
             step = true;
@@ -178,11 +182,11 @@ pub(super) fn every_address_failed(c: &Conn, timeout: Option<u32>) -> ConnectErr
         .collect();
     match c.via.as_deref().filter(|v| !v.needs_target_ip()) {
         Some(v) => ConnectError::Proxy(v.proxy.error(
-            &crate::url::host_port(&c.req.address, c.req.port),
+            &crate::url::host_port(c.req.address(), c.req.port),
             ProxyFailure::EveryAddress { tried },
         )),
         None => ConnectError::EveryAddress {
-            target: c.peer.clone(),
+            target: c.peer(),
             tried,
         },
     }
@@ -204,7 +208,7 @@ pub(super) fn connect_error(
         };
         return ConnectError::Proxy(
             v.proxy
-                .error(&crate::url::host_port(&req.address, req.port), failure),
+                .error(&crate::url::host_port(req.address(), req.port), failure),
         );
     }
     match e.kind() {
@@ -222,7 +226,7 @@ pub(super) fn connect_error(
 pub(super) fn dialing(addrs: &[SocketAddr]) -> Phase {
     Phase::Connecting(Box::new(Dialing {
         race: crate::happy_eyeballs::Race::new(addrs),
-        pending: Vec::new(),
+        pending: Default::default(),
         failures: Vec::new(),
     }))
 }

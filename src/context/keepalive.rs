@@ -28,6 +28,7 @@ const MIN_PONG_WAIT: Duration = Duration::from_millis(500);
 impl Context {
     /// The connection is established: start watching it.
     pub(crate) fn start_keepalive(&self, id: ConnId) {
+        self.sweep_timers_if_due();
         self.with_conn(id, |c| {
             if let Some((ping, _)) = c.policy.keepalive() {
                 c.last_rx = Instant::now();
@@ -83,7 +84,7 @@ impl Context {
             if c.ping_sent.is_none() {
                 let stamp = (now.duration_since(c.last_rx).as_micros() as u64).to_be_bytes();
                 c.queue_frame(OpCode::Ping, true, &stamp, mask);
-                c.stats.rtt.keepalive_ping(stamp, now);
+                c.stats.rtt_mut().keepalive_ping(stamp, now);
                 c.ping_sent = Some(now);
                 wlog!(log::INFO, "{}: idle for {} s: keepalive PING", c.target(), idle.as_secs());
             }

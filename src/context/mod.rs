@@ -25,6 +25,7 @@ mod upgrade;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -107,6 +108,8 @@ struct Slot {
 
 pub struct Context {
     pub(crate) cfg: Config,
+    /// `cfg.retry`, shared by the connections that bring no policy of their own.
+    retry: Rc<RetryPolicy>,
     callbacks: Box<dyn Callbacks>,
     pub(crate) poll: RefCell<Poll>,
     /// The poll's event buffer (out of its cell while an iteration runs).
@@ -160,6 +163,7 @@ impl Context {
             tls: crate::tls::Tls::new(cfg.tls.clone()),
             proxy: RefCell::new(cfg.proxy.clone()),
             rx_buf: RefCell::new(RxBuf::new()),
+            retry: Rc::new(cfg.retry.clone()),
             cfg,
             callbacks,
             poll: RefCell::new(poll),
@@ -364,7 +368,7 @@ impl Context {
                 index,
                 gen: slot.gen,
             };
-            let policy = req.retry.clone().unwrap_or_else(|| self.cfg.retry.clone());
+            let policy = req.retry.clone().unwrap_or_else(|| Rc::clone(&self.retry));
             slot.conn = Some(Box::new(Conn::new(id, protocol, pss, req, max, policy)));
             id
         };

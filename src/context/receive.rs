@@ -310,7 +310,12 @@ impl Context {
                 }
                 Event::Pong => {
                     let at = self.loop_time();
-                    self.with_conn(id, |c| c.stats.rtt.pong(&payload, at));
+                    self.with_conn(id, |c| {
+                        if let Some(r) = c.stats.rtt.as_deref_mut() {
+                            // No PING was ever sent: not a sample.
+                            r.pong(&payload, at)
+                        }
+                    });
                     let len = payload.len();
                     payload.push(0);
                     let r = self.dispatch(
@@ -335,7 +340,7 @@ impl Context {
         let target = self.with_conn(id, |c| c.target()).unwrap_or_default();
         wlog!(log::ERR, "closing {target} with {}: {}", v.code, v.what);
         let reason = truncate_utf8(&v.what, 123).as_bytes().to_vec();
-        self.with_conn(id, |c| c.close_reason = Some((v.code, reason)));
+        self.with_conn(id, |c| c.close_reason = Some(Box::new((v.code, reason))));
         // Answers to the messages before the violation go out
         // before the Close: a CLIENT_WRITEABLE asked for is kept.
         self.deliver_writeable(id);
@@ -373,10 +378,10 @@ impl Context {
         self.with_conn(id, |c| {
             c.note_peer_close(code, &reason);
             if c.close_reason.is_none() {
-                c.close_reason = Some(match code {
+                c.close_reason = Some(Box::new(match code {
                     Some(code) => (code, reason),
                     None => (0, Vec::new()),
-                });
+                }));
             }
         });
         self.begin_close(id);

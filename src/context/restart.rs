@@ -141,7 +141,7 @@ impl Context {
             wlog!(
                 log::NOTICE,
                 "{}: reconnected after {} attempt(s)",
-                c.peer,
+                crate::connection::peer_name(&c.req),
                 r.attempt
             );
             r.attempt = 0;
@@ -269,12 +269,12 @@ fn drop_cause(c: &Conn) -> Option<String> {
 fn request_of(c: &Conn) -> Request {
     Request {
         tls: c.req.tls.is_some(),
-        target: Target::parse(&c.req.address, c.req.port).unwrap_or(Target::Tcp {
-            host: c.req.address.clone(),
+        target: Target::parse(c.req.address(), c.req.port).unwrap_or(Target::Tcp {
+            host: c.req.address().to_string(),
             port: c.req.port,
         }),
-        path: c.req.path.clone(),
-        host: Some(c.req.host.clone()),
+        path: c.req.path().to_string(),
+        host: Some(c.req.host().to_string()),
     }
 }
 
@@ -282,24 +282,27 @@ fn request_of(c: &Conn) -> Request {
 /// new host's name to check.
 fn request_for(old: &ConnectRequest, next: &Request) -> ConnectRequest {
     let mut req = old.clone();
-    req.path = next.path.clone();
-    req.host = next
+    let host_header = next
         .host
         .clone()
         .unwrap_or_else(|| next.target.default_host_header(next.tls));
+    let address = match &next.target {
+        Target::Tcp { host, .. } => Some(host.as_str()),
+        _ => None,
+    };
+    req.names = old.names.with(address, &next.path, &host_header);
     if let Target::Tcp { host, port } = &next.target {
-        req.address = host.clone();
         req.port = *port;
         req.tls = next.tls.then(|| match &old.tls {
-            Some(t) => TlsRequest {
+            Some(t) => Box::new(TlsRequest {
                 server_name: host.clone(),
-                ..t.clone()
-            },
-            None => TlsRequest {
+                ..TlsRequest::clone(t)
+            }),
+            None => Box::new(TlsRequest {
                 server_name: host.clone(),
                 alpn: vec![b"http/1.1".to_vec()],
                 relax: Relax::default(),
-            },
+            }),
         });
     }
     req

@@ -146,7 +146,7 @@ impl Context {
             c.stats.written(op, fin, len);
             if op == OpCode::Ping {
                 c.stats
-                    .rtt
+                    .rtt_mut()
                     .app_ping(&buf[head..], std::time::Instant::now());
             }
             if c.pmd.is_some() {

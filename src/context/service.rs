@@ -131,6 +131,25 @@ impl Context {
         }
     }
 
+    /// Drops the timer entries no connection or sul owns any more, once
+    /// the heap has doubled since the last sweep. Called where connections
+    /// move their timers in bulk (each step of a set-up, the application
+    /// setting timers), not per loop iteration.
+    pub(super) fn sweep_timers_if_due(&self) {
+        if self.timers.borrow().wants_sweep() {
+            self.sweep_timers();
+        }
+    }
+
+    #[cold]
+    fn sweep_timers(&self) {
+        let slots = self.slots.borrow();
+        self.timers.borrow_mut().sweep(|seq, index, gen, kind| {
+            matches!(slots.get(index as usize),
+                Some(s) if s.gen == gen && s.conn.as_ref().is_some_and(|c| c.timer_seq[kind as usize] == seq))
+        });
+    }
+
     /// Fires what is due now (not what callbacks schedule for "now" meanwhile).
     fn run_timers(&self) {
         if self.timers.borrow().entries() == 0 {

@@ -45,9 +45,9 @@ impl Context {
                 .stats
                 .established
                 .map(|t| now.saturating_duration_since(t)),
-            rtt_last: c.stats.rtt.last,
-            rtt_smoothed: c.stats.rtt.smoothed,
-            rtt_samples: c.stats.rtt.samples,
+            rtt_last: c.stats.rtt.as_ref().and_then(|r| r.last),
+            rtt_smoothed: c.stats.rtt.as_ref().and_then(|r| r.smoothed),
+            rtt_samples: c.stats.rtt.as_ref().map_or(0, |r| r.samples),
             queued: c.buffered() as u64,
             tls_backlogged: c.sock.as_ref().is_some_and(|s| s.backlogged()),
         })

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::dial::read_failed;
 use super::{Context, Pmd};
 use crate::callbacks::{CbIn, ConnId, Reason};
-use crate::connection::{Exchange, Phase};
+use crate::connection::{Exchange, Partial, Phase};
 use crate::deflate::Offer;
 use crate::error::ConnectError;
 use crate::handshake::{self, RequestParams, Response};
@@ -19,6 +19,7 @@ const HEADER_SPACE: usize = 4096;
 impl Context {
     /// TCP is up: ask the application for extra headers, then send the request.
     pub(super) fn send_upgrade(&self, id: ConnId) {
+        self.sweep_timers_if_due();
         let mut space = vec![0u8; HEADER_SPACE];
         let mut used = 0usize;
         let r = self.dispatch(
@@ -38,13 +39,13 @@ impl Context {
         self.random(&mut random);
         let offer = self.deflate_offer(id);
         let extensions = offer.as_ref().map(|o| o.to_string());
-        self.with_conn(id, |c| {
+        let failed = self.with_conn(id, |c| {
             let key = handshake::new_key(random);
             let request = handshake::build_request(&RequestParams {
-                path: &c.req.path,
-                host: &c.req.host,
-                origin: c.req.origin.as_deref(),
-                protocol: c.req.protocol.as_deref(),
+                path: c.req.path(),
+                host: c.req.host(),
+                origin: c.req.origin(),
+                protocol: c.req.protocol(),
                 key: &key,
                 extensions: extensions.as_deref(),
                 extra: &space[..used.min(HEADER_SPACE)],
@@ -53,20 +54,45 @@ impl Context {
                 wlog!(
                     log::HEADER,
                     "upgrade request to {}:\n{}",
-                    c.peer,
+                    c.peer(),
                     String::from_utf8_lossy(&request).trim_end()
                 );
             }
-            c.phase = Phase::Upgrading(Box::new(Exchange {
-                key,
-                request,
-                sent: 0,
-                head: Vec::new(),
+            // Written at once: the socket normally takes it whole, and
+            // then the connection keeps none of it while it waits.
+            let mut sent = 0;
+            let mut error = None;
+            if let Some(sock) = c.sock.as_mut() {
+                while sent < request.len() {
+                    match sock.write(&request[sent..]) {
+                        Ok(n) => sent += n,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => {
+                            error = Some(e);
+                            break;
+                        }
+                    }
+                }
+            }
+            let partial = (sent < request.len()).then(|| {
+                Box::new(Partial {
+                    unsent: request[sent..].to_vec(),
+                    head: Vec::new(),
+                })
+            });
+            c.phase = Phase::Upgrading(Exchange {
+                nonce: random,
                 offer,
-            }));
+                partial,
+            });
             self.set_deadline(c, Duration::from_secs(secs.into()));
+            error.map(|e| read_failed(&c.target(), &e, 0))
         });
-        self.handshake_io(id, true, true);
+        if let Some(Some(e)) = failed {
+            return self.fail(id, e);
+        }
+        self.handshake_io(id, false, true);
     }
 
     /// Moves the upgrade request out and the response in.
@@ -74,20 +100,20 @@ impl Context {
         enum Next {
             Wait,
             Fail(ConnectError),
-            Head(Vec<u8>, String, Option<Offer>),
+            Head(Vec<u8>, [u8; 16], Option<Offer>),
         }
         let next = self.with_conn(id, |c| {
             let target = c.target();
             let (Some(sock), Phase::Upgrading(hs)) = (c.sock.as_mut(), &mut c.phase) else {
                 return Next::Wait;
             };
-            if writable {
-                while hs.sent < hs.request.len() {
-                    match sock.write(&hs.request[hs.sent..]) {
-                        Ok(n) => hs.sent += n,
+            if let (true, Some(p)) = (writable, hs.partial.as_deref_mut()) {
+                while !p.unsent.is_empty() {
+                    match sock.write(&p.unsent) {
+                        Ok(n) => drop(p.unsent.drain(..n)),
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Next::Fail(read_failed(&target, &e, hs.head.len())),
+                        Err(e) => return Next::Fail(read_failed(&target, &e, p.head.len())),
                     }
                 }
             }
@@ -100,39 +126,55 @@ impl Context {
                     Ok(0) => {
                         return Next::Fail(ConnectError::HungUp {
                             target,
-                            received: hs.head.len(),
+                            received: hs.head_len(),
                         })
                     }
                     Ok(n) => {
-                        hs.head.extend_from_slice(&chunk[..n]);
-                        match handshake::parse_response(&hs.head) {
-                            Ok(Some((resp, len))) => {
-                                let rest = hs.head.split_off(len);
-                                let key = std::mem::take(&mut hs.key);
+                        // The head is parsed where it was read, unless an
+                        // earlier read brought part of it.
+                        let parsed = match hs.partial.as_deref_mut() {
+                            Some(p) if !p.head.is_empty() => {
+                                p.head.extend_from_slice(&chunk[..n]);
+                                handshake::parse_response(&p.head)
+                                    .map(|r| r.map(|(resp, len)| (resp, p.head[len..].to_vec())))
+                            }
+                            _ => handshake::parse_response(&chunk[..n])
+                                .map(|r| r.map(|(resp, len)| (resp, chunk[len..n].to_vec()))),
+                        };
+                        match parsed {
+                            Ok(Some((resp, rest))) => {
+                                let nonce = hs.nonce;
                                 let offer = hs.offer.take();
                                 c.http_status = resp.status;
                                 c.phase = Phase::Accepting(Box::new(resp));
-                                return Next::Head(rest, key, offer);
+                                return Next::Head(rest, nonce, offer);
                             }
-                            Ok(None) => continue,
+                            Ok(None) => {
+                                let p = hs.partial.get_or_insert_with(Default::default);
+                                if p.head.is_empty() {
+                                    p.head.extend_from_slice(&chunk[..n]);
+                                }
+                                continue;
+                            }
                             Err(error) => {
                                 return Next::Fail(ConnectError::Handshake {
                                     target,
                                     error,
-                                    offered: c.req.protocol.clone(),
+                                    offered: c.req.protocol().map(str::to_string),
                                 })
                             }
                         }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Next::Wait,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Next::Fail(read_failed(&target, &e, hs.head.len())),
+                    Err(e) => return Next::Fail(read_failed(&target, &e, hs.head_len())),
                 }
             }
         });
         match next {
             Some(Next::Fail(e)) => self.fail(id, e),
-            Some(Next::Head(rest, key, offer)) => {
+            Some(Next::Head(rest, nonce, offer)) => {
+                let key = handshake::new_key(nonce);
                 self.on_response(id, rest, &key, offer.as_ref());
                 // Readiness is edge-triggered: whatever came after the head
                 // in the same burst (frames, the peer's FIN) brings no new
@@ -158,11 +200,11 @@ impl Context {
             if log::enabled(log::HEADER) {
                 log_response(resp);
             }
-            let checked = handshake::check_response(resp, key, c.req.protocol.as_deref(), offer);
+            let checked = handshake::check_response(resp, key, c.req.protocol(), offer);
             Some(checked.map_err(|error| ConnectError::Handshake {
                 target: c.target(),
                 error,
-                offered: c.req.protocol.clone(),
+                offered: c.req.protocol().map(str::to_string),
             }))
         });
         let accepted = match checked.flatten() {
@@ -172,7 +214,7 @@ impl Context {
         };
         if accepted.protocol.is_none() {
             let strict = self.with_conn(id, |c| {
-                let offered = c.req.protocol.clone()?;
+                let offered = c.req.protocol().map(str::to_string)?;
                 let local = self.cfg.protocols[c.protocol]
                     .name
                     .clone()

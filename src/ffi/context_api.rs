@@ -7,7 +7,7 @@ use super::callback::CCallbacks;
 use super::handles::{self, opt_str, Shell};
 use super::types::*;
 use crate::callbacks::Opaque;
-use crate::connection::ConnectRequest;
+use crate::connection::{ConnectRequest, Names};
 use crate::context::{Config, Context, ProtocolInfo, Wait};
 use crate::handshake;
 use crate::log;
@@ -404,21 +404,25 @@ unsafe fn connect(i: &ws_client_connect_info) -> Result<*mut ws, String> {
     };
     let tls = super::tls_options::request(i.ssl_connection, &host, i.alpn)?;
     let req = ConnectRequest {
-        address,
+        names: Names::new(
+            &address,
+            &path,
+            &host,
+            opt_str(i.origin, "origin")?
+                .map(|o| handshake::origin_value(&o, s.core.cfg.raw_origin))
+                .as_deref(),
+            protocol.as_deref(),
+        ),
         port,
-        path,
-        host,
-        origin: opt_str(i.origin, "origin")?
-            .map(|o| handshake::origin_value(&o, s.core.cfg.raw_origin)),
-        protocol,
         protocol_index,
         userdata: Opaque(i.userdata),
         opaque_user_data: Opaque(i.opaque_user_data),
         pwsi: Opaque(i.pwsi.cast()),
         require_subprotocol: i.wsloop_flags & WS_CONNECT_REQUIRE_SUBPROTOCOL != 0,
         no_deflate: i.wsloop_flags & WS_CONNECT_NO_PERMESSAGE_DEFLATE != 0,
-        tls,
-        retry: super::timer_api::policy(i.retry_and_idle_policy, "retry_and_idle_policy")?,
+        tls: tls.map(Box::new),
+        retry: super::timer_api::policy(i.retry_and_idle_policy, "retry_and_idle_policy")?
+            .map(std::rc::Rc::new),
         follow_redirects: i.ssl_connection & WS_LCCSCF_HTTP_NO_FOLLOW_REDIRECT == 0,
         reconnect: i.wsloop_flags & WS_CONNECT_RECONNECT != 0,
     };
