@@ -5,9 +5,9 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
-use std::time::Instant;
 
 use crate::callbacks::{ConnId, Opaque};
+use crate::clock::Tick;
 use crate::error::ConnectError;
 use crate::frame::{self, Decoder, OpCode};
 use crate::handshake::Response;
@@ -204,9 +204,9 @@ pub(crate) struct Conn {
     /// Usually the context's own, shared.
     pub(crate) policy: Rc<RetryPolicy>,
     /// When data last arrived (keepalive's proof of life).
-    pub(crate) last_rx: Instant,
+    pub(crate) last_rx: Tick,
     /// A keepalive PING is out, sent then.
-    pub(crate) ping_sent: Option<Instant>,
+    pub(crate) ping_sent: Option<Tick>,
     /// `pend` bits of deferred work.
     pub(crate) pend: u8,
     /// A write was made during the current callback to this connection.
@@ -259,7 +259,7 @@ impl Conn {
             rx_paused: false,
             rx_stash: Vec::new(),
             policy,
-            last_rx: Instant::now(),
+            last_rx: Tick::now(),
             ping_sent: None,
             pend: 0,
             wrote_in_callback: false,

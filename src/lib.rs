@@ -24,6 +24,7 @@ compile_error!("wsloop encodes handles in 64-bit pointers");
 #[macro_use]
 pub(crate) mod log;
 pub(crate) mod callbacks;
+pub(crate) mod clock;
 pub(crate) mod connection;
 pub(crate) mod context;
 // permessage-deflate's pieces, not wired into the upgrade, receive and send

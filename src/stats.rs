@@ -9,6 +9,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::clock::Tick;
+
 use crate::frame::OpCode;
 
 /// What one connection has done so far.
@@ -57,8 +59,8 @@ impl Stats {
 pub(crate) struct Rtt {
     /// The PING waiting for its PONG, by payload, and when it went out: the
     /// keepalive's, and the application's latest.
-    keepalive: Option<([u8; 8], Instant)>,
-    app: Option<(Vec<u8>, Instant)>,
+    keepalive: Option<([u8; 8], Tick)>,
+    app: Option<(Vec<u8>, Tick)>,
     pub(crate) last: Option<Duration>,
     /// RFC 6298's smoothed round-trip time: 7/8 of the old plus 1/8 of
     /// each new sample.
@@ -67,17 +69,17 @@ pub(crate) struct Rtt {
 }
 
 impl Rtt {
-    pub(crate) fn keepalive_ping(&mut self, payload: [u8; 8], at: Instant) {
+    pub(crate) fn keepalive_ping(&mut self, payload: [u8; 8], at: Tick) {
         self.keepalive = Some((payload, at));
     }
 
-    pub(crate) fn app_ping(&mut self, payload: &[u8], at: Instant) {
+    pub(crate) fn app_ping(&mut self, payload: &[u8], at: Tick) {
         self.app = Some((payload.to_vec(), at));
     }
 
     /// A PONG with `payload` arrived at `at`: a sample when it answers the
     /// PING that is out (an unsolicited or stale PONG is none).
-    pub(crate) fn pong(&mut self, payload: &[u8], at: Instant) {
+    pub(crate) fn pong(&mut self, payload: &[u8], at: Tick) {
         let sent = match (&self.keepalive, &self.app) {
             (Some((p, t)), _) if p[..] == *payload => {
                 let t = *t;
@@ -91,7 +93,7 @@ impl Rtt {
             }
             _ => return,
         };
-        let sample = at.saturating_duration_since(sent);
+        let sample = at.since(sent);
         self.last = Some(sample);
         self.smoothed = Some(match self.smoothed {
             None => sample,
@@ -177,7 +179,7 @@ mod tests {
 
     #[test]
     fn a_pong_answering_the_ping_is_a_sample_and_others_are_not() {
-        let t0 = Instant::now();
+        let t0 = Tick::now();
         let mut r = Rtt::default();
         r.pong(b"unsolicited", t0);
         assert_eq!(r.samples, 0);

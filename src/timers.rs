@@ -16,9 +16,9 @@
 //! room they took, so the heap holds about one entry per live timer, at an
 //! amortised O(1) per schedule.
 
+use crate::clock::Tick;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::time::Instant;
 
 /// A connection's kinds of timer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,7 +55,7 @@ pub enum Key {
 const SWEEP_MIN: usize = 1024;
 
 pub struct Timers {
-    heap: BinaryHeap<Reverse<(Instant, u64, Key)>>,
+    heap: BinaryHeap<Reverse<(Tick, u64, Key)>>,
     seq: u64,
     /// Scheduled suls: their live entry's sequence number.
     suls: HashMap<usize, u64>,
@@ -77,14 +77,14 @@ impl Default for Timers {
 
 impl Timers {
     /// Adds an entry; returns its sequence number (never 0).
-    pub fn push(&mut self, at: Instant, key: Key) -> u64 {
+    pub fn push(&mut self, at: Tick, key: Key) -> u64 {
         self.seq += 1;
         self.heap.push(Reverse((at, self.seq, key)));
         self.seq
     }
 
     /// The earliest entry, possibly a stale one.
-    pub fn peek(&self) -> Option<(Instant, u64, Key)> {
+    pub fn peek(&self) -> Option<(Tick, u64, Key)> {
         self.heap.peek().map(|Reverse(e)| *e)
     }
 
@@ -94,7 +94,7 @@ impl Timers {
     }
 
     /// Takes the earliest entry if it is due at `now`.
-    pub fn pop_due(&mut self, now: Instant) -> Option<(u64, Key)> {
+    pub fn pop_due(&mut self, now: Tick) -> Option<(u64, Key)> {
         match self.heap.peek() {
             Some(Reverse((t, ..))) if *t <= now => {
                 self.heap.pop().map(|Reverse((_, seq, key))| (seq, key))
@@ -104,7 +104,7 @@ impl Timers {
     }
 
     /// Schedules (or moves) the sul at `key`.
-    pub fn schedule_sul(&mut self, key: usize, at: Instant) {
+    pub fn schedule_sul(&mut self, key: usize, at: Tick) {
         let seq = self.push(at, Key::Sul(key));
         self.suls.insert(key, seq);
     }
@@ -164,7 +164,7 @@ mod tests {
     #[test]
     fn due_in_time_order_and_rescheduling_moves() {
         let mut t = Timers::default();
-        let now = Instant::now();
+        let now = Tick::now();
         let ms = |n| now + Duration::from_millis(n);
         t.schedule_sul(1, ms(30));
         t.schedule_sul(2, ms(10));
@@ -188,7 +188,7 @@ mod tests {
     #[test]
     fn a_sweep_keeps_only_live_entries_and_gives_room_back() {
         let mut t = Timers::default();
-        let now = Instant::now();
+        let now = Tick::now();
         let conn = |index| Key::Conn {
             index,
             gen: 1,
@@ -231,7 +231,7 @@ mod tests {
     #[test]
     fn nothing_fires_early() {
         let mut t = Timers::default();
-        let now = Instant::now();
+        let now = Tick::now();
         t.schedule_sul(7, now + Duration::from_millis(50));
         assert_eq!(t.pop_due(now), None);
         assert_eq!(t.peek().map(|e| e.0), Some(now + Duration::from_millis(50)));

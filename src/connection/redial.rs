@@ -2,9 +2,8 @@
 //! followed, a reconnect), and the reset that sends it back to its first
 //! step with its handle, user data and per-session memory untouched.
 
-use std::time::Instant;
-
 use super::{Conn, ConnectRequest, Phase, RxInfo};
+use crate::clock::Tick;
 use crate::frame::Decoder;
 use crate::redirect::Redirects;
 use crate::stream::Stream;
@@ -98,7 +97,7 @@ impl Conn {
         self.kill_reason = 0;
         self.rx_paused = false;
         self.rx_stash = Vec::new();
-        self.last_rx = Instant::now();
+        self.last_rx = Tick::now();
         self.ping_sent = None;
         self.wrote_in_callback = false;
         self.http_status = 0;

@@ -1,10 +1,11 @@
 //! The application's other calls on the context and its connections: timers,
 //! timeouts, flow control, retry arithmetic, writeable requests, getters.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::Context;
 use crate::callbacks::{ConnId, Opaque};
+use crate::clock::Tick;
 use crate::connection::{pend, Phase};
 use crate::retry::RetryPolicy;
 use crate::timers::Kind;
@@ -15,7 +16,7 @@ impl Context {
     pub fn sul_schedule(&self, key: usize, after: Duration) {
         self.timers
             .borrow_mut()
-            .schedule_sul(key, Instant::now() + after);
+            .schedule_sul(key, Tick::now() + after);
         self.nudge();
     }
 

@@ -11,10 +11,11 @@
 //! outside: the only cost there is the `in_service` test in `nudge`.
 
 use std::os::fd::{AsRawFd, RawFd};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::Context;
 use crate::callbacks::{CbIn, ConnId, Opaque, Reason};
+use crate::clock::Tick;
 use crate::connection::Phase;
 
 impl Context {
@@ -38,7 +39,7 @@ impl Context {
             return Some(Duration::ZERO);
         }
         let due = self.next_live_due()?;
-        Some(due.saturating_duration_since(Instant::now()))
+        Some(due.since(Tick::now()))
     }
 
     /// The loop has new work queued from outside `service` (a connect, a

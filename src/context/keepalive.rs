@@ -13,10 +13,11 @@
 //! when a PING is waiting for its answer; otherwise the timer is re-armed
 //! when it fires.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::Context;
 use crate::callbacks::ConnId;
+use crate::clock::Tick;
 use crate::connection::{pend, Conn, Outcome, Phase};
 use crate::frame::OpCode;
 use crate::log;
@@ -31,7 +32,7 @@ impl Context {
         self.sweep_timers_if_due();
         self.with_conn(id, |c| {
             if let Some((ping, _)) = c.policy.keepalive() {
-                c.last_rx = Instant::now();
+                c.last_rx = Tick::now();
                 c.ping_sent = None;
                 self.arm(c, Kind::Keepalive, ping);
             }
@@ -40,13 +41,13 @@ impl Context {
 
     /// The application vouches for the connection (`ws_validity_confirmed`).
     pub fn validity_confirmed(&self, id: ConnId) -> bool {
-        self.with_conn(id, |c| self.proof_of_life(c, Instant::now()))
+        self.with_conn(id, |c| self.proof_of_life(c, Tick::now()))
             .is_some()
     }
 
     /// Something arrived from the peer at `at`. The next PING is due `ping`
     /// seconds later: when one is out, its wait for the answer ends here.
-    pub(crate) fn proof_of_life(&self, c: &mut Conn, at: Instant) {
+    pub(crate) fn proof_of_life(&self, c: &mut Conn, at: Tick) {
         c.last_rx = at.max(c.last_rx);
         if c.ping_sent.take().is_some() {
             if let Some((ping, _)) = c.policy.keepalive() {
@@ -58,13 +59,13 @@ impl Context {
     /// The keepalive timer fired: ping, wait longer, or give up.
     pub(crate) fn on_keepalive(&self, id: ConnId) {
         let mask = self.mask();
-        let now = Instant::now();
+        let now = Tick::now();
         let give_up = self.with_conn(id, |c| {
             let (ping, hangup) = c.policy.keepalive()?;
             if !matches!(c.phase, Phase::Established) {
                 return None;
             }
-            let idle = now.saturating_duration_since(c.last_rx);
+            let idle = now.since(c.last_rx);
             if idle < ping {
                 c.ping_sent = None;
                 self.arm(c, Kind::Keepalive, ping - idle);
@@ -82,7 +83,7 @@ impl Context {
                 return Some(());
             }
             if c.ping_sent.is_none() {
-                let stamp = (now.duration_since(c.last_rx).as_micros() as u64).to_be_bytes();
+                let stamp = (idle.as_micros() as u64).to_be_bytes();
                 c.queue_frame(OpCode::Ping, true, &stamp, mask);
                 c.stats.rtt_mut().keepalive_ping(stamp, now);
                 c.ping_sent = Some(now);

@@ -27,13 +27,14 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mio::{Events, Poll};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
 use crate::callbacks::{Callbacks, CbIn, ConnId, Opaque, Reason, Target};
+use crate::clock::Tick;
 use crate::connection::{pend, Conn, ConnectRequest, Outcome, Phase};
 use crate::error::ConnectError;
 use crate::frame;
@@ -123,7 +124,7 @@ pub struct Context {
     free: RefCell<Vec<u32>>,
     timers: RefCell<Timers>,
     /// When the current loop iteration's events arrived.
-    now: Cell<Instant>,
+    now: Cell<Tick>,
     pending: RefCell<VecDeque<ConnId>>,
     /// The connection whose received data is being delivered (its
     /// `after_io` follows).
@@ -172,7 +173,7 @@ impl Context {
             slots: RefCell::new(Vec::new()),
             free: RefCell::new(Vec::new()),
             timers: RefCell::new(Timers::default()),
-            now: Cell::new(Instant::now()),
+            now: Cell::new(Tick::now()),
             pending: RefCell::new(VecDeque::new()),
             receiving: Cell::new(None),
             events_full: Cell::new(false),
@@ -311,11 +312,11 @@ impl Context {
             gen: c.id.gen,
             kind,
         };
-        c.timer_seq[kind as usize] = self.timers.borrow_mut().push(Instant::now() + after, key);
+        c.timer_seq[kind as usize] = self.timers.borrow_mut().push(Tick::now() + after, key);
     }
 
     /// The time the current loop iteration started handling events.
-    pub(crate) fn loop_time(&self) -> Instant {
+    pub(crate) fn loop_time(&self) -> Tick {
         self.now.get()
     }
 

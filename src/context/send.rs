@@ -147,7 +147,7 @@ impl Context {
             if op == OpCode::Ping {
                 c.stats
                     .rtt_mut()
-                    .app_ping(&buf[head..], std::time::Instant::now());
+                    .app_ping(&buf[head..], crate::clock::Tick::now());
             }
             if c.pmd.is_some() {
                 if let Some(sent) = self.write_compressed(c, (op, fin, &buf[head..]), mask) {

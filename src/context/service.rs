@@ -1,11 +1,12 @@
 //! One loop iteration: poll, socket events, timers, deferred work.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mio::{Events, Token};
 
 use super::{Context, Marker, Unusable, Wait};
 use crate::callbacks::{CbIn, ConnId, Reason};
+use crate::clock::Tick;
 use crate::connection::pend;
 use crate::log;
 use crate::timers::{Key, Kind};
@@ -55,7 +56,7 @@ impl Context {
             timeout = Some(Duration::ZERO);
         } else if timeout != Some(Duration::ZERO) {
             if let Some(t) = self.next_live_due() {
-                let until = t.saturating_duration_since(Instant::now());
+                let until = t.since(Tick::now());
                 timeout = Some(timeout.map_or(until, |d| d.min(until)));
             }
         }
@@ -73,7 +74,7 @@ impl Context {
         }
         self.events_full
             .set(events.iter().count() >= events.capacity());
-        self.now.set(Instant::now());
+        self.now.set(Tick::now());
         #[cfg(test)]
         super::inject::maybe_panic("service");
         for e in events.iter() {
@@ -114,7 +115,7 @@ impl Context {
     /// moved or cancelled sul) are dropped from the top of the heap here, so
     /// they cost neither clock reads nor early wake-ups.
     #[inline(always)]
-    pub(super) fn next_live_due(&self) -> Option<Instant> {
+    pub(super) fn next_live_due(&self) -> Option<Tick> {
         loop {
             let (at, seq, key) = self.timers.borrow().peek()?;
             let live = match key {

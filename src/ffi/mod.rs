@@ -15,6 +15,7 @@ pub mod types;
 #[macro_use]
 mod guard;
 mod callback;
+pub(crate) mod clock;
 mod conn_api;
 mod context_api;
 mod deflate_api;
