@@ -47,11 +47,16 @@ mod tests {
     #[test]
     fn it_moves_with_instant() {
         let (t0, i0) = (super::monotonic_ns(), Instant::now());
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(200));
         let (i1, t1) = (Instant::now(), super::monotonic_ns());
         let ns = t1 - t0;
         let inst = i1.duration_since(i0).as_nanos() as u64;
         assert!(ns >= inst, "{ns} ns against Instant's {inst} ns");
-        assert!(ns < inst + 5_000_000, "{ns} ns against Instant's {inst} ns");
+        // Slack for a preemption between the paired reads on a loaded
+        // machine; a wrong unit or clock is off by far more.
+        assert!(
+            ns < inst + 100_000_000,
+            "{ns} ns against Instant's {inst} ns"
+        );
     }
 }
