@@ -120,8 +120,7 @@ impl Context {
             let (at, seq, key) = self.timers.borrow().peek()?;
             let live = match key {
                 Key::Conn { index, gen, kind } => {
-                    let id = ConnId { index, gen };
-                    self.with_conn(id, |c| c.timer_seq[kind as usize] == seq) == Some(true)
+                    self.conn_timer_live(ConnId { index, gen }, kind, seq)
                 }
                 Key::Sul(k) => self.timers.borrow().sul_live(k, seq),
             };
@@ -144,11 +143,15 @@ impl Context {
 
     #[cold]
     fn sweep_timers(&self) {
-        let slots = self.slots.borrow();
-        self.timers.borrow_mut().sweep(|seq, index, gen, kind| {
-            matches!(slots.get(index as usize),
-                Some(s) if s.gen == gen && s.conn.as_ref().is_some_and(|c| c.timer_seq[kind as usize] == seq))
-        });
+        self.timers
+            .borrow_mut()
+            .sweep(|seq, index, gen, kind| self.conn_timer_live(ConnId { index, gen }, kind, seq));
+    }
+
+    /// Is entry `seq` still the connection's timer of this kind?
+    #[inline]
+    fn conn_timer_live(&self, id: ConnId, kind: Kind, seq: u64) -> bool {
+        self.with_conn(id, |c| c.timer_seq[kind as usize] == seq) == Some(true)
     }
 
     /// Fires what is due now (not what callbacks schedule for "now" meanwhile).
