@@ -548,7 +548,9 @@ fn header_size(b1: u8) -> usize {
 }
 
 mod encode;
+mod fast;
 pub use encode::{apply_mask, encode_header, header_len, mark_compressed};
+pub use fast::Whole;
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -114,6 +114,31 @@ fn step(c: &mut Conn, ev: Event, rest: bool) -> Rx {
     }
 }
 
+/// The short cut for a whole message at `buf[*pos..end]` (see
+/// `Decoder::whole_message`) on an open connection: records what `step`
+/// records for such a message and says where to deliver it.
+#[inline(always)]
+fn whole(c: &mut Conn, buf: &[u8], pos: &mut usize, end: usize, chunk_max: usize) -> Option<Rx> {
+    if !matches!(c.phase, Phase::Established) {
+        return None;
+    }
+    let w = c.decoder.whole_message(&buf[..end], pos, chunk_max)?;
+    c.stats.rx_payload += w.len as u64;
+    c.rx = RxInfo {
+        first: true,
+        last: true,
+        binary: w.binary,
+        remaining: 0,
+    };
+    c.wrote_in_callback = false;
+    Some(Rx::Deliver {
+        start: w.start,
+        len: w.len,
+        target: (c.protocol, c.user),
+        more: *pos < end,
+    })
+}
+
 impl Context {
     fn take_rx_buf(&self) -> RxBuf {
         let b = std::mem::take(&mut *self.rx_buf.borrow_mut());
@@ -254,6 +279,9 @@ impl Context {
                 }
                 if chunk_max == 0 {
                     chunk_max = self.chunk_size(c.protocol);
+                }
+                if let Some(rx) = whole(c, buf, &mut pos, end, chunk_max) {
+                    return Some(rx);
                 }
                 let ev = c.decoder.next(&buf[..end], &mut pos, chunk_max);
                 Some(step(c, ev, pos < end))
