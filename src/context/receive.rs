@@ -41,16 +41,18 @@ impl RxBuf {
     }
 }
 
+/// Plain data for CLIENT_RECEIVE, `buf[start..start + len]`, to the
+/// callback `target`; `more`: something may follow in the input.
+struct Deliver {
+    start: usize,
+    len: usize,
+    target: (usize, Opaque),
+    more: bool,
+}
+
 /// What one decoding step found, taken out of the connection's borrow.
 enum Rx {
-    /// Plain data for CLIENT_RECEIVE, `buf[start..start + len]`, to the
-    /// callback `target`; `more`: something may follow in the input.
-    Deliver {
-        start: usize,
-        len: usize,
-        target: (usize, Opaque),
-        more: bool,
-    },
+    Deliver(Deliver),
     /// Anything else, with a control frame's payload.
     Other {
         ev: Event,
@@ -93,13 +95,13 @@ fn step(c: &mut Conn, ev: Event, rest: bool) -> Rx {
                     closing,
                 };
             }
-            Rx::Deliver {
+            Rx::Deliver(Deliver {
                 start,
                 len,
                 target: (c.protocol, c.user),
                 // Nothing left to decode: the next lookup would only say so.
                 more: rest || c.decoder.has_event_without_input(),
-            }
+            })
         }
         Event::Ping | Event::Pong | Event::Close(_) => Rx::Other {
             payload: c.decoder.control_payload().to_vec(),
@@ -118,7 +120,13 @@ fn step(c: &mut Conn, ev: Event, rest: bool) -> Rx {
 /// `Decoder::whole_message`) on an open connection: records what `step`
 /// records for such a message and says where to deliver it.
 #[inline(always)]
-fn whole(c: &mut Conn, buf: &[u8], pos: &mut usize, end: usize, chunk_max: usize) -> Option<Rx> {
+fn whole(
+    c: &mut Conn,
+    buf: &[u8],
+    pos: &mut usize,
+    end: usize,
+    chunk_max: usize,
+) -> Option<Deliver> {
     if !matches!(c.phase, Phase::Established) {
         return None;
     }
@@ -131,7 +139,7 @@ fn whole(c: &mut Conn, buf: &[u8], pos: &mut usize, end: usize, chunk_max: usize
         remaining: 0,
     };
     c.wrote_in_callback = false;
-    Some(Rx::Deliver {
+    Some(Deliver {
         start: w.start,
         len: w.len,
         target: (c.protocol, c.user),
@@ -210,30 +218,45 @@ impl Context {
                     Some(s) if open => {
                         let r = s.read(&mut buf[at..at + cap]);
                         let drain = all || s.is_tls();
+                        let mut first = None;
                         if let Ok(n @ 1..) = r {
                             c.stats.rx_wire += n as u64;
                             self.proof_of_life(c, self.loop_time());
+                            // A whole message at the start of the read is
+                            // delivered without a second lookup.
+                            let mut pos = at;
+                            let chunk_max = self.chunk_size(c.protocol);
+                            first = whole(c, buf, &mut pos, at + n, chunk_max).map(|d| (d, pos));
                         }
-                        Some((r, drain))
+                        Some((r, drain, first))
                     }
                     _ => None,
                 }
             });
             match r.flatten() {
                 None => break,
-                Some((Ok(0), _)) => {
+                Some((Ok(0), ..)) => {
                     self.peer_gone(id, None);
                     break;
                 }
-                Some((Ok(n), drain)) => {
-                    self.process_rx(id, buf, at, at + n);
+                Some((Ok(n), drain, first)) => {
+                    let mut pos = at;
+                    if let Some((d, after)) = first {
+                        self.deliver(id, buf, d);
+                        pos = after;
+                    }
+                    // After a whole message the decoder owes nothing: only
+                    // input left needs another look.
+                    if pos < at + n {
+                        self.process_rx(id, buf, pos, at + n);
+                    }
                     if n < cap && !drain {
                         break;
                     }
                 }
-                Some((Err(e), _)) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Some((Err(e), _)) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Some((Err(e), _)) => {
+                Some((Err(e), ..)) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Some((Err(e), ..)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Some((Err(e), ..)) => {
                     self.peer_gone(id, Some(e));
                     break;
                 }
@@ -280,8 +303,8 @@ impl Context {
                 if chunk_max == 0 {
                     chunk_max = self.chunk_size(c.protocol);
                 }
-                if let Some(rx) = whole(c, buf, &mut pos, end, chunk_max) {
-                    return Some(rx);
+                if let Some(d) = whole(c, buf, &mut pos, end, chunk_max) {
+                    return Some(Rx::Deliver(d));
                 }
                 let ev = c.decoder.next(&buf[..end], &mut pos, chunk_max);
                 Some(step(c, ev, pos < end))
@@ -290,19 +313,8 @@ impl Context {
                 return;
             };
             let (ev, mut payload, closing) = match step {
-                Rx::Deliver {
-                    start: s,
-                    len,
-                    target,
-                    more,
-                } => {
-                    let saved = buf[s + len];
-                    buf[s + len] = 0;
-                    let data = CbIn::Data { buf, start: s, len };
-                    let r = Some(self.call_conn(id, target, Reason::ClientReceive, data));
-                    buf[s + len] = saved;
-                    self.after_callback(id, r);
-                    if !more {
+                Rx::Deliver(d) => {
+                    if !self.deliver(id, buf, d) {
                         return;
                     }
                     continue;
@@ -361,6 +373,24 @@ impl Context {
                 Event::Fail(v) => return self.fail_rx(id, v),
             }
         }
+    }
+
+    /// CLIENT_RECEIVE with `buf[d.start..d.start + d.len]`, a NUL after it
+    /// for the callback's duration; returns `d.more`.
+    #[inline(always)]
+    fn deliver(&self, id: ConnId, buf: &mut [u8], d: Deliver) -> bool {
+        let end = d.start + d.len;
+        let saved = buf[end];
+        buf[end] = 0;
+        let data = CbIn::Data {
+            buf,
+            start: d.start,
+            len: d.len,
+        };
+        let r = Some(self.call_conn(id, d.target, Reason::ClientReceive, data));
+        buf[end] = saved;
+        self.after_callback(id, r);
+        d.more
     }
 
     /// What was received breaks the protocol: log it and close with its code.
