@@ -131,7 +131,9 @@ pub struct Context {
     receiving: Cell<Option<ConnId>>,
     /// The last poll filled the event buffer: more events may wait.
     events_full: Cell<bool>,
-    rx_buf: RefCell<RxBuf>,
+    /// The receive buffer, taken out while it is in use (a reentrant use
+    /// gets a buffer of its own).
+    rx_buf: Cell<Option<Box<RxBuf>>>,
     /// Callbacks running now (they nest when a callback reenters).
     depth: Cell<u32>,
     /// `service` is running (0 or 1).
@@ -163,7 +165,7 @@ impl Context {
         Ok(Context {
             tls: crate::tls::Tls::new(cfg.tls.clone()),
             proxy: RefCell::new(cfg.proxy.clone()),
-            rx_buf: RefCell::new(RxBuf::new()),
+            rx_buf: Cell::new(Some(Box::new(RxBuf::new()))),
             retry: Rc::new(cfg.retry.clone()),
             cfg,
             callbacks,

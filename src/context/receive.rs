@@ -23,7 +23,6 @@ const READ_SIZE: usize = 256 * 1024;
 /// and source sit a few bytes apart modulo 4 KiB.
 const PAGE: usize = 4096;
 /// The context's receive buffer, and where reads go in it.
-#[derive(Default)]
 pub(crate) struct RxBuf {
     bytes: Vec<u8>,
     /// The first page boundary after the headroom; found once, when the
@@ -148,17 +147,12 @@ fn whole(
 }
 
 impl Context {
-    fn take_rx_buf(&self) -> RxBuf {
-        let b = std::mem::take(&mut *self.rx_buf.borrow_mut());
-        if b.bytes.is_empty() {
-            RxBuf::new()
-        } else {
-            b
-        }
+    fn take_rx_buf(&self) -> Box<RxBuf> {
+        self.rx_buf.take().unwrap_or_else(|| Box::new(RxBuf::new()))
     }
 
-    fn put_rx_buf(&self, b: RxBuf) {
-        *self.rx_buf.borrow_mut() = b;
+    fn put_rx_buf(&self, b: Box<RxBuf>) {
+        self.rx_buf.set(Some(b));
     }
 
     pub(crate) fn chunk_size(&self, protocol: usize) -> usize {
