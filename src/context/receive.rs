@@ -84,8 +84,6 @@ fn step(c: &mut Conn, ev: Event, rest: bool) -> Rx {
                 binary,
                 remaining,
             };
-            // The callback is about to run: this lookup serves it too.
-            c.wrote_in_callback = false;
             if compressed || closing {
                 return Rx::Other {
                     ev,
