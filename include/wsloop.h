@@ -1716,14 +1716,16 @@ int ws_frame_is_binary(struct ws *wsi);
 size_t ws_remaining_packet_payload(struct ws *wsi);
 
 /**
- * 1 when data given to `ws_write` is still waiting for the socket (write
+ * 1 when the socket refused data given to `ws_write` that is still queued,
+ * or 64 KiB of small writes were gathered in this `ws_service()` call (write
  * again after the next `WS_CALLBACK_CLIENT_WRITEABLE`), 0 when not, and 1
  * for a handle that is not a live connection.
  */
 int ws_send_pipe_choked(struct ws *wsi);
 
 /**
- * 1 when part of an earlier `ws_write` is still buffered, else 0.
+ * 1 when part of an earlier `ws_write` is still buffered because the socket
+ * refused it (as `ws_send_pipe_choked`), else 0.
  */
 int ws_partial_buffered(struct ws *wsi);
 

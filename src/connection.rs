@@ -133,6 +133,10 @@ pub(crate) enum Outcome {
     },
 }
 
+/// Bytes of frames gathered in one loop iteration after which they are sent
+/// without waiting for more (and `ws_send_pipe_choked()` says 1).
+pub(crate) const GATHER_MAX: usize = 64 * 1024;
+
 /// Work the service loop owes a connection outside socket events.
 pub(crate) mod pend {
     pub(crate) const START: u8 = 1;
@@ -209,8 +213,14 @@ pub(crate) struct Conn {
     pub(crate) ping_sent: Option<Tick>,
     /// `pend` bits of deferred work.
     pub(crate) pend: u8,
-    /// A write was made during the current callback to this connection.
-    pub(crate) wrote_in_callback: bool,
+    /// The loop iteration (`Context::iteration`) of the last write: a
+    /// callback's small write after another in the same iteration is
+    /// gathered into the send queue rather than sent on its own.
+    pub(crate) wrote_at: u32,
+    /// The send queue holds only frames gathered in this iteration, not yet
+    /// offered to the socket: they do not hold back CLIENT_WRITEABLE or make
+    /// the pipe choked (below [`GATHER_MAX`]), and go out together.
+    pub(crate) gathering: bool,
     /// The upgrade response's status, once one arrived.
     pub(crate) http_status: u16,
     /// Messages other threads write (`ws_sender_write`), once asked for.
@@ -262,7 +272,8 @@ impl Conn {
             last_rx: Tick::now(),
             ping_sent: None,
             pend: 0,
-            wrote_in_callback: false,
+            wrote_at: 0,
+            gathering: false,
             http_status: 0,
             outbox: None,
             restart: None,
@@ -362,10 +373,20 @@ impl Conn {
     }
 
     /// Something written is still waiting for the socket: queued frames, or
-    /// TLS records rustls holds.
+    /// TLS records rustls holds. A new frame goes behind them.
     #[inline]
     pub(crate) fn backlogged(&self) -> bool {
         self.buffered() > 0 || self.sock.as_ref().is_some_and(Stream::backlogged)
+    }
+
+    /// The socket has refused something written (or frames gathered in
+    /// this iteration reached [`GATHER_MAX`]): the application should wait
+    /// for CLIENT_WRITEABLE. What `ws_send_pipe_choked()` reports.
+    #[inline]
+    pub(crate) fn choked(&self) -> bool {
+        let queued = self.buffered();
+        (queued > 0 && (!self.gathering || queued >= GATHER_MAX))
+            || self.sock.as_ref().is_some_and(Stream::backlogged)
     }
 
     /// Writes queued bytes until the socket refuses. Err means the connection is dead.
@@ -384,6 +405,7 @@ impl Conn {
         let Some(sock) = self.sock.as_mut() else {
             return Ok(());
         };
+        self.gathering = false;
         sock.flush()?;
         if self.out.is_empty() {
             return Ok(());
@@ -416,12 +438,17 @@ impl Conn {
         first
     }
 
-    /// A CLIENT_WRITEABLE was asked for and can be delivered now (nothing
-    /// waits for the socket): clears the request and says so.
+    /// A CLIENT_WRITEABLE was asked for and can be delivered now (the
+    /// socket refuses nothing).
+    #[inline]
+    pub(crate) fn writeable_due(&self) -> bool {
+        self.want_writeable && matches!(self.phase, Phase::Established) && !self.choked()
+    }
+
+    /// [`Conn::writeable_due`], clearing the request when it is.
     #[inline]
     pub(crate) fn take_writeable(&mut self) -> bool {
-        let due =
-            self.want_writeable && matches!(self.phase, Phase::Established) && !self.backlogged();
+        let due = self.writeable_due();
         if due {
             self.want_writeable = false;
         }

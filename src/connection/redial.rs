@@ -99,7 +99,7 @@ impl Conn {
         self.rx_stash = Vec::new();
         self.last_rx = Tick::now();
         self.ping_sent = None;
-        self.wrote_in_callback = false;
+        self.gathering = false;
         self.http_status = 0;
         if let Some(r) = self.restart.as_deref_mut() {
             r.peer_close = None;

@@ -146,9 +146,11 @@ impl Context {
         self.with_conn(id, |c| c.protocol)
     }
 
-    /// Part of what `write` accepted is still waiting for the socket.
+    /// Part of what `write` accepted was refused by the socket and waits
+    /// for it (frames gathered in this loop iteration go out before it
+    /// ends, and do not count below [`crate::connection::GATHER_MAX`]).
     pub fn backlogged(&self, id: ConnId) -> Option<bool> {
-        self.with_conn(id, |c| c.backlogged())
+        self.with_conn(id, |c| c.choked())
     }
 
     pub fn http_status(&self, id: ConnId) -> Option<u16> {

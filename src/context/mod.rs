@@ -138,6 +138,9 @@ pub struct Context {
     depth: Cell<u32>,
     /// `service` is running (0 or 1).
     in_service: Cell<u32>,
+    /// Counts `ws_service()` calls: writes stamp it (`Conn::wrote_at`) to
+    /// gather the small ones one iteration makes to a connection.
+    pub(crate) iteration: Cell<u32>,
     /// A panic was caught in a call on this context: what and where.
     broken: RefCell<Option<String>>,
     serviced: Cell<bool>,
@@ -181,6 +184,7 @@ impl Context {
             events_full: Cell::new(false),
             depth: Cell::new(0),
             in_service: Cell::new(0),
+            iteration: Cell::new(0),
             broken: RefCell::new(None),
             serviced: Cell::new(false),
             protocols_init: Cell::new(ProtocolsInit::Pending),
@@ -261,16 +265,12 @@ impl Context {
 
     /// Calls the connection's protocol callback; None when the connection is gone.
     pub(crate) fn dispatch(&self, id: ConnId, reason: Reason, data: CbIn<'_>) -> Option<i32> {
-        let target = self.with_conn(id, |c| {
-            c.wrote_in_callback = false;
-            (c.protocol, c.user)
-        })?;
+        let target = self.with_conn(id, |c| (c.protocol, c.user))?;
         Some(self.call_conn(id, target, reason, data))
     }
 
     /// Calls protocol `target.0`'s callback for the connection with `user`
-    /// `target.1`, both just read from it (and its `wrote_in_callback`
-    /// cleared) by the caller.
+    /// `target.1`, both just read from it by the caller.
     pub(crate) fn call_conn(
         &self,
         id: ConnId,
@@ -332,7 +332,7 @@ impl Context {
 
     /// Puts a connection whose first `pend` bit was just set in the queue.
     #[inline]
-    fn queue_pending(&self, id: ConnId) {
+    pub(super) fn queue_pending(&self, id: ConnId) {
         self.pending.borrow_mut().push_back(id);
         self.nudge();
     }

@@ -67,10 +67,7 @@ impl Context {
     /// it in CLIENT_CONFIRM_EXTENSION_SUPPORTED (as in libwebsockets).
     pub(super) fn deflate_offer(&self, id: ConnId) -> Option<Offer> {
         let offer = self.cfg.deflate.clone()?;
-        let user = self.with_conn(id, |c| {
-            c.wrote_in_callback = false;
-            (!c.req.no_deflate).then_some(c.user)
-        })??;
+        let user = self.with_conn(id, |c| (!c.req.no_deflate).then_some(c.user))??;
         let name = Opaque(NAME_C.as_ptr().cast_mut().cast());
         let r = self.call_conn(
             id,
@@ -168,7 +165,6 @@ impl Context {
                     binary,
                     remaining: remaining + input.len() as u64,
                 };
-                c.wrote_in_callback = false;
                 c.stats.rx_payload += step.produced as u64;
                 Next::Deliver {
                     len: step.produced,

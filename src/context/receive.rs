@@ -85,8 +85,6 @@ fn step(c: &mut Conn, ev: Event, rest: bool) -> Rx {
                 binary,
                 remaining,
             };
-            // The callback is about to run: this lookup serves it too.
-            c.wrote_in_callback = false;
             if compressed || closing {
                 return Rx::Other {
                     ev,
@@ -137,7 +135,6 @@ fn whole(
         binary: w.binary,
         remaining: 0,
     };
-    c.wrote_in_callback = false;
     Some(Deliver {
         start: w.start,
         len: w.len,

@@ -11,9 +11,10 @@ use crate::error::ConnectError;
 use crate::frame::{self, OpCode};
 use crate::log;
 
-/// Writes smaller than this, made inside a callback after its first write,
-/// are queued and sent together after the callback; larger ones, and the
-/// first, go straight to the socket.
+/// Writes smaller than this, made inside a callback after the first write
+/// of the loop iteration to the connection (in that callback or an earlier
+/// one, e.g. the previous CLIENT_WRITEABLE), are gathered in the send queue
+/// and sent together; larger ones, and the first, go straight to the socket.
 const DIRECT_WRITE_MIN: usize = 16 * 1024;
 /// Bytes a connection's send queue may hold before `ws_write` refuses more:
 /// a peer that stops reading must not make the queue grow without end.
@@ -129,6 +130,7 @@ impl Context {
         }
         let mask = self.mask();
         let in_callback = self.in_callback();
+        let iteration = self.iteration.get();
         let r = self.with_conn(id, |c| {
             open_for_messages(c).map_err(|why| not_open(c, why))?;
             let queued = c.buffered();
@@ -149,18 +151,22 @@ impl Context {
                     .rtt_mut()
                     .app_ping(&buf[head..], crate::clock::Tick::now());
             }
+            // The first write of an iteration goes straight out, framed in
+            // place; more small ones from callbacks in the same iteration
+            // (the next CLIENT_WRITEABLEs) are gathered and sent together.
+            let gather = in_callback && len < DIRECT_WRITE_MIN && c.wrote_at == iteration;
+            c.wrote_at = iteration;
+            // Frames queued behind what the socket refused are not gathered:
+            // they wait for its writable event.
+            let backlogged = c.backlogged();
             if c.pmd.is_some() {
                 if let Some(sent) = self.write_compressed(c, (op, fin, &buf[head..]), mask) {
-                    c.wrote_in_callback |= in_callback;
+                    c.gathering |= gather && !backlogged;
                     return Ok(sent);
                 }
             }
-            // The first write of a callback goes straight out, framed in place;
-            // more small ones in the same callback are queued and sent
-            // together after it.
-            let batch = in_callback && len < DIRECT_WRITE_MIN && c.wrote_in_callback;
-            c.wrote_in_callback |= in_callback;
-            if c.backlogged() || batch {
+            if backlogged || gather {
+                c.gathering |= !backlogged;
                 c.queue_frame(op, fin, &buf[head..], mask);
                 return Ok(Sent::Queued);
             }
@@ -240,30 +246,46 @@ impl Context {
     /// Flushes and delivers a due CLIENT_WRITEABLE.
     pub(crate) fn after_io(&self, id: ConnId) {
         // One borrow: flush, then see whether a CLIENT_WRITEABLE is due,
-        // and for whom (the callback follows).
-        let state = self.with_conn(id, |c| match c.flush().and_then(|()| outbox::feed(c)) {
-            Ok(()) => Ok(c.take_writeable().then(|| {
-                c.wrote_in_callback = false;
-                (c.protocol, c.user)
-            })),
-            Err(e) => {
-                if !c.is_done() {
-                    wlog!(log::NOTICE, "write to {} failed: {e}", c.target());
+        // and for whom (the callback follows). Frames gathered in this
+        // iteration are not flushed while a CLIENT_WRITEABLE is due: they go
+        // out with what it writes, by the FLUSH queued here, later in this
+        // iteration, or at once when they reach GATHER_MAX.
+        let state = self.with_conn(id, |c| {
+            let hold = c.gathering && c.writeable_due();
+            let flushed = if hold { Ok(()) } else { c.flush() };
+            match flushed.and_then(|()| outbox::feed(c)) {
+                Ok(()) => Ok(c.take_writeable().then(|| {
+                    let first = c.gathering && c.add_pend(pend::FLUSH);
+                    ((c.protocol, c.user), first)
+                })),
+                Err(e) => {
+                    write_failed(c, e);
+                    Err(())
                 }
-                c.end(|c| ConnectError::ReadFailed {
-                    target: c.target(),
-                    detail: format!("write failed: {e}"),
-                });
-                Err(())
             }
         });
         match state {
             Some(Err(())) => self.finish_later(id),
-            Some(Ok(Some(target))) => {
+            Some(Ok(Some((target, first)))) => {
+                if first {
+                    self.queue_pending(id);
+                }
                 let r = self.call_conn(id, target, Reason::ClientWriteable, CbIn::None);
                 self.after_callback(id, Some(r));
             }
             _ => {}
+        }
+    }
+
+    /// Sends the frames gathered for a connection, with no CLIENT_WRITEABLE:
+    /// for those still queued when `run_pending` stops.
+    pub(crate) fn send_gathered(&self, id: ConnId) {
+        let r = self.with_conn(id, |c| match c.gathering {
+            true => c.flush().map_err(|e| write_failed(c, e)),
+            false => Ok(()),
+        });
+        if r == Some(Err(())) {
+            self.finish_later(id);
         }
     }
 
@@ -280,4 +302,15 @@ impl Context {
         let r = self.dispatch(id, Reason::ClientWriteable, CbIn::None);
         self.after_callback(id, r);
     }
+}
+
+/// Ends a connection whose socket failed while sending.
+fn write_failed(c: &mut Conn, e: std::io::Error) {
+    if !c.is_done() {
+        wlog!(log::NOTICE, "write to {} failed: {e}", c.target());
+    }
+    c.end(|c| ConnectError::ReadFailed {
+        target: c.target(),
+        detail: format!("write failed: {e}"),
+    });
 }

@@ -43,6 +43,7 @@ impl Context {
         self.init_protocols();
         let _inside = Marker::enter(&self.in_service);
         self.serviced.set(true);
+        self.iteration.set(self.iteration.get().wrapping_add(1));
         self.service_once(wait)
     }
 
@@ -241,16 +242,15 @@ impl Context {
             return;
         }
         // Reaps left over when the budget ran out are done now rather than
-        // after the next wait.
-        let reaps: Vec<ConnId> = self
-            .pending
-            .borrow()
-            .iter()
-            .copied()
-            .filter(|id| self.with_conn(*id, |c| c.pend & pend::REAP != 0) == Some(true))
-            .collect();
-        for id in reaps {
-            self.reap(id);
+        // after the next wait, and frames gathered for the others are sent:
+        // nothing written in this iteration waits for the next poll.
+        let left: Vec<ConnId> = self.pending.borrow().iter().copied().collect();
+        for id in left {
+            if self.with_conn(id, |c| c.pend & pend::REAP != 0) == Some(true) {
+                self.reap(id);
+            } else {
+                self.send_gathered(id);
+            }
         }
         self.pending.borrow_mut().retain(|id| self.is_live(*id));
     }

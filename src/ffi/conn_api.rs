@@ -407,7 +407,8 @@ pub unsafe extern "C" fn ws_remaining_packet_payload(wsi: *mut ws) -> usize {
     )
 }
 
-/// 1 when data given to `ws_write` is still waiting for the socket (write
+/// 1 when the socket refused data given to `ws_write` that is still queued,
+/// or 64 KiB of small writes were gathered in this `ws_service()` call (write
 /// again after the next `WS_CALLBACK_CLIENT_WRITEABLE`), 0 when not, and 1
 /// for a handle that is not a live connection.
 #[no_mangle]
@@ -425,7 +426,8 @@ pub unsafe extern "C" fn ws_send_pipe_choked(wsi: *mut ws) -> c_int {
     )
 }
 
-/// 1 when part of an earlier `ws_write` is still buffered, else 0.
+/// 1 when part of an earlier `ws_write` is still buffered because the socket
+/// refused it (as `ws_send_pipe_choked`), else 0.
 #[no_mangle]
 pub unsafe extern "C" fn ws_partial_buffered(wsi: *mut ws) -> c_int {
     guard!(
