@@ -123,6 +123,13 @@ pub struct Context {
     slots: RefCell<Vec<Slot>>,
     free: RefCell<Vec<u32>>,
     timers: RefCell<Timers>,
+    /// In the poll, set to the earliest timer (None where the system has
+    /// no timerfd: the poll's timeout is computed from the clock instead).
+    timer_fd: Option<crate::ffi::clock::TimerFd>,
+    /// What `timer_fd` is set to; None after it fired.
+    armed: Cell<Option<Tick>>,
+    /// Timers may be due: `timer_fd` fired, or could not be relied on.
+    timers_due: Cell<bool>,
     /// When the current loop iteration's events arrived.
     now: Cell<Tick>,
     pending: RefCell<VecDeque<ConnId>>,
@@ -160,6 +167,7 @@ impl Context {
     pub fn new(cfg: Config, callbacks: Box<dyn Callbacks>) -> std::io::Result<Context> {
         let poll = Poll::new()?;
         let remote = Remote::new(poll.registry(), WAKER)?;
+        let timer_fd = service::timer_fd(&poll);
         Ok(Context {
             tls: crate::tls::Tls::new(cfg.tls.clone()),
             proxy: RefCell::new(cfg.proxy.clone()),
@@ -173,6 +181,9 @@ impl Context {
             slots: RefCell::new(Vec::new()),
             free: RefCell::new(Vec::new()),
             timers: RefCell::new(Timers::default()),
+            timers_due: Cell::new(timer_fd.is_none()),
+            timer_fd,
+            armed: Cell::new(None),
             now: Cell::new(Tick::now()),
             pending: RefCell::new(VecDeque::new()),
             receiving: Cell::new(None),
