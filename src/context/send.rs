@@ -166,11 +166,9 @@ impl Context {
             }
             // Frame in place in the headroom and hand it straight to the socket.
             let hlen = frame::header_len(len);
-            let mut hdr = [0u8; frame::MAX_HEADER];
-            frame::encode_header(&mut hdr, op, fin, len, mask);
-            c.stats.frame_out(hlen, len);
             let start = head - hlen;
-            buf[start..head].copy_from_slice(&hdr[..hlen]);
+            frame::encode_header(&mut buf[start..head], op, fin, len, mask);
+            c.stats.frame_out(hlen, len);
             frame::apply_mask(&mut buf[head..], mask);
             let frame_bytes = &buf[start..];
             let sent = match c.sock.as_mut().map(|s| s.write(frame_bytes)) {

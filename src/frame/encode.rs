@@ -3,8 +3,10 @@
 
 use super::OpCode;
 
-/// Writes a masked client frame header into `out` (at least [`MAX_HEADER`](super::MAX_HEADER)
-/// bytes) and returns its length.
+/// Writes a masked client frame header into `out` (at least
+/// [`header_len`]`(payload_len)` bytes, at most [`MAX_HEADER`](super::MAX_HEADER))
+/// and returns its length.
+#[inline]
 pub fn encode_header(
     out: &mut [u8],
     op: OpCode,
@@ -36,6 +38,7 @@ pub fn mark_compressed(header: &mut [u8]) {
 }
 
 /// The header length [`encode_header`] writes for this payload length.
+#[inline]
 pub fn header_len(payload_len: usize) -> usize {
     match payload_len {
         0..=125 => 6,
