@@ -60,15 +60,15 @@ pub fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
     // 32 bytes at a time against a 32-byte key (a multiple of 4, so the key
     // stays in phase): the compiler turns each block into vector XORs, with
     // AVX2 (one 32-byte XOR per block) where the CPU has it, chosen once at
-    // run time by `multiversion`, else SSE2. Four blocks per turn of the
-    // loop while they last, so its bookkeeping is paid once per 128 bytes.
+    // run time by `multiversion`, else SSE2. Eight blocks per turn of the
+    // loop while they last, so its bookkeeping is paid once per 256 bytes.
     let mut key = [0u8; 32];
     for k in key.chunks_exact_mut(4) {
         k.copy_from_slice(&mask);
     }
-    let mut wide = data.chunks_exact_mut(128);
-    for four in &mut wide {
-        for block in four.chunks_exact_mut(32) {
+    let mut wide = data.chunks_exact_mut(256);
+    for eight in &mut wide {
+        for block in eight.chunks_exact_mut(32) {
             xor_block(block, &key);
         }
     }
