@@ -113,8 +113,9 @@ pub struct Context {
     retry: Rc<RetryPolicy>,
     callbacks: Box<dyn Callbacks>,
     pub(crate) poll: RefCell<Poll>,
-    /// The poll's event buffer (out of its cell while an iteration runs).
-    events: Cell<Option<Events>>,
+    /// The poll's event buffer (borrowed while an iteration runs; `service`
+    /// does not reenter).
+    events: RefCell<Events>,
     /// What other threads may touch.
     remote: Arc<Remote>,
     pub(crate) tls: crate::tls::Tls,
@@ -176,7 +177,7 @@ impl Context {
             cfg,
             callbacks,
             poll: RefCell::new(poll),
-            events: Cell::new(Some(Events::with_capacity(EVENTS))),
+            events: RefCell::new(Events::with_capacity(EVENTS)),
             remote,
             slots: RefCell::new(Vec::new()),
             free: RefCell::new(Vec::new()),

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use mio::{Events, Token};
+use mio::Token;
 
 use super::{Context, Marker, Unusable, Wait};
 use crate::callbacks::{CbIn, ConnId, Reason};
@@ -31,6 +31,7 @@ impl Context {
     /// One loop iteration. Err once the context is unusable (destroyed, or
     /// its poll failed). A context a caught panic made unusable is refused
     /// before it gets here (`ffi::handles::quarantine`).
+    #[inline]
     pub fn service(&self, wait: Wait) -> Result<(), Unusable> {
         if self.destroyed.get() {
             return Err(Unusable);
@@ -65,14 +66,9 @@ impl Context {
                 timeout = Some(timeout.map_or(until, |d| d.min(until)));
             }
         }
-        // Out of the context while their callbacks run, and back after.
-        let mut events = self
-            .events
-            .take()
-            .unwrap_or_else(|| Events::with_capacity(super::EVENTS));
+        let mut events = self.events.borrow_mut();
         if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
             if e.kind() != std::io::ErrorKind::Interrupted {
-                self.events.set(Some(events));
                 wlog!(log::ERR, "poll failed: {e}");
                 return Err(Unusable);
             }
@@ -104,7 +100,7 @@ impl Context {
             };
             self.on_socket(ConnId::from_key(token.0 as u64), &ready);
         }
-        self.events.set(Some(events));
+        drop(events);
         self.run_timers();
         self.run_pending();
         Ok(())
