@@ -102,6 +102,7 @@ impl Context {
 
     /// Asks for one CLIENT_WRITEABLE. 1 when requested, 0 when the connection
     /// cannot write any more, -1 when it is gone.
+    #[inline(always)]
     pub fn callback_on_writable(&self, id: ConnId) -> i32 {
         // The connection whose received data is being delivered has its
         // `after_io` next, which delivers the CLIENT_WRITEABLE: no deferred
