@@ -49,6 +49,8 @@ use service::WAKER;
 
 /// Events one poll collects at most.
 const EVENTS: usize = 1024;
+/// No connection's key (generations start at 1).
+const NOBODY: u64 = 0;
 
 /// One entry of the protocol table.
 #[derive(Clone, Debug)]
@@ -135,8 +137,8 @@ pub struct Context {
     now: Cell<Tick>,
     pending: RefCell<VecDeque<ConnId>>,
     /// The connection whose received data is being delivered (its
-    /// `after_io` follows).
-    receiving: Cell<Option<ConnId>>,
+    /// `after_io` follows), by its [`ConnId::key`]; [`NOBODY`] when none.
+    receiving: Cell<u64>,
     /// The last poll filled the event buffer: more events may wait.
     events_full: Cell<bool>,
     rx_buf: RefCell<RxBuf>,
@@ -187,7 +189,7 @@ impl Context {
             armed: Cell::new(None),
             now: Cell::new(Tick::now()),
             pending: RefCell::new(VecDeque::new()),
-            receiving: Cell::new(None),
+            receiving: Cell::new(NOBODY),
             events_full: Cell::new(false),
             depth: Cell::new(0),
             in_service: Cell::new(0),
