@@ -139,7 +139,7 @@ impl Stream {
     #[inline]
     pub fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.tls.is_none() {
-            return self.tcp.write(buf);
+            return crate::ffi::socket::send(&self.tcp, buf);
         }
         self.write_tls(buf)
     }
