@@ -343,7 +343,9 @@ impl Context {
     }
 
     /// Puts a connection whose first `pend` bit was just set in the queue.
-    #[inline]
+    /// Out of line: its callers (`ws_callback_on_writable` above all) are
+    /// small, and most calls find the bit already set.
+    #[inline(never)]
     fn queue_pending(&self, id: ConnId) {
         self.pending.borrow_mut().push_back(id);
         self.nudge();
