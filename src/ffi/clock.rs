@@ -41,39 +41,18 @@ pub(crate) fn monotonic_ns() -> u64 {
 pub(crate) struct TimerFd(std::os::fd::OwnedFd);
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
-mod timerfd_sys {
-    use std::os::raw::{c_int, c_long};
-
-    #[repr(C)]
-    pub struct Timespec {
-        pub tv_sec: c_long,
-        pub tv_nsec: c_long,
-    }
-    #[repr(C)]
-    pub struct Itimerspec {
-        pub it_interval: Timespec,
-        pub it_value: Timespec,
-    }
-    pub const CLOCK_MONOTONIC: c_int = 1;
-    pub const TFD_NONBLOCK: c_int = 0o4000;
-    pub const TFD_CLOEXEC: c_int = 0o2000000;
-    pub const TFD_TIMER_ABSTIME: c_int = 1;
-    extern "C" {
-        pub fn timerfd_create(clock: c_int, flags: c_int) -> c_int;
-        pub fn timerfd_settime(
-            fd: c_int,
-            flags: c_int,
-            new: *const Itimerspec,
-            old: *mut Itimerspec,
-        ) -> c_int;
-    }
-}
-
-#[cfg(any(target_os = "linux", target_os = "android"))]
 impl TimerFd {
     pub(crate) fn new() -> std::io::Result<TimerFd> {
         use std::os::fd::FromRawFd;
-        use timerfd_sys::*;
+        use std::os::raw::c_int;
+        // Declared here, as clock_gettime above: cbindgen would put
+        // module-level declarations of the C boundary in the header.
+        const CLOCK_MONOTONIC: c_int = 1;
+        const TFD_NONBLOCK: c_int = 0o4000;
+        const TFD_CLOEXEC: c_int = 0o2000000;
+        extern "C" {
+            fn timerfd_create(clock: c_int, flags: c_int) -> c_int;
+        }
         // SAFETY: plain system call; the descriptor it returns is ours alone.
         let fd = unsafe { timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC) };
         if fd < 0 {
@@ -88,7 +67,26 @@ impl TimerFd {
     /// clears an expiry not yet read.
     pub(crate) fn set(&self, at: Option<u64>) -> std::io::Result<()> {
         use std::os::fd::AsRawFd;
-        use timerfd_sys::*;
+        use std::os::raw::{c_int, c_long};
+        #[repr(C)]
+        struct Timespec {
+            tv_sec: c_long,
+            tv_nsec: c_long,
+        }
+        #[repr(C)]
+        struct Itimerspec {
+            it_interval: Timespec,
+            it_value: Timespec,
+        }
+        const TFD_TIMER_ABSTIME: c_int = 1;
+        extern "C" {
+            fn timerfd_settime(
+                fd: c_int,
+                flags: c_int,
+                new: *const Itimerspec,
+                old: *mut Itimerspec,
+            ) -> c_int;
+        }
         // An all-zero value disarms: a due time of 0 becomes 1 ns, long past.
         let ns = at.map_or(0, |t| t.max(1));
         let spec = Itimerspec {
