@@ -14,21 +14,44 @@ pub fn encode_header(
     payload_len: usize,
     mask: [u8; 4],
 ) -> usize {
-    out[0] = (if fin { 0x80 } else { 0 }) | op as u8;
-    let n = if payload_len < 126 {
-        out[1] = 0x80 | payload_len as u8;
-        2
+    let n = header_len(payload_len);
+    encode_header_before(out, n, op, fin, payload_len, mask);
+    n
+}
+
+/// Writes a masked client frame header that ends at `end` in `buf` (where
+/// its payload starts) and returns where it starts: a frame built in the
+/// headroom before its payload. One test of the length picks the header's
+/// size and its bytes, each size written as one fixed-size copy.
+#[inline(always)]
+pub fn encode_header_before(
+    buf: &mut [u8],
+    end: usize,
+    op: OpCode,
+    fin: bool,
+    payload_len: usize,
+    mask: [u8; 4],
+) -> usize {
+    let b0 = (if fin { 0x80 } else { 0 }) | op as u8;
+    let [m0, m1, m2, m3] = mask;
+    if payload_len < 126 {
+        let start = end - 6;
+        buf[start..end].copy_from_slice(&[b0, 0x80 | payload_len as u8, m0, m1, m2, m3]);
+        start
     } else if payload_len <= u16::MAX as usize {
-        out[1] = 0x80 | 126;
-        out[2..4].copy_from_slice(&(payload_len as u16).to_be_bytes());
-        4
+        let start = end - 8;
+        let [l0, l1] = (payload_len as u16).to_be_bytes();
+        buf[start..end].copy_from_slice(&[b0, 0x80 | 126, l0, l1, m0, m1, m2, m3]);
+        start
     } else {
-        out[1] = 0x80 | 127;
-        out[2..10].copy_from_slice(&(payload_len as u64).to_be_bytes());
-        10
-    };
-    out[n..n + 4].copy_from_slice(&mask);
-    n + 4
+        let start = end - 14;
+        let l = (payload_len as u64).to_be_bytes();
+        buf[start] = b0;
+        buf[start + 1] = 0x80 | 127;
+        buf[start + 2..start + 10].copy_from_slice(&l);
+        buf[start + 10..end].copy_from_slice(&mask);
+        start
+    }
 }
 
 /// Sets RSV1 in a header [`encode_header`] wrote: the first frame of a
