@@ -17,6 +17,12 @@ impl Tick {
         Tick(crate::ffi::clock::monotonic_ns())
     }
 
+    /// Nanoseconds on the clock [`Tick::now`] reads.
+    #[inline]
+    pub(crate) fn ns(self) -> u64 {
+        self.0
+    }
+
     /// How long after `earlier` this is; zero when it is not after it.
     #[inline]
     pub(crate) fn since(self, earlier: Tick) -> Duration {

@@ -549,7 +549,7 @@ fn header_size(b1: u8) -> usize {
 
 mod encode;
 mod fast;
-pub use encode::{apply_mask, encode_header, header_len, mark_compressed};
+pub use encode::{apply_mask, encode_header, encode_header_before, header_len, mark_compressed};
 pub use fast::Whole;
 
 #[cfg(test)]

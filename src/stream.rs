@@ -136,14 +136,17 @@ impl Stream {
     }
 
     /// Takes plaintext to send; Ok(n) with n < buf.len() when the socket
-    /// (and, under TLS, rustls' bounded record buffer) is full.
+    /// (and, under TLS, rustls' bounded record buffer) is full. Inline: the
+    /// plain case is one `send` in the caller's frame.
+    #[inline]
     pub fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.tls.is_none() {
-            return self.tcp.write(buf);
+            return crate::ffi::socket::send(&self.tcp, buf);
         }
         self.write_tls(buf)
     }
 
+    #[inline(never)]
     fn write_tls(&mut self, buf: &[u8]) -> io::Result<usize> {
         let Some(tls) = self.tls.as_deref_mut() else {
             return self.tcp.write(buf);

@@ -88,6 +88,12 @@ impl Timers {
         self.heap.peek().map(|Reverse(e)| *e)
     }
 
+    /// When the earliest entry is due, possibly a stale one's.
+    #[inline]
+    pub fn next_at(&self) -> Option<Tick> {
+        self.heap.peek().map(|Reverse(e)| e.0)
+    }
+
     /// Drops the earliest entry (its owner found it stale).
     pub fn pop(&mut self) {
         self.heap.pop();

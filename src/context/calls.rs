@@ -102,11 +102,12 @@ impl Context {
 
     /// Asks for one CLIENT_WRITEABLE. 1 when requested, 0 when the connection
     /// cannot write any more, -1 when it is gone.
+    #[inline(always)]
     pub fn callback_on_writable(&self, id: ConnId) -> i32 {
         // The connection whose received data is being delivered has its
         // `after_io` next, which delivers the CLIENT_WRITEABLE: no deferred
         // work for it.
-        let followed = self.receiving.get() == Some(id);
+        let followed = self.receiving.get() == id.key();
         let r = self.with_conn(id, |c| match c.phase {
             Phase::Closing | Phase::Done(_) => None,
             _ => {

@@ -49,6 +49,8 @@ use service::WAKER;
 
 /// Events one poll collects at most.
 const EVENTS: usize = 1024;
+/// No connection's key (generations start at 1).
+const NOBODY: u64 = 0;
 
 /// One entry of the protocol table.
 #[derive(Clone, Debug)]
@@ -113,8 +115,9 @@ pub struct Context {
     retry: Rc<RetryPolicy>,
     callbacks: Box<dyn Callbacks>,
     pub(crate) poll: RefCell<Poll>,
-    /// The poll's event buffer (out of its cell while an iteration runs).
-    events: Cell<Option<Events>>,
+    /// The poll's event buffer (borrowed while an iteration runs; `service`
+    /// does not reenter).
+    events: RefCell<Events>,
     /// What other threads may touch.
     remote: Arc<Remote>,
     pub(crate) tls: crate::tls::Tls,
@@ -123,12 +126,19 @@ pub struct Context {
     slots: RefCell<Vec<Slot>>,
     free: RefCell<Vec<u32>>,
     timers: RefCell<Timers>,
+    /// In the poll, set to the earliest timer (None where the system has
+    /// no timerfd: the poll's timeout is computed from the clock instead).
+    timer_fd: Option<crate::ffi::clock::TimerFd>,
+    /// What `timer_fd` is set to; None after it fired.
+    armed: Cell<Option<Tick>>,
+    /// Timers may be due: `timer_fd` fired, or could not be relied on.
+    timers_due: Cell<bool>,
     /// When the current loop iteration's events arrived.
     now: Cell<Tick>,
     pending: RefCell<VecDeque<ConnId>>,
     /// The connection whose received data is being delivered (its
-    /// `after_io` follows).
-    receiving: Cell<Option<ConnId>>,
+    /// `after_io` follows), by its [`ConnId::key`]; [`NOBODY`] when none.
+    receiving: Cell<u64>,
     /// The last poll filled the event buffer: more events may wait.
     events_full: Cell<bool>,
     /// The receive buffer, taken out while it is in use (a reentrant use
@@ -165,6 +175,7 @@ impl Context {
     pub fn new(cfg: Config, callbacks: Box<dyn Callbacks>) -> std::io::Result<Context> {
         let poll = Poll::new()?;
         let remote = Remote::new(poll.registry(), WAKER)?;
+        let timer_fd = service::timer_fd(&poll);
         Ok(Context {
             tls: crate::tls::Tls::new(cfg.tls.clone()),
             proxy: RefCell::new(cfg.proxy.clone()),
@@ -173,14 +184,17 @@ impl Context {
             cfg,
             callbacks,
             poll: RefCell::new(poll),
-            events: Cell::new(Some(Events::with_capacity(EVENTS))),
+            events: RefCell::new(Events::with_capacity(EVENTS)),
             remote,
             slots: RefCell::new(Vec::new()),
             free: RefCell::new(Vec::new()),
             timers: RefCell::new(Timers::default()),
+            timers_due: Cell::new(timer_fd.is_none()),
+            timer_fd,
+            armed: Cell::new(None),
             now: Cell::new(Tick::now()),
             pending: RefCell::new(VecDeque::new()),
-            receiving: Cell::new(None),
+            receiving: Cell::new(NOBODY),
             events_full: Cell::new(false),
             depth: Cell::new(0),
             in_service: Cell::new(0),
@@ -331,7 +345,9 @@ impl Context {
     }
 
     /// Puts a connection whose first `pend` bit was just set in the queue.
-    #[inline]
+    /// Out of line: its callers (`ws_callback_on_writable` above all) are
+    /// small, and most calls find the bit already set.
+    #[inline(never)]
     pub(super) fn queue_pending(&self, id: ConnId) {
         self.pending.borrow_mut().push_back(id);
         self.nudge();

@@ -183,7 +183,7 @@ impl Context {
                 // `after_io` flushes what the socket can take now and
                 // delivers a CLIENT_WRITEABLE asked for meanwhile.
                 if ready.readable {
-                    let outer = self.receiving.replace(Some(id));
+                    let outer = self.receiving.replace(id.key());
                     self.read_frames(id, ready.closed);
                     self.receiving.set(outer);
                 }

@@ -171,12 +171,8 @@ impl Context {
                 return Ok(Sent::Queued);
             }
             // Frame in place in the headroom and hand it straight to the socket.
-            let hlen = frame::header_len(len);
-            let mut hdr = [0u8; frame::MAX_HEADER];
-            frame::encode_header(&mut hdr, op, fin, len, mask);
-            c.stats.frame_out(hlen, len);
-            let start = head - hlen;
-            buf[start..head].copy_from_slice(&hdr[..hlen]);
+            let start = frame::encode_header_before(buf, head, op, fin, len, mask);
+            c.stats.frame_out(head - start, len);
             frame::apply_mask(&mut buf[head..], mask);
             let frame_bytes = &buf[start..];
             let sent = match c.sock.as_mut().map(|s| s.write(frame_bytes)) {

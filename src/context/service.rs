@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use mio::{Events, Token};
+use mio::Token;
 
 use super::{Context, Marker, Unusable, Wait};
 use crate::callbacks::{CbIn, ConnId, Reason};
@@ -12,6 +12,8 @@ use crate::log;
 use crate::timers::{Key, Kind};
 
 pub(super) const WAKER: Token = Token(usize::MAX);
+/// The timer descriptor's token; connection tokens are below it.
+const TIMER: Token = Token(usize::MAX - 1);
 /// Deferred work items one iteration may run beyond those queued before it.
 const PENDING_EXTRA: usize = 256;
 
@@ -29,6 +31,7 @@ impl Context {
     /// One loop iteration. Err once the context is unusable (destroyed, or
     /// its poll failed). A context a caught panic made unusable is refused
     /// before it gets here (`ffi::handles::quarantine`).
+    #[inline]
     pub fn service(&self, wait: Wait) -> Result<(), Unusable> {
         if self.destroyed.get() {
             return Err(Unusable);
@@ -53,35 +56,41 @@ impl Context {
             Wait::Forever => None,
             Wait::Max(d) => Some(d),
         };
+        // Armed whatever the wait, so deferred work that keeps the waits at
+        // zero does not hold timers back.
+        let by_fd = self.timer_fd_armed();
         if !self.pending.borrow().is_empty() {
             timeout = Some(Duration::ZERO);
-        } else if timeout != Some(Duration::ZERO) {
+        } else if !by_fd && timeout != Some(Duration::ZERO) {
             if let Some(t) = self.next_live_due() {
                 let until = t.since(Tick::now());
                 timeout = Some(timeout.map_or(until, |d| d.min(until)));
             }
         }
-        // Out of the context while their callbacks run, and back after.
-        let mut events = self
-            .events
-            .take()
-            .unwrap_or_else(|| Events::with_capacity(super::EVENTS));
+        let mut events = self.events.borrow_mut();
         if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
             if e.kind() != std::io::ErrorKind::Interrupted {
-                self.events.set(Some(events));
                 wlog!(log::ERR, "poll failed: {e}");
                 return Err(Unusable);
             }
         }
-        self.events_full
-            .set(events.iter().count() >= events.capacity());
+        let full = events.iter().count() >= events.capacity();
+        self.events_full.set(full);
+        // The timer's event may be among those the full buffer left out.
+        self.timers_due.set(self.timers_due.get() || full || !by_fd);
         self.now.set(Tick::now());
         #[cfg(test)]
         super::inject::maybe_panic("service");
         for e in events.iter() {
             let token = e.token();
-            if token == WAKER {
-                self.on_wake();
+            if token.0 >= TIMER.0 {
+                if token == WAKER {
+                    self.on_wake();
+                } else {
+                    // Spent: set again before the next wait.
+                    self.armed.set(None);
+                    self.timers_due.set(true);
+                }
                 continue;
             }
             let closed = e.is_error() || e.is_read_closed() || e.is_write_closed();
@@ -92,10 +101,43 @@ impl Context {
             };
             self.on_socket(ConnId::from_key(token.0 as u64), &ready);
         }
-        self.events.set(Some(events));
+        drop(events);
         self.run_timers();
         self.run_pending();
         Ok(())
+    }
+
+    /// Keeps the timer descriptor set to the earliest timer that still
+    /// applies; false when there is none to rely on (the wait must then
+    /// be computed from the clock). One look at the heap's top when
+    /// nothing changed since it was set.
+    #[inline]
+    fn timer_fd_armed(&self) -> bool {
+        let Some(fd) = &self.timer_fd else {
+            return false;
+        };
+        let top = self.timers.borrow().next_at();
+        top == self.armed.get() || self.arm_timer_fd(fd)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn arm_timer_fd(&self, fd: &crate::ffi::clock::TimerFd) -> bool {
+        // Stale entries come off the top first: they cause no early wake-up.
+        let due = self.next_live_due();
+        match fd.set(due.map(Tick::ns)) {
+            Ok(()) => {
+                self.armed.set(due);
+                true
+            }
+            Err(e) => {
+                wlog!(
+                    log::ERR,
+                    "ws_service: setting the loop's timer descriptor failed: {e}; this wait is computed from the clock instead"
+                );
+                false
+            }
+        }
     }
 
     fn on_wake(&self) {
@@ -157,6 +199,9 @@ impl Context {
 
     /// Fires what is due now (not what callbacks schedule for "now" meanwhile).
     fn run_timers(&self) {
+        if !self.timers_due.replace(self.timer_fd.is_none()) {
+            return;
+        }
         if self.timers.borrow().entries() == 0 {
             return;
         }
@@ -254,4 +299,20 @@ impl Context {
         }
         self.pending.borrow_mut().retain(|id| self.is_live(*id));
     }
+}
+
+/// A timer descriptor in `poll`, or None where the system has none (the
+/// loop then computes each wait from the clock).
+pub(super) fn timer_fd(poll: &mio::Poll) -> Option<crate::ffi::clock::TimerFd> {
+    let fd = crate::ffi::clock::TimerFd::new().ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let raw = fd.as_raw_fd();
+        let mut src = mio::unix::SourceFd(&raw);
+        poll.registry()
+            .register(&mut src, TIMER, mio::Interest::READABLE)
+            .ok()?;
+    }
+    Some(fd)
 }

@@ -1,4 +1,5 @@
-//! The monotonic clock read straight from the C library, as nanoseconds.
+//! The monotonic clock read straight from the C library, as nanoseconds,
+//! and a timer descriptor on the same clock.
 //!
 //! `Instant::now()` reads the same clock (CLOCK_MONOTONIC on Linux), but
 //! everything the loop then does with an `Instant` (comparisons,
@@ -32,6 +33,110 @@ pub(crate) fn monotonic_ns() -> u64 {
         .wrapping_add(ts.tv_nsec as u64)
 }
 
+/// A timer descriptor on the monotonic clock: it turns readable once the
+/// time it is set to has passed. The loop keeps one in its epoll set, set
+/// to the earliest timer, so a poll wakes for timers without the clock
+/// being read to turn a due time into a timeout before each wait.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) struct TimerFd(std::os::fd::OwnedFd);
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+impl TimerFd {
+    pub(crate) fn new() -> std::io::Result<TimerFd> {
+        use std::os::fd::FromRawFd;
+        use std::os::raw::c_int;
+        // Declared here, as clock_gettime above: cbindgen would put
+        // module-level declarations of the C boundary in the header.
+        const CLOCK_MONOTONIC: c_int = 1;
+        const TFD_NONBLOCK: c_int = 0o4000;
+        const TFD_CLOEXEC: c_int = 0o2000000;
+        extern "C" {
+            fn timerfd_create(clock: c_int, flags: c_int) -> c_int;
+        }
+        // SAFETY: plain system call; the descriptor it returns is ours alone.
+        let fd = unsafe { timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just opened and nothing else owns it.
+        Ok(TimerFd(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }))
+    }
+
+    /// Fires once at `at` (nanoseconds of [`monotonic_ns`]'s clock; a time
+    /// already past fires at once), or never with None. Setting it also
+    /// clears an expiry not yet read.
+    pub(crate) fn set(&self, at: Option<u64>) -> std::io::Result<()> {
+        use std::os::fd::AsRawFd;
+        use std::os::raw::{c_int, c_long};
+        #[repr(C)]
+        struct Timespec {
+            tv_sec: c_long,
+            tv_nsec: c_long,
+        }
+        #[repr(C)]
+        struct Itimerspec {
+            it_interval: Timespec,
+            it_value: Timespec,
+        }
+        const TFD_TIMER_ABSTIME: c_int = 1;
+        extern "C" {
+            fn timerfd_settime(
+                fd: c_int,
+                flags: c_int,
+                new: *const Itimerspec,
+                old: *mut Itimerspec,
+            ) -> c_int;
+        }
+        // An all-zero value disarms: a due time of 0 becomes 1 ns, long past.
+        let ns = at.map_or(0, |t| t.max(1));
+        let spec = Itimerspec {
+            it_interval: Timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: Timespec {
+                tv_sec: (ns / 1_000_000_000).min(i64::MAX as u64) as _,
+                tv_nsec: (ns % 1_000_000_000) as _,
+            },
+        };
+        // SAFETY: `spec` is a valid itimerspec and the old value is not asked for.
+        let r = unsafe {
+            timerfd_settime(
+                self.0.as_raw_fd(),
+                TFD_TIMER_ABSTIME,
+                &spec,
+                std::ptr::null_mut(),
+            )
+        };
+        if r < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+impl std::os::fd::AsRawFd for TimerFd {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+/// Elsewhere the loop computes its poll timeout from the clock instead.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) struct TimerFd(());
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+impl TimerFd {
+    pub(crate) fn new() -> std::io::Result<TimerFd> {
+        Err(std::io::ErrorKind::Unsupported.into())
+    }
+
+    pub(crate) fn set(&self, _at: Option<u64>) -> std::io::Result<()> {
+        Err(std::io::ErrorKind::Unsupported.into())
+    }
+}
+
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub(crate) fn monotonic_ns() -> u64 {
     use std::sync::OnceLock;
@@ -43,6 +148,45 @@ pub(crate) fn monotonic_ns() -> u64 {
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, Instant};
+
+    /// Readable (poll(2) says so) within `ms`.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn readable_within(t: &super::TimerFd, ms: i32) -> bool {
+        use std::os::fd::AsRawFd;
+        #[repr(C)]
+        struct Pollfd {
+            fd: i32,
+            events: i16,
+            revents: i16,
+        }
+        extern "C" {
+            fn poll(fds: *mut Pollfd, n: u64, timeout: i32) -> i32;
+        }
+        let mut p = Pollfd {
+            fd: t.as_raw_fd(),
+            events: 1,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        unsafe { poll(&mut p, 1, ms) == 1 }
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn timer_fd_fires_at_its_time_and_not_before() {
+        let t = super::TimerFd::new().unwrap();
+        assert!(!readable_within(&t, 0), "a new timer is disarmed");
+        let start = Instant::now();
+        t.set(Some(super::monotonic_ns() + 50_000_000)).unwrap();
+        assert!(!readable_within(&t, 20), "fired 30 ms early");
+        assert!(readable_within(&t, 5_000), "never fired");
+        assert!(start.elapsed() >= Duration::from_millis(50));
+        // Setting it again clears the expiry; None disarms it.
+        t.set(None).unwrap();
+        assert!(!readable_within(&t, 0));
+        t.set(Some(0)).unwrap();
+        assert!(readable_within(&t, 1_000), "a past time fires at once");
+    }
 
     #[test]
     fn it_moves_with_instant() {

@@ -42,11 +42,13 @@ pub unsafe extern "C" fn ws_write(
             if len > c_int::MAX as usize {
                 refuse!(-1, "ws_write: len {len} is larger than INT_MAX");
             }
-            let mut empty = [0u8; WS_PRE];
+            // Zeroed only when it is used.
+            let mut empty: [u8; WS_PRE];
             let frame: &mut [u8] = if buf.is_null() {
                 if len > 0 {
                     refuse!(-1, "ws_write: buf is NULL but len is {len}");
                 }
+                empty = [0; WS_PRE];
                 &mut empty
             } else {
                 // SAFETY: the caller provides WS_PRE writable bytes before `buf`

@@ -119,10 +119,11 @@ pub enum Wsi {
 #[inline]
 fn wsi_decode(h: *const ws) -> Option<(usize, Wsi)> {
     let v = h as usize;
-    if v & 0x3 != 0 || v == 0 {
+    if v & 0x3 != 0 {
         return None;
     }
     let index = ((v >> 2) & 0x0fff_ffff) as u32;
+    // Slot bits 0 (NULL among them) name no context.
     let slot = ((v >> 30) & 0x3ff).checked_sub(1)?;
     let gen = (v >> 40) as u32;
     let which = if gen == 0 {

@@ -32,6 +32,7 @@ mod restart_api;
 mod ring_api;
 mod sender_api;
 mod service_api;
+pub(crate) mod socket;
 mod stats_api;
 mod timer_api;
 mod tls_options;

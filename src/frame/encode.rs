@@ -3,8 +3,10 @@
 
 use super::OpCode;
 
-/// Writes a masked client frame header into `out` (at least [`MAX_HEADER`](super::MAX_HEADER)
-/// bytes) and returns its length.
+/// Writes a masked client frame header into `out` (at least
+/// [`header_len`]`(payload_len)` bytes, at most [`MAX_HEADER`](super::MAX_HEADER))
+/// and returns its length.
+#[inline]
 pub fn encode_header(
     out: &mut [u8],
     op: OpCode,
@@ -12,21 +14,44 @@ pub fn encode_header(
     payload_len: usize,
     mask: [u8; 4],
 ) -> usize {
-    out[0] = (if fin { 0x80 } else { 0 }) | op as u8;
-    let n = if payload_len < 126 {
-        out[1] = 0x80 | payload_len as u8;
-        2
+    let n = header_len(payload_len);
+    encode_header_before(out, n, op, fin, payload_len, mask);
+    n
+}
+
+/// Writes a masked client frame header that ends at `end` in `buf` (where
+/// its payload starts) and returns where it starts: a frame built in the
+/// headroom before its payload. One test of the length picks the header's
+/// size and its bytes, each size written as one fixed-size copy.
+#[inline(always)]
+pub fn encode_header_before(
+    buf: &mut [u8],
+    end: usize,
+    op: OpCode,
+    fin: bool,
+    payload_len: usize,
+    mask: [u8; 4],
+) -> usize {
+    let b0 = (if fin { 0x80 } else { 0 }) | op as u8;
+    let [m0, m1, m2, m3] = mask;
+    if payload_len < 126 {
+        let start = end - 6;
+        buf[start..end].copy_from_slice(&[b0, 0x80 | payload_len as u8, m0, m1, m2, m3]);
+        start
     } else if payload_len <= u16::MAX as usize {
-        out[1] = 0x80 | 126;
-        out[2..4].copy_from_slice(&(payload_len as u16).to_be_bytes());
-        4
+        let start = end - 8;
+        let [l0, l1] = (payload_len as u16).to_be_bytes();
+        buf[start..end].copy_from_slice(&[b0, 0x80 | 126, l0, l1, m0, m1, m2, m3]);
+        start
     } else {
-        out[1] = 0x80 | 127;
-        out[2..10].copy_from_slice(&(payload_len as u64).to_be_bytes());
-        10
-    };
-    out[n..n + 4].copy_from_slice(&mask);
-    n + 4
+        let start = end - 14;
+        let l = (payload_len as u64).to_be_bytes();
+        buf[start] = b0;
+        buf[start + 1] = 0x80 | 127;
+        buf[start + 2..start + 10].copy_from_slice(&l);
+        buf[start + 10..end].copy_from_slice(&mask);
+        start
+    }
 }
 
 /// Sets RSV1 in a header [`encode_header`] wrote: the first frame of a
@@ -36,6 +61,7 @@ pub fn mark_compressed(header: &mut [u8]) {
 }
 
 /// The header length [`encode_header`] writes for this payload length.
+#[inline]
 pub fn header_len(payload_len: usize) -> usize {
     match payload_len {
         0..=125 => 6,
@@ -57,15 +83,15 @@ pub fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
     // 32 bytes at a time against a 32-byte key (a multiple of 4, so the key
     // stays in phase): the compiler turns each block into vector XORs, with
     // AVX2 (one 32-byte XOR per block) where the CPU has it, chosen once at
-    // run time by `multiversion`, else SSE2. Four blocks per turn of the
-    // loop while they last, so its bookkeeping is paid once per 128 bytes.
+    // run time by `multiversion`, else SSE2. Eight blocks per turn of the
+    // loop while they last, so its bookkeeping is paid once per 256 bytes.
     let mut key = [0u8; 32];
     for k in key.chunks_exact_mut(4) {
         k.copy_from_slice(&mask);
     }
-    let mut wide = data.chunks_exact_mut(128);
-    for four in &mut wide {
-        for block in four.chunks_exact_mut(32) {
+    let mut wide = data.chunks_exact_mut(256);
+    for eight in &mut wide {
+        for block in eight.chunks_exact_mut(32) {
             xor_block(block, &key);
         }
     }

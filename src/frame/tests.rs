@@ -355,6 +355,32 @@ fn close_payload_and_code() {
 }
 
 #[test]
+fn headers_hold_opcode_fin_length_and_mask_right_before_the_payload() {
+    let m = [0xa1, 0x02, 0x73, 0xf4];
+    let cases: [(usize, &[u8]); 4] = [
+        (125, &[0x82, 0x80 | 125]),
+        (126, &[0x82, 0xfe, 0, 126]),
+        (65535, &[0x82, 0xfe, 0xff, 0xff]),
+        (65536, &[0x82, 0xff, 0, 0, 0, 0, 0, 1, 0, 0]),
+    ];
+    for (len, fixed) in cases {
+        let want: Vec<u8> = fixed.iter().chain(&m).copied().collect();
+        // In headroom, as ws_write builds it: the bytes before stay.
+        let mut buf = [0x55u8; 20];
+        let start = encode_header_before(&mut buf, 18, OpCode::Binary, true, len, m);
+        assert_eq!(&buf[start..18], &want[..], "len {len}");
+        assert!(buf[..start].iter().chain(&buf[18..]).all(|&b| b == 0x55));
+        let mut out = [0u8; MAX_HEADER];
+        let n = encode_header(&mut out, OpCode::Binary, true, len, m);
+        assert_eq!(&out[..n], &want[..], "len {len}");
+    }
+    // No FIN, another opcode.
+    let mut out = [0u8; MAX_HEADER];
+    encode_header(&mut out, OpCode::Continuation, false, 3, m);
+    assert_eq!(out[..2], [0x00, 0x83]);
+}
+
+#[test]
 fn header_encoding_round_trips_through_mask() {
     for len in [0usize, 125, 126, 65535, 65536] {
         let mut out = [0u8; MAX_HEADER];
@@ -378,7 +404,8 @@ fn header_encoding_round_trips_through_mask() {
 
 #[test]
 fn mask_matches_bytewise_at_every_length_and_alignment() {
-    let buf: Vec<u8> = (0..300u32).map(|i| (i * 7 + 3) as u8).collect();
+    // Past two turns of the eight-block loop, with every remainder.
+    let buf: Vec<u8> = (0..600u32).map(|i| (i * 7 + 3) as u8).collect();
     for start in 0..9 {
         for len in 0..buf.len() - start {
             let mut fast = buf[start..start + len].to_vec();

@@ -1,0 +1,40 @@
+//! The one socket call the send path makes per message, straight to the C
+//! library: `send(2)` with `MSG_NOSIGNAL`, as std's `TcpStream::write`
+//! makes it, without the two layers of wrappers (mio's, std's) around it.
+
+use std::io;
+use std::os::fd::AsRawFd;
+
+/// Sends from `buf` on a non-blocking socket: Ok(bytes taken), or the
+/// error (`WouldBlock` when the socket takes nothing now). A peer that has
+/// gone raises no SIGPIPE.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[inline]
+pub(crate) fn send(sock: &impl AsRawFd, buf: &[u8]) -> io::Result<usize> {
+    use std::os::raw::{c_int, c_void};
+    const MSG_NOSIGNAL: c_int = 0x4000;
+    extern "C" {
+        fn send(fd: c_int, buf: *const c_void, len: usize, flags: c_int) -> isize;
+    }
+    // SAFETY: `buf` is valid for `buf.len()` bytes, which send only reads,
+    // and the descriptor is the caller's open socket.
+    let n = unsafe {
+        send(
+            sock.as_raw_fd(),
+            buf.as_ptr().cast(),
+            buf.len(),
+            MSG_NOSIGNAL,
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[inline]
+pub(crate) fn send(sock: &mio::net::TcpStream, buf: &[u8]) -> io::Result<usize> {
+    use std::io::Write;
+    (&*sock).write(buf)
+}
