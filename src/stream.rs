@@ -119,7 +119,7 @@ impl Stream {
     #[inline]
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.tls.is_none() {
-            return self.tcp.read(buf);
+            return crate::ffi::socket::recv(&self.tcp, buf);
         }
         self.read_tls(buf)
     }
