@@ -1,6 +1,6 @@
 //! The C boundary: the only place with `extern "C"`, raw pointers and
 //! `unsafe`. Every exported function checks its arguments, runs its body
-//! inside [`guard!`] so a panic becomes the documented error value, and calls
+//! inside `guard!` so a panic becomes the documented error value, and calls
 //! into the safe core.
 //!
 //! The safety contract of each function is its C documentation in

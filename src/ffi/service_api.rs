@@ -49,7 +49,7 @@ pub const WS_POLLOUT: c_int = 0x4;
 pub const WS_POLLHUP: c_int = 0x10 | 0x8;
 
 /// `ws_context_creation_info.wsloop_flags`: deliver libwebsockets'
-/// external-poll callbacks to protocols[0]: `WS_CALLBACK_LOCK_POLL`,
+/// external-poll callbacks to `protocols[0]`: `WS_CALLBACK_LOCK_POLL`,
 /// `WS_CALLBACK_ADD_POLL_FD` with the context's descriptor (see
 /// `ws_get_poll_fd()`), `WS_CALLBACK_UNLOCK_POLL` after PROTOCOL_INIT, and
 /// `WS_CALLBACK_DEL_POLL_FD` (inside LOCK/UNLOCK) from `ws_context_destroy`

@@ -4,7 +4,7 @@
 use super::OpCode;
 
 /// Writes a masked client frame header into `out` (at least
-/// [`header_len`]`(payload_len)` bytes, at most [`MAX_HEADER`](super::MAX_HEADER))
+/// [`header_len`]`(payload_len)` bytes, at most `MAX_HEADER`)
 /// and returns its length.
 #[inline]
 pub fn encode_header(
