@@ -4,29 +4,17 @@
 //! `Instant::now()` reads the same clock (CLOCK_MONOTONIC on Linux), but
 //! everything the loop then does with an `Instant` (comparisons,
 //! `saturating_duration_since`) is seconds-and-nanoseconds arithmetic; the
-//! loop reads the clock twice per iteration, so it keeps a plain integer.
+//! loop reads the clock once per iteration, so it keeps a plain integer.
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn monotonic_ns() -> u64 {
-    use std::os::raw::{c_int, c_long};
-
-    /// `struct timespec` on 64-bit Linux (the only width the crate builds for).
-    #[repr(C)]
-    struct Timespec {
-        tv_sec: c_long,
-        tv_nsec: c_long,
-    }
-    const CLOCK_MONOTONIC: c_int = 1;
-    extern "C" {
-        fn clock_gettime(clock: c_int, ts: *mut Timespec) -> c_int;
-    }
-    let mut ts = Timespec {
+    let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: `ts` is a valid, writable timespec, and CLOCK_MONOTONIC
     // exists on every Linux, so the call cannot fail.
-    let r = unsafe { clock_gettime(CLOCK_MONOTONIC, &mut ts) };
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     debug_assert_eq!(r, 0);
     (ts.tv_sec as u64)
         .wrapping_mul(1_000_000_000)
@@ -44,17 +32,13 @@ pub(crate) struct TimerFd(std::os::fd::OwnedFd);
 impl TimerFd {
     pub(crate) fn new() -> std::io::Result<TimerFd> {
         use std::os::fd::FromRawFd;
-        use std::os::raw::c_int;
-        // Declared here, as clock_gettime above: cbindgen would put
-        // module-level declarations of the C boundary in the header.
-        const CLOCK_MONOTONIC: c_int = 1;
-        const TFD_NONBLOCK: c_int = 0o4000;
-        const TFD_CLOEXEC: c_int = 0o2000000;
-        extern "C" {
-            fn timerfd_create(clock: c_int, flags: c_int) -> c_int;
-        }
         // SAFETY: plain system call; the descriptor it returns is ours alone.
-        let fd = unsafe { timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC) };
+        let fd = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
         if fd < 0 {
             return Err(std::io::Error::last_os_error());
         }
@@ -67,43 +51,23 @@ impl TimerFd {
     /// clears an expiry not yet read.
     pub(crate) fn set(&self, at: Option<u64>) -> std::io::Result<()> {
         use std::os::fd::AsRawFd;
-        use std::os::raw::{c_int, c_long};
-        #[repr(C)]
-        struct Timespec {
-            tv_sec: c_long,
-            tv_nsec: c_long,
-        }
-        #[repr(C)]
-        struct Itimerspec {
-            it_interval: Timespec,
-            it_value: Timespec,
-        }
-        const TFD_TIMER_ABSTIME: c_int = 1;
-        extern "C" {
-            fn timerfd_settime(
-                fd: c_int,
-                flags: c_int,
-                new: *const Itimerspec,
-                old: *mut Itimerspec,
-            ) -> c_int;
-        }
         // An all-zero value disarms: a due time of 0 becomes 1 ns, long past.
         let ns = at.map_or(0, |t| t.max(1));
-        let spec = Itimerspec {
-            it_interval: Timespec {
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec {
                 tv_sec: 0,
                 tv_nsec: 0,
             },
-            it_value: Timespec {
+            it_value: libc::timespec {
                 tv_sec: (ns / 1_000_000_000).min(i64::MAX as u64) as _,
                 tv_nsec: (ns % 1_000_000_000) as _,
             },
         };
         // SAFETY: `spec` is a valid itimerspec and the old value is not asked for.
         let r = unsafe {
-            timerfd_settime(
+            libc::timerfd_settime(
                 self.0.as_raw_fd(),
-                TFD_TIMER_ABSTIME,
+                libc::TFD_TIMER_ABSTIME,
                 &spec,
                 std::ptr::null_mut(),
             )
@@ -153,22 +117,13 @@ mod tests {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     fn readable_within(t: &super::TimerFd, ms: i32) -> bool {
         use std::os::fd::AsRawFd;
-        #[repr(C)]
-        struct Pollfd {
-            fd: i32,
-            events: i16,
-            revents: i16,
-        }
-        extern "C" {
-            fn poll(fds: *mut Pollfd, n: u64, timeout: i32) -> i32;
-        }
-        let mut p = Pollfd {
+        let mut p = libc::pollfd {
             fd: t.as_raw_fd(),
-            events: 1,
+            events: libc::POLLIN,
             revents: 0,
         };
         // SAFETY: one valid pollfd.
-        unsafe { poll(&mut p, 1, ms) == 1 }
+        unsafe { libc::poll(&mut p, 1, ms) == 1 }
     }
 
     #[cfg(any(target_os = "linux", target_os = "android"))]

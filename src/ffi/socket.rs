@@ -12,19 +12,14 @@ use std::os::fd::AsRawFd;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[inline]
 pub(crate) fn send(sock: &impl AsRawFd, buf: &[u8]) -> io::Result<usize> {
-    use std::os::raw::{c_int, c_void};
-    const MSG_NOSIGNAL: c_int = 0x4000;
-    extern "C" {
-        fn send(fd: c_int, buf: *const c_void, len: usize, flags: c_int) -> isize;
-    }
     // SAFETY: `buf` is valid for `buf.len()` bytes, which send only reads,
     // and the descriptor is the caller's open socket.
     let n = unsafe {
-        send(
+        libc::send(
             sock.as_raw_fd(),
             buf.as_ptr().cast(),
             buf.len(),
-            MSG_NOSIGNAL,
+            libc::MSG_NOSIGNAL,
         )
     };
     if n < 0 {
@@ -45,14 +40,10 @@ pub(crate) fn send(sock: &mio::net::TcpStream, buf: &[u8]) -> io::Result<usize> 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[inline]
 pub(crate) fn recv(sock: &impl AsRawFd, buf: &mut [u8]) -> io::Result<usize> {
-    use std::os::raw::{c_int, c_void};
-    extern "C" {
-        fn recv(fd: c_int, buf: *mut c_void, len: usize, flags: c_int) -> isize;
-    }
     // SAFETY: `buf` is valid for writes of `buf.len()` bytes, of which recv
     // writes at most that many, and the descriptor is the caller's open
     // socket.
-    let n = unsafe { recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+    let n = unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
