@@ -10,7 +10,6 @@
 use std::time::{Duration, Instant};
 
 use crate::clock::Tick;
-
 use crate::frame::OpCode;
 
 /// What one connection has done so far.

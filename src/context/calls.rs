@@ -150,7 +150,7 @@ impl Context {
     /// Part of what `write` accepted was refused by the socket and waits
     /// for it (frames gathered in this loop iteration go out before it
     /// ends, and do not count below [`crate::connection::GATHER_MAX`]).
-    pub fn backlogged(&self, id: ConnId) -> Option<bool> {
+    pub fn choked(&self, id: ConnId) -> Option<bool> {
         self.with_conn(id, |c| c.choked())
     }
 

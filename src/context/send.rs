@@ -276,9 +276,12 @@ impl Context {
     /// Sends the frames gathered for a connection, with no CLIENT_WRITEABLE:
     /// for those still queued when `run_pending` stops.
     pub(crate) fn send_gathered(&self, id: ConnId) {
-        let r = self.with_conn(id, |c| match c.gathering {
-            true => c.flush().map_err(|e| write_failed(c, e)),
-            false => Ok(()),
+        let r = self.with_conn(id, |c| {
+            if c.gathering {
+                c.flush().map_err(|e| write_failed(c, e))
+            } else {
+                Ok(())
+            }
         });
         if r == Some(Err(())) {
             self.finish_later(id);

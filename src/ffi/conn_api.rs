@@ -42,7 +42,6 @@ pub unsafe extern "C" fn ws_write(
             if len > c_int::MAX as usize {
                 refuse!(-1, "ws_write: len {len} is larger than INT_MAX");
             }
-            // Zeroed only when it is used.
             let mut empty: [u8; WS_PRE];
             let frame: &mut [u8] = if buf.is_null() {
                 if len > 0 {
@@ -421,7 +420,7 @@ pub unsafe extern "C" fn ws_send_pipe_choked(wsi: *mut ws) -> c_int {
         ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
         {
             match handles::live_conn(wsi, "ws_send_pipe_choked") {
-                Some((s, id)) => (s.core.backlogged(id).unwrap_or(true)) as c_int,
+                Some((s, id)) => (s.core.choked(id).unwrap_or(true)) as c_int,
                 None => 1,
             }
         }
@@ -438,7 +437,7 @@ pub unsafe extern "C" fn ws_partial_buffered(wsi: *mut ws) -> c_int {
         ctx = super::handles::any_wsi_shell(wsi).map(|(s, _)| s),
         {
             match handles::live_conn(wsi, "ws_partial_buffered") {
-                Some((s, id)) => (s.core.backlogged(id).unwrap_or(false)) as c_int,
+                Some((s, id)) => (s.core.choked(id).unwrap_or(false)) as c_int,
                 None => 0,
             }
         }
