@@ -142,15 +142,10 @@ impl Context {
                 });
             }
             c.tx_check(op, fin).map_err(WriteError::Misframed)?;
-            if matches!(op, OpCode::Ping | OpCode::Pong) && len > frame::MAX_CONTROL_PAYLOAD {
-                return Err(WriteError::ControlTooLong { op, len });
+            if (op as u8) >= 8 {
+                control(c, op, &buf[head..])?;
             }
             c.stats.written(op, fin, len);
-            if op == OpCode::Ping {
-                c.stats
-                    .rtt_mut()
-                    .app_ping(&buf[head..], crate::clock::Tick::now());
-            }
             // The first write of an iteration goes straight out, framed in
             // place; more small ones from callbacks in the same iteration
             // (the next CLIENT_WRITEABLEs) are gathered and sent together.
@@ -158,7 +153,7 @@ impl Context {
             c.wrote_at = iteration;
             // Frames queued behind what the socket refused are not gathered:
             // they wait for its writable event.
-            let backlogged = c.backlogged();
+            let backlogged = queued > 0 || c.tls_backlogged();
             if c.pmd.is_some() {
                 if let Some(sent) = self.write_compressed(c, (op, fin, &buf[head..]), mask) {
                     c.gathering |= gather && !backlogged;
@@ -301,6 +296,22 @@ impl Context {
         let r = self.dispatch(id, Reason::ClientWriteable, CbIn::None);
         self.after_callback(id, r);
     }
+}
+
+/// A PING or PONG's own checks (its length), and a PING's start of a
+/// round-trip measurement. Out of line: most writes are data.
+#[inline(never)]
+fn control(c: &mut Conn, op: OpCode, payload: &[u8]) -> Result<(), WriteError> {
+    let len = payload.len();
+    if len > frame::MAX_CONTROL_PAYLOAD {
+        return Err(WriteError::ControlTooLong { op, len });
+    }
+    if op == OpCode::Ping {
+        c.stats
+            .rtt_mut()
+            .app_ping(payload, crate::clock::Tick::now());
+    }
+    Ok(())
 }
 
 /// Ends a connection whose socket failed while sending.
