@@ -388,6 +388,16 @@ impl Conn {
         (queued > 0 && (!self.gathering || queued >= GATHER_MAX)) || self.tls_backlogged()
     }
 
+    /// Nothing is queued, on a plain socket (or none), and no other thread
+    /// writes to the connection: [`Conn::flush`] and `outbox::feed` have
+    /// nothing to do, and nothing chokes it.
+    #[inline]
+    pub(crate) fn idle(&self) -> bool {
+        self.out.is_empty()
+            && self.outbox.is_none()
+            && !self.sock.as_ref().is_some_and(Stream::is_tls)
+    }
+
     /// Writes queued bytes until the socket refuses. Err means the connection is dead.
     #[inline]
     pub(crate) fn flush(&mut self) -> io::Result<()> {

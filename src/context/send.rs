@@ -242,6 +242,16 @@ impl Context {
         // out with what it writes, by the FLUSH queued here, later in this
         // iteration, or at once when they reach GATHER_MAX.
         let state = self.with_conn(id, |c| {
+            if c.idle() {
+                // Nothing to flush or feed, and nothing holds a
+                // CLIENT_WRITEABLE back: only the request and the phase count.
+                let due = c.want_writeable && matches!(c.phase, Phase::Established);
+                c.want_writeable &= !due;
+                return Ok(due.then(|| {
+                    let first = c.gathering && c.add_pend(pend::FLUSH);
+                    ((c.protocol, c.user), first)
+                }));
+            }
             let hold = c.gathering && c.writeable_due();
             let flushed = if hold { Ok(()) } else { c.flush() };
             match flushed.and_then(|()| outbox::feed(c)) {
