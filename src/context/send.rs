@@ -237,33 +237,21 @@ impl Context {
     /// Flushes and delivers a due CLIENT_WRITEABLE.
     pub(crate) fn after_io(&self, id: ConnId) {
         // One borrow: flush, then see whether a CLIENT_WRITEABLE is due,
-        // and for whom (the callback follows). Frames gathered in this
-        // iteration are not flushed while a CLIENT_WRITEABLE is due: they go
-        // out with what it writes, by the FLUSH queued here, later in this
-        // iteration, or at once when they reach GATHER_MAX.
+        // and for whom (the callback follows).
         let state = self.with_conn(id, |c| {
-            if c.idle() {
+            let due = if c.idle() {
                 // Nothing to flush or feed, and nothing holds a
                 // CLIENT_WRITEABLE back: only the request and the phase count.
                 let due = c.want_writeable && matches!(c.phase, Phase::Established);
                 c.want_writeable &= !due;
-                return Ok(due.then(|| {
-                    let first = c.gathering && c.add_pend(pend::FLUSH);
-                    ((c.protocol, c.user), first)
-                }));
-            }
-            let hold = c.gathering && c.writeable_due();
-            let flushed = if hold { Ok(()) } else { c.flush() };
-            match flushed.and_then(|()| outbox::feed(c)) {
-                Ok(()) => Ok(c.take_writeable().then(|| {
-                    let first = c.gathering && c.add_pend(pend::FLUSH);
-                    ((c.protocol, c.user), first)
-                })),
-                Err(e) => {
-                    write_failed(c, e);
-                    Err(())
-                }
-            }
+                due
+            } else {
+                flush_and_feed(c)?
+            };
+            Ok(due.then(|| {
+                let first = c.gathering && c.add_pend(pend::FLUSH);
+                ((c.protocol, c.user), first)
+            }))
         });
         match state {
             Some(Err(())) => self.finish_later(id),
@@ -322,6 +310,25 @@ fn control(c: &mut Conn, op: OpCode, payload: &[u8]) -> Result<(), WriteError> {
             .app_ping(payload, crate::clock::Tick::now());
     }
     Ok(())
+}
+
+/// `after_io` for a connection with something queued, a TLS session or an
+/// outbox: flushes, feeds the outbox, and says whether a CLIENT_WRITEABLE
+/// is due (taking the request); Err(()) when the socket failed. Frames
+/// gathered in this iteration are not flushed while a CLIENT_WRITEABLE is
+/// due: they go out with what it writes, by the FLUSH `after_io` queues,
+/// later in this iteration, or at once when they reach GATHER_MAX.
+#[inline(never)]
+fn flush_and_feed(c: &mut Conn) -> Result<bool, ()> {
+    let hold = c.gathering && c.writeable_due();
+    let flushed = if hold { Ok(()) } else { c.flush() };
+    match flushed.and_then(|()| outbox::feed(c)) {
+        Ok(()) => Ok(c.take_writeable()),
+        Err(e) => {
+            write_failed(c, e);
+            Err(())
+        }
+    }
 }
 
 /// Ends a connection whose socket failed while sending.
