@@ -129,8 +129,6 @@ impl Context {
             self.pend(id, pend::FLUSH);
         }
         let mask = self.mask();
-        let in_callback = self.in_callback();
-        let iteration = self.iteration.get();
         let r = self.with_conn(id, |c| {
             open_for_messages(c).map_err(|why| not_open(c, why))?;
             let queued = c.buffered();
@@ -149,7 +147,8 @@ impl Context {
             // The first write of an iteration goes straight out, framed in
             // place; more small ones from callbacks in the same iteration
             // (the next CLIENT_WRITEABLEs) are gathered and sent together.
-            let gather = in_callback && len < DIRECT_WRITE_MIN && c.wrote_at == iteration;
+            let iteration = self.iteration.get();
+            let gather = self.in_callback() && len < DIRECT_WRITE_MIN && c.wrote_at == iteration;
             c.wrote_at = iteration;
             // Frames queued behind what the socket refused are not gathered:
             // they wait for its writable event.
@@ -196,7 +195,7 @@ impl Context {
             }
             Some(Ok(Sent::Direct)) => Ok(len),
             Some(Ok(Sent::Queued)) => {
-                if in_callback || self.in_service.get() > 0 {
+                if self.in_callback() || self.in_service.get() > 0 {
                     self.pend(id, pend::FLUSH);
                 } else {
                     self.after_io(id);
