@@ -372,11 +372,11 @@ impl Conn {
         self.out.len() - self.out_pos
     }
 
-    /// Something written is still waiting for the socket: queued frames, or
-    /// TLS records rustls holds. A new frame goes behind them.
+    /// TLS records rustls holds for the socket. With queued frames
+    /// ([`Conn::buffered`]), what a new frame must go behind.
     #[inline]
-    pub(crate) fn backlogged(&self) -> bool {
-        self.buffered() > 0 || self.sock.as_ref().is_some_and(Stream::backlogged)
+    pub(crate) fn tls_backlogged(&self) -> bool {
+        self.sock.as_ref().is_some_and(Stream::backlogged)
     }
 
     /// The socket has refused something written (or frames gathered in
@@ -385,8 +385,17 @@ impl Conn {
     #[inline]
     pub(crate) fn choked(&self) -> bool {
         let queued = self.buffered();
-        (queued > 0 && (!self.gathering || queued >= GATHER_MAX))
-            || self.sock.as_ref().is_some_and(Stream::backlogged)
+        (queued > 0 && (!self.gathering || queued >= GATHER_MAX)) || self.tls_backlogged()
+    }
+
+    /// Nothing is queued, on a plain socket (or none), and no other thread
+    /// writes to the connection: [`Conn::flush`] and `outbox::feed` have
+    /// nothing to do, and nothing chokes it.
+    #[inline]
+    pub(crate) fn idle(&self) -> bool {
+        self.out.is_empty()
+            && self.outbox.is_none()
+            && !self.sock.as_ref().is_some_and(Stream::is_tls)
     }
 
     /// Writes queued bytes until the socket refuses. Err means the connection is dead.
@@ -476,16 +485,19 @@ impl Conn {
     /// progress, and opens or closes the message.
     #[inline]
     pub(crate) fn tx_check(&mut self, op: OpCode, fin: bool) -> Result<(), Misframed> {
-        match op {
-            OpCode::Ping | OpCode::Pong if !fin => return Err(Misframed::FragmentedControl),
-            OpCode::Text | OpCode::Binary if self.tx_message_open => {
-                return Err(Misframed::MessageInProgress)
+        if (op as u8) < 8 {
+            // A data frame: CONTINUATION exactly when a message is open.
+            let continuation = op == OpCode::Continuation;
+            if continuation != self.tx_message_open {
+                return Err(if continuation {
+                    Misframed::NoMessageInProgress
+                } else {
+                    Misframed::MessageInProgress
+                });
             }
-            OpCode::Continuation if !self.tx_message_open => {
-                return Err(Misframed::NoMessageInProgress)
-            }
-            OpCode::Text | OpCode::Binary | OpCode::Continuation => self.tx_message_open = !fin,
-            _ => {}
+            self.tx_message_open = !fin;
+        } else if !fin && matches!(op, OpCode::Ping | OpCode::Pong) {
+            return Err(Misframed::FragmentedControl);
         }
         Ok(())
     }

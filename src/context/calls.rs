@@ -107,11 +107,11 @@ impl Context {
         // The connection whose received data is being delivered has its
         // `after_io` next, which delivers the CLIENT_WRITEABLE: no deferred
         // work for it.
-        let followed = self.receiving.get() == id.key();
         let r = self.with_conn(id, |c| match c.phase {
             Phase::Closing | Phase::Done(_) => None,
             _ => {
                 c.want_writeable = true;
+                let followed = self.receiving.get() == id.key();
                 Some(!followed && c.add_pend(pend::WRITEABLE))
             }
         });

@@ -13,6 +13,7 @@ mod eyeballs;
 #[cfg(test)]
 pub(crate) mod inject;
 mod keepalive;
+mod masks;
 mod outbox;
 mod pmd;
 mod receive;
@@ -31,7 +32,7 @@ use std::time::Duration;
 
 use mio::{Events, Poll};
 use rand::rngs::StdRng;
-use rand::{RngCore, SeedableRng};
+use rand::SeedableRng;
 
 use crate::callbacks::{Callbacks, CbIn, ConnId, Opaque, Reason, Target};
 use crate::clock::Tick;
@@ -161,6 +162,8 @@ pub struct Context {
     /// lws' external-poll callbacks were asked for (external.rs).
     poll_callbacks: Cell<bool>,
     rng: RefCell<StdRng>,
+    /// The frames' masking keys.
+    masks: masks::Masks,
     /// Totals over every connection (`ws_get_context_stats`).
     totals: RefCell<crate::stats::Totals>,
     /// permessage-deflate's settings and the streams connections borrow.
@@ -206,6 +209,7 @@ impl Context {
             nudged: Cell::new(false),
             poll_callbacks: Cell::new(false),
             rng: RefCell::new(StdRng::from_os_rng()),
+            masks: masks::Masks::new(),
             totals: RefCell::new(Default::default()),
             pmd_pool: RefCell::new(crate::deflate::Pool::new(Default::default())),
             pmd_buf: RefCell::new(Vec::new()),
@@ -313,8 +317,10 @@ impl Context {
         self.with_conn(id, |_| ()).is_some()
     }
 
+    /// A frame's masking key.
+    #[inline(always)]
     pub(crate) fn mask(&self) -> [u8; 4] {
-        self.rng.borrow_mut().next_u32().to_ne_bytes()
+        self.masks.next()
     }
 
     pub(crate) fn set_deadline(&self, c: &mut Conn, after: Duration) {

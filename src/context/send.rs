@@ -129,8 +129,6 @@ impl Context {
             self.pend(id, pend::FLUSH);
         }
         let mask = self.mask();
-        let in_callback = self.in_callback();
-        let iteration = self.iteration.get();
         let r = self.with_conn(id, |c| {
             open_for_messages(c).map_err(|why| not_open(c, why))?;
             let queued = c.buffered();
@@ -142,23 +140,19 @@ impl Context {
                 });
             }
             c.tx_check(op, fin).map_err(WriteError::Misframed)?;
-            if matches!(op, OpCode::Ping | OpCode::Pong) && len > frame::MAX_CONTROL_PAYLOAD {
-                return Err(WriteError::ControlTooLong { op, len });
+            if (op as u8) >= 8 {
+                control(c, op, &buf[head..])?;
             }
             c.stats.written(op, fin, len);
-            if op == OpCode::Ping {
-                c.stats
-                    .rtt_mut()
-                    .app_ping(&buf[head..], crate::clock::Tick::now());
-            }
             // The first write of an iteration goes straight out, framed in
             // place; more small ones from callbacks in the same iteration
             // (the next CLIENT_WRITEABLEs) are gathered and sent together.
-            let gather = in_callback && len < DIRECT_WRITE_MIN && c.wrote_at == iteration;
+            let iteration = self.iteration.get();
+            let gather = self.in_callback() && len < DIRECT_WRITE_MIN && c.wrote_at == iteration;
             c.wrote_at = iteration;
             // Frames queued behind what the socket refused are not gathered:
             // they wait for its writable event.
-            let backlogged = c.backlogged();
+            let backlogged = queued > 0 || c.tls_backlogged();
             if c.pmd.is_some() {
                 if let Some(sent) = self.write_compressed(c, (op, fin, &buf[head..]), mask) {
                     c.gathering |= gather && !backlogged;
@@ -201,7 +195,7 @@ impl Context {
             }
             Some(Ok(Sent::Direct)) => Ok(len),
             Some(Ok(Sent::Queued)) => {
-                if in_callback || self.in_service.get() > 0 {
+                if self.in_callback() || self.in_service.get() > 0 {
                     self.pend(id, pend::FLUSH);
                 } else {
                     self.after_io(id);
@@ -242,23 +236,21 @@ impl Context {
     /// Flushes and delivers a due CLIENT_WRITEABLE.
     pub(crate) fn after_io(&self, id: ConnId) {
         // One borrow: flush, then see whether a CLIENT_WRITEABLE is due,
-        // and for whom (the callback follows). Frames gathered in this
-        // iteration are not flushed while a CLIENT_WRITEABLE is due: they go
-        // out with what it writes, by the FLUSH queued here, later in this
-        // iteration, or at once when they reach GATHER_MAX.
+        // and for whom (the callback follows).
         let state = self.with_conn(id, |c| {
-            let hold = c.gathering && c.writeable_due();
-            let flushed = if hold { Ok(()) } else { c.flush() };
-            match flushed.and_then(|()| outbox::feed(c)) {
-                Ok(()) => Ok(c.take_writeable().then(|| {
-                    let first = c.gathering && c.add_pend(pend::FLUSH);
-                    ((c.protocol, c.user), first)
-                })),
-                Err(e) => {
-                    write_failed(c, e);
-                    Err(())
-                }
-            }
+            let due = if c.idle() {
+                // Nothing to flush or feed, and nothing holds a
+                // CLIENT_WRITEABLE back: only the request and the phase count.
+                let due = c.want_writeable && matches!(c.phase, Phase::Established);
+                c.want_writeable &= !due;
+                due
+            } else {
+                flush_and_feed(c)?
+            };
+            Ok(due.then(|| {
+                let first = c.gathering && c.add_pend(pend::FLUSH);
+                ((c.protocol, c.user), first)
+            }))
         });
         match state {
             Some(Err(())) => self.finish_later(id),
@@ -300,6 +292,41 @@ impl Context {
     fn writeable_now(&self, id: ConnId) {
         let r = self.dispatch(id, Reason::ClientWriteable, CbIn::None);
         self.after_callback(id, r);
+    }
+}
+
+/// A PING or PONG's own checks (its length), and a PING's start of a
+/// round-trip measurement. Out of line: most writes are data.
+#[inline(never)]
+fn control(c: &mut Conn, op: OpCode, payload: &[u8]) -> Result<(), WriteError> {
+    let len = payload.len();
+    if len > frame::MAX_CONTROL_PAYLOAD {
+        return Err(WriteError::ControlTooLong { op, len });
+    }
+    if op == OpCode::Ping {
+        c.stats
+            .rtt_mut()
+            .app_ping(payload, crate::clock::Tick::now());
+    }
+    Ok(())
+}
+
+/// `after_io` for a connection with something queued, a TLS session or an
+/// outbox: flushes, feeds the outbox, and says whether a CLIENT_WRITEABLE
+/// is due (taking the request); Err(()) when the socket failed. Frames
+/// gathered in this iteration are not flushed while a CLIENT_WRITEABLE is
+/// due: they go out with what it writes, by the FLUSH `after_io` queues,
+/// later in this iteration, or at once when they reach GATHER_MAX.
+#[inline(never)]
+fn flush_and_feed(c: &mut Conn) -> Result<bool, ()> {
+    let hold = c.gathering && c.writeable_due();
+    let flushed = if hold { Ok(()) } else { c.flush() };
+    match flushed.and_then(|()| outbox::feed(c)) {
+        Ok(()) => Ok(c.take_writeable()),
+        Err(e) => {
+            write_failed(c, e);
+            Err(())
+        }
     }
 }
 

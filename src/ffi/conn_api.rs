@@ -84,17 +84,19 @@ const PING: c_int = ws_write_protocol::WS_WRITE_PING as c_int;
 const PONG: c_int = ws_write_protocol::WS_WRITE_PONG as c_int;
 
 /// The opcode of a `WS_WRITE_*` kind (its low five bits); None for kinds
-/// that are not frames of a WebSocket message.
+/// that are not frames of a WebSocket message. One load from a table.
 #[inline]
 fn write_opcode(protocol: c_int) -> Option<OpCode> {
-    Some(match protocol & 0x1f {
-        TEXT => OpCode::Text,
-        BINARY => OpCode::Binary,
-        CONTINUATION => OpCode::Continuation,
-        PING => OpCode::Ping,
-        PONG => OpCode::Pong,
-        _ => return None,
-    })
+    const OPS: [Option<OpCode>; 32] = {
+        let mut t = [None; 32];
+        t[TEXT as usize] = Some(OpCode::Text);
+        t[BINARY as usize] = Some(OpCode::Binary);
+        t[CONTINUATION as usize] = Some(OpCode::Continuation);
+        t[PING as usize] = Some(OpCode::Ping);
+        t[PONG as usize] = Some(OpCode::Pong);
+        t
+    };
+    OPS[(protocol & 0x1f) as usize]
 }
 
 /// Why `ws_write` refuses a kind `write_opcode` does not take.
