@@ -38,6 +38,12 @@ impl RxBuf {
         let at = RX_HEADROOM + (PAGE - addr % PAGE) % PAGE;
         RxBuf { bytes, at }
     }
+
+    #[cold]
+    #[inline(never)]
+    fn boxed() -> Box<RxBuf> {
+        Box::new(RxBuf::new())
+    }
 }
 
 /// Plain data for CLIENT_RECEIVE, `buf[start..start + len]`, to the
@@ -144,10 +150,17 @@ fn whole(
 }
 
 impl Context {
+    /// The receive buffer; a reentrant use (the buffer is out) gets one
+    /// of its own, made out of line.
+    #[inline]
     fn take_rx_buf(&self) -> Box<RxBuf> {
-        self.rx_buf.take().unwrap_or_else(|| Box::new(RxBuf::new()))
+        match self.rx_buf.take() {
+            Some(b) => b,
+            None => RxBuf::boxed(),
+        }
     }
 
+    #[inline]
     fn put_rx_buf(&self, b: Box<RxBuf>) {
         self.rx_buf.set(Some(b));
     }
