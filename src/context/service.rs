@@ -50,6 +50,7 @@ impl Context {
         self.service_once(wait)
     }
 
+    #[inline(always)]
     fn service_once(&self, wait: Wait) -> Result<(), Unusable> {
         let mut timeout = match wait {
             Wait::None => Some(Duration::ZERO),
