@@ -29,7 +29,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mio::{Events, Poll};
+use crate::ffi::events::Events;
+use mio::Poll;
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
@@ -176,6 +177,7 @@ impl Context {
         let poll = Poll::new()?;
         let remote = Remote::new(poll.registry(), WAKER)?;
         let timer_fd = service::timer_fd(&poll);
+        let events = Events::new(&poll, EVENTS);
         Ok(Context {
             tls: crate::tls::Tls::new(cfg.tls.clone()),
             proxy: RefCell::new(cfg.proxy.clone()),
@@ -184,7 +186,7 @@ impl Context {
             cfg,
             callbacks,
             poll: RefCell::new(poll),
-            events: RefCell::new(Events::with_capacity(EVENTS)),
+            events: RefCell::new(events),
             remote,
             slots: RefCell::new(Vec::new()),
             free: RefCell::new(Vec::new()),

@@ -3,11 +3,11 @@
 use std::io;
 
 use super::close::truncate_utf8;
-use super::service::Ready;
 use super::Context;
 use crate::callbacks::{CbIn, ConnId, Opaque, Reason};
 use crate::connection::{pend, Conn, Outcome, Phase, RxInfo};
 use crate::error::ConnectError;
+use crate::ffi::events::Ready;
 use crate::frame::{Event, OpCode, Violation};
 use crate::log;
 

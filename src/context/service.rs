@@ -17,16 +17,6 @@ const TIMER: Token = Token(usize::MAX - 1);
 /// Deferred work items one iteration may run beyond those queued before it.
 const PENDING_EXTRA: usize = 256;
 
-/// One socket's readiness from a poll.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Ready {
-    pub readable: bool,
-    pub writable: bool,
-    /// The peer closed (or the socket failed): read until it would block,
-    /// since no further event will come.
-    pub closed: bool,
-}
-
 impl Context {
     /// One loop iteration. Err once the context is unusable (destroyed, or
     /// its poll failed). A context a caught panic made unusable is refused
@@ -69,21 +59,20 @@ impl Context {
             }
         }
         let mut events = self.events.borrow_mut();
-        if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
+        if let Err(e) = events.wait(&self.poll, timeout) {
             if e.kind() != std::io::ErrorKind::Interrupted {
                 wlog!(log::ERR, "poll failed: {e}");
                 return Err(Unusable);
             }
         }
-        let full = events.iter().count() >= events.capacity();
+        let full = events.len() >= events.capacity();
         self.events_full.set(full);
         // The timer's event may be among those the full buffer left out.
         self.timers_due.set(self.timers_due.get() || full || !by_fd);
         self.now.set(Tick::now());
         #[cfg(test)]
         super::inject::maybe_panic("service");
-        for e in events.iter() {
-            let token = e.token();
+        for (token, ready) in events.iter() {
             if token.0 >= TIMER.0 {
                 if token == WAKER {
                     self.on_wake();
@@ -94,12 +83,6 @@ impl Context {
                 }
                 continue;
             }
-            let closed = e.is_error() || e.is_read_closed() || e.is_write_closed();
-            let ready = Ready {
-                readable: e.is_readable() || closed,
-                writable: e.is_writable() || closed,
-                closed,
-            };
             self.on_socket(ConnId::from_key(token.0 as u64), &ready);
         }
         drop(events);
