@@ -112,6 +112,9 @@ struct Slot {
 
 pub struct Context {
     pub(crate) cfg: Config,
+    /// Each protocol's receive chunk: its `rx_buffer_size`, or the
+    /// context's `pt_serv_buf_size` where that is 0.
+    chunks: Box<[usize]>,
     /// `cfg.retry`, shared by the connections that bring no policy of their own.
     retry: Rc<RetryPolicy>,
     callbacks: Box<dyn Callbacks>,
@@ -178,11 +181,20 @@ impl Context {
         let remote = Remote::new(poll.registry(), WAKER)?;
         let timer_fd = service::timer_fd(&poll);
         let events = Events::new(&poll, EVENTS);
+        let chunks = cfg
+            .protocols
+            .iter()
+            .map(|p| match p.rx_buffer_size {
+                0 => cfg.pt_serv_buf_size,
+                n => n,
+            })
+            .collect();
         Ok(Context {
             tls: crate::tls::Tls::new(cfg.tls.clone()),
             proxy: RefCell::new(cfg.proxy.clone()),
             rx_buf: Cell::new(Some(Box::new(RxBuf::new()))),
             retry: Rc::new(cfg.retry.clone()),
+            chunks,
             cfg,
             callbacks,
             poll: RefCell::new(poll),

@@ -188,11 +188,10 @@ impl Context {
         self.rx_buf.set(Some(b));
     }
 
+    /// How much of a message one CLIENT_RECEIVE delivers at most.
+    #[inline]
     pub(crate) fn chunk_size(&self, protocol: usize) -> usize {
-        match self.cfg.protocols[protocol].rx_buffer_size {
-            0 => self.cfg.pt_serv_buf_size,
-            n => n,
-        }
+        self.chunks[protocol]
     }
 
     /// Socket readiness for a connection. A readable one is read at once:
