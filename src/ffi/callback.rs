@@ -2,15 +2,26 @@
 //! callbacks (with handles built for `wsi` and lws' reason numbers),
 //! scheduled callbacks, and clearing the application's `pwsi`.
 
-use super::handles::wsi_handle;
+use super::handles::{wsi_context_bits, wsi_in};
 use super::types::*;
 use crate::callbacks::{Callbacks, CbIn, Opaque, Reason, Target};
 use std::ffi::c_void;
 
 /// Calls the C protocol callbacks for the core.
 pub struct CCallbacks {
-    pub slot: usize,
-    pub protocols: Vec<ws_protocols>,
+    /// The context's bits of each `wsi` handed over (`wsi_context_bits`).
+    context_bits: usize,
+    protocols: Vec<ws_protocols>,
+}
+
+impl CCallbacks {
+    /// The callbacks of the context in registry slot `slot`.
+    pub fn new(slot: usize, protocols: Vec<ws_protocols>) -> CCallbacks {
+        CCallbacks {
+            context_bits: wsi_context_bits(slot),
+            protocols,
+        }
+    }
 }
 
 impl Callbacks for CCallbacks {
@@ -26,8 +37,8 @@ impl Callbacks for CCallbacks {
             return 0;
         };
         let wsi = match target {
-            Target::Protocol(i) => wsi_handle(self.slot, i as u32, 0),
-            Target::Conn(id) => wsi_handle(self.slot, id.index, id.gen),
+            Target::Protocol(i) => wsi_in(self.context_bits, i as u32, 0),
+            Target::Conn(id) => wsi_in(self.context_bits, id.index, id.gen),
         };
         let reason = reason_to_c(reason);
         // SAFETY: `cb` is the application's callback from its protocol table;
