@@ -82,17 +82,6 @@ pub struct Config {
     pub deflate: Option<crate::deflate::Offer>,
 }
 
-/// How long `service` may wait for events.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Wait {
-    /// Handle what is ready and return.
-    None,
-    /// Until an event or the next timer.
-    Forever,
-    /// At most this long.
-    Max(Duration),
-}
-
 /// The context can no longer be used (its poll loop failed, or it was destroyed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unusable;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use mio::Token;
 
-use super::{Context, Marker, Unusable, Wait};
+use super::{Context, Marker, Unusable};
 use crate::callbacks::{CbIn, ConnId, Reason};
 use crate::clock::Tick;
 use crate::connection::pend;
@@ -18,11 +18,11 @@ const TIMER: Token = Token(usize::MAX - 1);
 const PENDING_EXTRA: usize = 256;
 
 impl Context {
-    /// One loop iteration. Err once the context is unusable (destroyed, or
-    /// its poll failed). A context a caught panic made unusable is refused
-    /// before it gets here (`ffi::handles::quarantine`).
-    #[inline]
-    pub fn service(&self, wait: Wait) -> Result<(), Unusable> {
+    /// One loop iteration, waiting at most `timeout` for events (None:
+    /// until an event or the next timer). Err once the context is unusable
+    /// (destroyed, or its poll failed). A context a caught panic made
+    /// unusable is refused before it gets here (`ffi::handles::quarantine`).
+    pub fn service(&self, timeout: Option<Duration>) -> Result<(), Unusable> {
         if self.destroyed.get() {
             return Err(Unusable);
         }
@@ -37,16 +37,11 @@ impl Context {
         let _inside = Marker::enter(&self.in_service);
         self.serviced.set(true);
         self.iteration.set(self.iteration.get().wrapping_add(1));
-        self.service_once(wait)
+        self.service_once(timeout)
     }
 
     #[inline(always)]
-    fn service_once(&self, wait: Wait) -> Result<(), Unusable> {
-        let mut timeout = match wait {
-            Wait::None => Some(Duration::ZERO),
-            Wait::Forever => None,
-            Wait::Max(d) => Some(d),
-        };
+    fn service_once(&self, mut timeout: Option<Duration>) -> Result<(), Unusable> {
         // Armed whatever the wait, so deferred work that keeps the waits at
         // zero does not hold timers back.
         let by_fd = self.timer_fd_armed();
