@@ -198,9 +198,9 @@ impl Context {
     /// the first read looks up its phase, so an established connection's
     /// read costs one lookup, not two.
     pub(super) fn on_socket(&self, id: ConnId, ready: &Ready) {
-        let step = if ready.readable {
+        let step = if ready.readable() {
             let outer = self.receiving.replace(id.key());
-            let step = self.read_frames_at::<true>(id, ready.closed);
+            let step = self.read_frames_at::<true>(id, ready.closed());
             self.receiving.set(outer);
             step
         } else {
@@ -209,7 +209,7 @@ impl Context {
         match step {
             Some(Step::Connect) => self.on_connect_event(id),
             Some(Step::Tls) => self.tls_io(id),
-            Some(Step::Upgrade) => self.handshake_io(id, ready.writable, ready.readable),
+            Some(Step::Upgrade) => self.handshake_io(id, ready.writable(), ready.readable()),
             // What was received has been delivered (`receiving` named the
             // connection meanwhile); `after_io` flushes what the socket can
             // take now and delivers a CLIENT_WRITEABLE asked for meanwhile.

@@ -7,14 +7,59 @@ use std::cell::RefCell;
 use std::io;
 use std::time::Duration;
 
+/// One socket's readiness from a poll: epoll's flags, read as mio reads
+/// them.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Ready(libc::c_int);
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+impl Ready {
+    /// Data to read, or the end of it (a hang-up or error is read too).
+    #[inline]
+    pub(crate) fn readable(self) -> bool {
+        self.0 & (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLERR | libc::EPOLLHUP) != 0
+    }
+
+    #[inline]
+    pub(crate) fn writable(self) -> bool {
+        self.0 & libc::EPOLLOUT != 0 || self.closed()
+    }
+
+    /// The peer closed (or the socket failed): an error, a hang-up, or
+    /// the peer's end of the stream with data to read. Read until it
+    /// would block, since no further event will come.
+    #[inline]
+    pub(crate) fn closed(self) -> bool {
+        self.0 & (libc::EPOLLERR | libc::EPOLLHUP) != 0
+            || self.0 & (libc::EPOLLIN | libc::EPOLLRDHUP) == libc::EPOLLIN | libc::EPOLLRDHUP
+    }
+}
+
 /// One socket's readiness from a poll.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Ready {
-    pub readable: bool,
-    pub writable: bool,
+    readable: bool,
+    writable: bool,
+    closed: bool,
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+impl Ready {
+    pub(crate) fn readable(self) -> bool {
+        self.readable
+    }
+
+    pub(crate) fn writable(self) -> bool {
+        self.writable
+    }
+
     /// The peer closed (or the socket failed): read until it would block,
     /// since no further event will come.
-    pub closed: bool,
+    pub(crate) fn closed(self) -> bool {
+        self.closed
+    }
 }
 
 /// The events one wait collected.
@@ -84,22 +129,12 @@ impl Events {
         self.buf.len()
     }
 
-    /// Each event's token and, for a socket, its readiness as mio reads
-    /// the same flags (closed: an error, a hang-up, or the peer's end of
-    /// the stream with data to read).
+    /// Each event's token and, for a socket, its readiness.
     #[inline]
     pub(crate) fn iter(&self) -> impl Iterator<Item = (mio::Token, Ready)> + '_ {
-        self.buf[..self.len].iter().map(|e| {
-            let f = e.events as libc::c_int;
-            let closed = f & (libc::EPOLLERR | libc::EPOLLHUP) != 0
-                || (f & libc::EPOLLIN != 0 && f & libc::EPOLLRDHUP != 0);
-            let ready = Ready {
-                readable: f & (libc::EPOLLIN | libc::EPOLLPRI) != 0 || closed,
-                writable: f & libc::EPOLLOUT != 0 || closed,
-                closed,
-            };
-            (mio::Token(e.u64 as usize), ready)
-        })
+        self.buf[..self.len]
+            .iter()
+            .map(|e| (mio::Token(e.u64 as usize), Ready(e.events as libc::c_int)))
     }
 }
 
