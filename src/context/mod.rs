@@ -14,6 +14,7 @@ mod eyeballs;
 pub(crate) mod inject;
 mod keepalive;
 mod outbox;
+mod pending;
 mod pmd;
 mod receive;
 mod remote;
@@ -24,7 +25,6 @@ mod stats;
 mod upgrade;
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,7 +128,7 @@ pub struct Context {
     timers_due: Cell<bool>,
     /// When the current loop iteration's events arrived.
     now: Cell<Tick>,
-    pending: RefCell<VecDeque<ConnId>>,
+    pending: pending::Pending,
     /// The connection whose received data is being delivered (its
     /// `after_io` follows), by its [`ConnId::key`]; [`NOBODY`] when none.
     receiving: Cell<u64>,
@@ -196,7 +196,7 @@ impl Context {
             timer_fd,
             armed: Cell::new(None),
             now: Cell::new(Tick::now()),
-            pending: RefCell::new(VecDeque::new()),
+            pending: Default::default(),
             receiving: Cell::new(NOBODY),
             events_full: Cell::new(false),
             depth: Cell::new(0),
@@ -352,7 +352,7 @@ impl Context {
     /// small, and most calls find the bit already set.
     #[inline(never)]
     pub(super) fn queue_pending(&self, id: ConnId) {
-        self.pending.borrow_mut().push_back(id);
+        self.pending.push(id);
         self.nudge();
     }
 

@@ -45,7 +45,7 @@ impl Context {
         // Armed whatever the wait, so deferred work that keeps the waits at
         // zero does not hold timers back.
         let by_fd = self.timer_fd_armed();
-        if !self.pending.borrow().is_empty() {
+        if !self.pending.is_empty() {
             timeout = Some(Duration::ZERO);
         } else if !by_fd && timeout != Some(Duration::ZERO) {
             if let Some(t) = self.next_live_due() {
@@ -233,13 +233,13 @@ impl Context {
         // in this iteration too, up to a budget, rather than after another
         // poll: a pipelining sender then costs one poll per burst, not one
         // per message.
-        let mut budget = match self.pending.borrow().len() {
+        let mut budget = match self.pending.len() {
             0 => return,
             n => n + PENDING_EXTRA,
         };
         while budget > 0 {
             budget -= 1;
-            let Some(id) = self.pending.borrow_mut().pop_front() else {
+            let Some(id) = self.pending.pop() else {
                 break;
             };
             let Some(what) = self.with_conn(id, |c| std::mem::take(&mut c.pend)) else {
@@ -262,13 +262,13 @@ impl Context {
                 self.after_io(id);
             }
         }
-        if self.pending.borrow().is_empty() {
+        if self.pending.is_empty() {
             return;
         }
         // Reaps left over when the budget ran out are done now rather than
         // after the next wait, and frames gathered for the others are sent:
         // nothing written in this iteration waits for the next poll.
-        let left: Vec<ConnId> = self.pending.borrow().iter().copied().collect();
+        let left = self.pending.ids();
         for id in left {
             if self.with_conn(id, |c| c.pend & pend::REAP != 0) == Some(true) {
                 self.reap(id);
@@ -276,7 +276,7 @@ impl Context {
                 self.send_gathered(id);
             }
         }
-        self.pending.borrow_mut().retain(|id| self.is_live(*id));
+        self.pending.retain(|id| self.is_live(*id));
     }
 }
 
