@@ -11,15 +11,16 @@ use std::ffi::c_void;
 pub struct CCallbacks {
     /// The context's bits of each `wsi` handed over (`wsi_context_bits`).
     context_bits: usize,
-    protocols: Vec<ws_protocols>,
+    /// Each protocol's callback, in the table's order.
+    callbacks: Box<[ws_callback_function]>,
 }
 
 impl CCallbacks {
     /// The callbacks of the context in registry slot `slot`.
-    pub fn new(slot: usize, protocols: Vec<ws_protocols>) -> CCallbacks {
+    pub fn new(slot: usize, protocols: &[ws_protocols]) -> CCallbacks {
         CCallbacks {
             context_bits: wsi_context_bits(slot),
-            protocols,
+            callbacks: protocols.iter().map(|p| p.callback).collect(),
         }
     }
 }
@@ -33,7 +34,7 @@ impl Callbacks for CCallbacks {
         user: Opaque,
         data: CbIn<'_>,
     ) -> i32 {
-        let Some(cb) = self.protocols.get(protocol).and_then(|p| p.callback) else {
+        let Some(cb) = self.callbacks.get(protocol).copied().flatten() else {
             return 0;
         };
         let wsi = match target {

@@ -154,7 +154,7 @@ unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, Str
         deflate,
     };
     let (slot, gen) = handles::reserve().ok_or("too many contexts")?;
-    let callbacks = CCallbacks::new(slot, table.clone());
+    let callbacks = CCallbacks::new(slot, &table);
     let core = Context::new(cfg, Box::new(callbacks)).map_err(|e| {
         handles::release(slot);
         format!("cannot create the poll loop: {e}")
