@@ -35,7 +35,7 @@ impl Context {
         // a callback queued it after the queue was drained), or a poll that
         // filled the event buffer: events may still wait in the epoll set
         // that an edge-triggered outer loop would not be told about again.
-        if !self.pending.borrow().is_empty() || self.events_full.get() {
+        if !self.pending.is_empty() || self.events_full.get() {
             return Some(Duration::ZERO);
         }
         let due = self.next_live_due()?;

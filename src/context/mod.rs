@@ -15,6 +15,7 @@ pub(crate) mod inject;
 mod keepalive;
 mod masks;
 mod outbox;
+mod pending;
 mod pmd;
 mod receive;
 mod remote;
@@ -25,12 +26,12 @@ mod stats;
 mod upgrade;
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mio::{Events, Poll};
+use crate::ffi::events::Events;
+use mio::Poll;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
@@ -82,17 +83,6 @@ pub struct Config {
     pub deflate: Option<crate::deflate::Offer>,
 }
 
-/// How long `service` may wait for events.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Wait {
-    /// Handle what is ready and return.
-    None,
-    /// Until an event or the next timer.
-    Forever,
-    /// At most this long.
-    Max(Duration),
-}
-
 /// The context can no longer be used (its poll loop failed, or it was destroyed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unusable;
@@ -112,6 +102,9 @@ struct Slot {
 
 pub struct Context {
     pub(crate) cfg: Config,
+    /// Each protocol's receive chunk: its `rx_buffer_size`, or the
+    /// context's `pt_serv_buf_size` where that is 0.
+    chunks: Box<[usize]>,
     /// `cfg.retry`, shared by the connections that bring no policy of their own.
     retry: Rc<RetryPolicy>,
     callbacks: Box<dyn Callbacks>,
@@ -136,7 +129,7 @@ pub struct Context {
     timers_due: Cell<bool>,
     /// When the current loop iteration's events arrived.
     now: Cell<Tick>,
-    pending: RefCell<VecDeque<ConnId>>,
+    pending: pending::Pending,
     /// The connection whose received data is being delivered (its
     /// `after_io` follows), by its [`ConnId::key`]; [`NOBODY`] when none.
     receiving: Cell<u64>,
@@ -179,15 +172,25 @@ impl Context {
         let poll = Poll::new()?;
         let remote = Remote::new(poll.registry(), WAKER)?;
         let timer_fd = service::timer_fd(&poll);
+        let events = Events::new(&poll, EVENTS);
+        let chunks = cfg
+            .protocols
+            .iter()
+            .map(|p| match p.rx_buffer_size {
+                0 => cfg.pt_serv_buf_size,
+                n => n,
+            })
+            .collect();
         Ok(Context {
             tls: crate::tls::Tls::new(cfg.tls.clone()),
             proxy: RefCell::new(cfg.proxy.clone()),
             rx_buf: Cell::new(Some(Box::new(RxBuf::new()))),
             retry: Rc::new(cfg.retry.clone()),
+            chunks,
             cfg,
             callbacks,
             poll: RefCell::new(poll),
-            events: RefCell::new(Events::with_capacity(EVENTS)),
+            events: RefCell::new(events),
             remote,
             slots: RefCell::new(Vec::new()),
             free: RefCell::new(Vec::new()),
@@ -196,7 +199,7 @@ impl Context {
             timer_fd,
             armed: Cell::new(None),
             now: Cell::new(Tick::now()),
-            pending: RefCell::new(VecDeque::new()),
+            pending: Default::default(),
             receiving: Cell::new(NOBODY),
             events_full: Cell::new(false),
             depth: Cell::new(0),
@@ -355,7 +358,7 @@ impl Context {
     /// small, and most calls find the bit already set.
     #[inline(never)]
     pub(super) fn queue_pending(&self, id: ConnId) {
-        self.pending.borrow_mut().push_back(id);
+        self.pending.push(id);
         self.nudge();
     }
 

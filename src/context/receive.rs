@@ -3,11 +3,11 @@
 use std::io;
 
 use super::close::truncate_utf8;
-use super::service::Ready;
 use super::Context;
 use crate::callbacks::{CbIn, ConnId, Opaque, Reason};
 use crate::connection::{pend, Conn, Outcome, Phase, RxInfo};
 use crate::error::ConnectError;
+use crate::ffi::events::Ready;
 use crate::frame::{Event, OpCode, Violation};
 use crate::log;
 
@@ -37,6 +37,35 @@ impl RxBuf {
         let addr = bytes.as_ptr() as usize + RX_HEADROOM;
         let at = RX_HEADROOM + (PAGE - addr % PAGE) % PAGE;
         RxBuf { bytes, at }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn boxed() -> Box<RxBuf> {
+        Box::new(RxBuf::new())
+    }
+}
+
+/// What a socket event on a connection in this phase leads to.
+#[derive(Clone, Copy)]
+enum Step {
+    Connect,
+    Tls,
+    Upgrade,
+    Frames,
+    Nothing,
+}
+
+impl Step {
+    #[inline(always)]
+    fn of(phase: &Phase) -> Step {
+        match phase {
+            Phase::Connecting(_) | Phase::ProxyTls | Phase::Tunneling(_) => Step::Connect,
+            Phase::Tls => Step::Tls,
+            Phase::Upgrading(_) => Step::Upgrade,
+            Phase::Established | Phase::Closing => Step::Frames,
+            _ => Step::Nothing,
+        }
     }
 }
 
@@ -144,51 +173,47 @@ fn whole(
 }
 
 impl Context {
+    /// The receive buffer; a reentrant use (the buffer is out) gets one
+    /// of its own, made out of line.
+    #[inline]
     fn take_rx_buf(&self) -> Box<RxBuf> {
-        self.rx_buf.take().unwrap_or_else(|| Box::new(RxBuf::new()))
+        match self.rx_buf.take() {
+            Some(b) => b,
+            None => RxBuf::boxed(),
+        }
     }
 
+    #[inline]
     fn put_rx_buf(&self, b: Box<RxBuf>) {
         self.rx_buf.set(Some(b));
     }
 
+    /// How much of a message one CLIENT_RECEIVE delivers at most.
+    #[inline]
     pub(crate) fn chunk_size(&self, protocol: usize) -> usize {
-        match self.cfg.protocols[protocol].rx_buffer_size {
-            0 => self.cfg.pt_serv_buf_size,
-            n => n,
-        }
+        self.chunks[protocol]
     }
 
-    /// Socket readiness for a connection.
+    /// Socket readiness for a connection. A readable one is read at once:
+    /// the first read looks up its phase, so an established connection's
+    /// read costs one lookup, not two.
     pub(super) fn on_socket(&self, id: ConnId, ready: &Ready) {
-        enum Step {
-            Connect,
-            Tls,
-            Upgrade,
-            Frames,
-            Nothing,
-        }
-        let step = self.with_conn(id, |c| match c.phase {
-            Phase::Connecting(_) | Phase::ProxyTls | Phase::Tunneling(_) => Step::Connect,
-            Phase::Tls => Step::Tls,
-            Phase::Upgrading(_) => Step::Upgrade,
-            Phase::Established | Phase::Closing => Step::Frames,
-            _ => Step::Nothing,
-        });
+        let step = if ready.readable() {
+            let outer = self.receiving.replace(id.key());
+            let step = self.read_frames_at::<true>(id, ready.closed());
+            self.receiving.set(outer);
+            step
+        } else {
+            self.with_conn(id, |c| Step::of(&c.phase))
+        };
         match step {
             Some(Step::Connect) => self.on_connect_event(id),
             Some(Step::Tls) => self.tls_io(id),
-            Some(Step::Upgrade) => self.handshake_io(id, ready.writable, ready.readable),
-            Some(Step::Frames) => {
-                // `after_io` flushes what the socket can take now and
-                // delivers a CLIENT_WRITEABLE asked for meanwhile.
-                if ready.readable {
-                    let outer = self.receiving.replace(id.key());
-                    self.read_frames(id, ready.closed);
-                    self.receiving.set(outer);
-                }
-                self.after_io(id);
-            }
+            Some(Step::Upgrade) => self.handshake_io(id, ready.writable(), ready.readable()),
+            // What was received has been delivered (`receiving` named the
+            // connection meanwhile); `after_io` flushes what the socket can
+            // take now and delivers a CLIENT_WRITEABLE asked for meanwhile.
+            Some(Step::Frames) => self.after_io(id),
             _ => {}
         }
     }
@@ -199,13 +224,32 @@ impl Context {
     /// TLS (rustls may hold records back) or when `all` is asked for, it
     /// reads until the socket would block.
     pub(super) fn read_frames(&self, id: ConnId, all: bool) {
+        self.read_frames_at::<false>(id, all);
+    }
+
+    /// [`read_frames`](Self::read_frames); with `EVENT`, on a socket event
+    /// whose phase is not yet known: a connection that is not established
+    /// or closing is not read, and its step is returned (Frames when it
+    /// was read, None when it was gone).
+    #[inline(never)]
+    fn read_frames_at<const EVENT: bool>(&self, id: ConnId, all: bool) -> Option<Step> {
         let mut rx = self.take_rx_buf();
         let (buf, at) = (&mut rx.bytes, rx.at);
         let cap = READ_SIZE;
+        let mut step = Some(Step::Frames);
+        // The phase is looked at before the first read only.
+        let mut look = EVENT;
         loop {
             let r = self.with_conn(id, |c| {
+                if look {
+                    look = false;
+                    match Step::of(&c.phase) {
+                        Step::Frames => {}
+                        other => return Err(other),
+                    }
+                }
                 let open = !c.is_done() && !c.rx_paused;
-                match c.sock.as_mut() {
+                Ok(match c.sock.as_mut() {
                     Some(s) if open => {
                         let r = s.read(&mut buf[at..at + cap]);
                         let drain = all || s.is_tls();
@@ -222,9 +266,20 @@ impl Context {
                         Some((r, drain, first))
                     }
                     _ => None,
-                }
+                })
             });
-            match r.flatten() {
+            let r = match r {
+                None => {
+                    step = None;
+                    break;
+                }
+                Some(Err(other)) => {
+                    step = Some(other);
+                    break;
+                }
+                Some(Ok(r)) => r,
+            };
+            match r {
                 None => break,
                 Some((Ok(0), ..)) => {
                     self.peer_gone(id, None);
@@ -254,6 +309,7 @@ impl Context {
             }
         }
         self.put_rx_buf(rx);
+        step
     }
 
     /// Decodes bytes that did not come from a socket read (what followed the

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use mio::Token;
 
-use super::{Context, Marker, Unusable, Wait};
+use super::{Context, Marker, Unusable};
 use crate::callbacks::{CbIn, ConnId, Reason};
 use crate::clock::Tick;
 use crate::connection::pend;
@@ -17,22 +17,12 @@ const TIMER: Token = Token(usize::MAX - 1);
 /// Deferred work items one iteration may run beyond those queued before it.
 const PENDING_EXTRA: usize = 256;
 
-/// One socket's readiness from a poll.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Ready {
-    pub readable: bool,
-    pub writable: bool,
-    /// The peer closed (or the socket failed): read until it would block,
-    /// since no further event will come.
-    pub closed: bool,
-}
-
 impl Context {
-    /// One loop iteration. Err once the context is unusable (destroyed, or
-    /// its poll failed). A context a caught panic made unusable is refused
-    /// before it gets here (`ffi::handles::quarantine`).
-    #[inline]
-    pub fn service(&self, wait: Wait) -> Result<(), Unusable> {
+    /// One loop iteration, waiting at most `timeout` for events (None:
+    /// until an event or the next timer). Err once the context is unusable
+    /// (destroyed, or its poll failed). A context a caught panic made
+    /// unusable is refused before it gets here (`ffi::handles::quarantine`).
+    pub fn service(&self, timeout: Option<Duration>) -> Result<(), Unusable> {
         if self.destroyed.get() {
             return Err(Unusable);
         }
@@ -47,19 +37,15 @@ impl Context {
         let _inside = Marker::enter(&self.in_service);
         self.serviced.set(true);
         self.iteration.set(self.iteration.get().wrapping_add(1));
-        self.service_once(wait)
+        self.service_once(timeout)
     }
 
-    fn service_once(&self, wait: Wait) -> Result<(), Unusable> {
-        let mut timeout = match wait {
-            Wait::None => Some(Duration::ZERO),
-            Wait::Forever => None,
-            Wait::Max(d) => Some(d),
-        };
+    #[inline(always)]
+    fn service_once(&self, mut timeout: Option<Duration>) -> Result<(), Unusable> {
         // Armed whatever the wait, so deferred work that keeps the waits at
         // zero does not hold timers back.
         let by_fd = self.timer_fd_armed();
-        if !self.pending.borrow().is_empty() {
+        if !self.pending.is_empty() {
             timeout = Some(Duration::ZERO);
         } else if !by_fd && timeout != Some(Duration::ZERO) {
             if let Some(t) = self.next_live_due() {
@@ -68,21 +54,20 @@ impl Context {
             }
         }
         let mut events = self.events.borrow_mut();
-        if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
+        if let Err(e) = events.wait(&self.poll, timeout) {
             if e.kind() != std::io::ErrorKind::Interrupted {
                 wlog!(log::ERR, "poll failed: {e}");
                 return Err(Unusable);
             }
         }
-        let full = events.iter().count() >= events.capacity();
+        let full = events.len() >= events.capacity();
         self.events_full.set(full);
         // The timer's event may be among those the full buffer left out.
         self.timers_due.set(self.timers_due.get() || full || !by_fd);
         self.now.set(Tick::now());
         #[cfg(test)]
         super::inject::maybe_panic("service");
-        for e in events.iter() {
-            let token = e.token();
+        for (token, ready) in events.iter() {
             if token.0 >= TIMER.0 {
                 if token == WAKER {
                     self.on_wake();
@@ -93,12 +78,6 @@ impl Context {
                 }
                 continue;
             }
-            let closed = e.is_error() || e.is_read_closed() || e.is_write_closed();
-            let ready = Ready {
-                readable: e.is_readable() || closed,
-                writable: e.is_writable() || closed,
-                closed,
-            };
             self.on_socket(ConnId::from_key(token.0 as u64), &ready);
         }
         drop(events);
@@ -254,13 +233,13 @@ impl Context {
         // in this iteration too, up to a budget, rather than after another
         // poll: a pipelining sender then costs one poll per burst, not one
         // per message.
-        let mut budget = match self.pending.borrow().len() {
+        let mut budget = match self.pending.len() {
             0 => return,
             n => n + PENDING_EXTRA,
         };
         while budget > 0 {
             budget -= 1;
-            let Some(id) = self.pending.borrow_mut().pop_front() else {
+            let Some(id) = self.pending.pop() else {
                 break;
             };
             let Some(what) = self.with_conn(id, |c| std::mem::take(&mut c.pend)) else {
@@ -283,13 +262,13 @@ impl Context {
                 self.after_io(id);
             }
         }
-        if self.pending.borrow().is_empty() {
+        if self.pending.is_empty() {
             return;
         }
         // Reaps left over when the budget ran out are done now rather than
         // after the next wait, and frames gathered for the others are sent:
         // nothing written in this iteration waits for the next poll.
-        let left: Vec<ConnId> = self.pending.borrow().iter().copied().collect();
+        let left = self.pending.ids();
         for id in left {
             if self.with_conn(id, |c| c.pend & pend::REAP != 0) == Some(true) {
                 self.reap(id);
@@ -297,7 +276,7 @@ impl Context {
                 self.send_gathered(id);
             }
         }
-        self.pending.borrow_mut().retain(|id| self.is_live(*id));
+        self.pending.retain(|id| self.is_live(*id));
     }
 }
 

@@ -2,15 +2,27 @@
 //! callbacks (with handles built for `wsi` and lws' reason numbers),
 //! scheduled callbacks, and clearing the application's `pwsi`.
 
-use super::handles::wsi_handle;
+use super::handles::{wsi_context_bits, wsi_in};
 use super::types::*;
 use crate::callbacks::{Callbacks, CbIn, Opaque, Reason, Target};
 use std::ffi::c_void;
 
 /// Calls the C protocol callbacks for the core.
 pub struct CCallbacks {
-    pub slot: usize,
-    pub protocols: Vec<ws_protocols>,
+    /// The context's bits of each `wsi` handed over (`wsi_context_bits`).
+    context_bits: usize,
+    /// Each protocol's callback, in the table's order.
+    callbacks: Box<[ws_callback_function]>,
+}
+
+impl CCallbacks {
+    /// The callbacks of the context in registry slot `slot`.
+    pub fn new(slot: usize, protocols: &[ws_protocols]) -> CCallbacks {
+        CCallbacks {
+            context_bits: wsi_context_bits(slot),
+            callbacks: protocols.iter().map(|p| p.callback).collect(),
+        }
+    }
 }
 
 impl Callbacks for CCallbacks {
@@ -22,12 +34,12 @@ impl Callbacks for CCallbacks {
         user: Opaque,
         data: CbIn<'_>,
     ) -> i32 {
-        let Some(cb) = self.protocols.get(protocol).and_then(|p| p.callback) else {
+        let Some(cb) = self.callbacks.get(protocol).copied().flatten() else {
             return 0;
         };
         let wsi = match target {
-            Target::Protocol(i) => wsi_handle(self.slot, i as u32, 0),
-            Target::Conn(id) => wsi_handle(self.slot, id.index, id.gen),
+            Target::Protocol(i) => wsi_in(self.context_bits, i as u32, 0),
+            Target::Conn(id) => wsi_in(self.context_bits, id.index, id.gen),
         };
         let reason = reason_to_c(reason);
         // SAFETY: `cb` is the application's callback from its protocol table;

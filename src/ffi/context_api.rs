@@ -8,7 +8,7 @@ use super::handles::{self, opt_str, Shell};
 use super::types::*;
 use crate::callbacks::Opaque;
 use crate::connection::{ConnectRequest, Names};
-use crate::context::{Config, Context, ProtocolInfo, Wait};
+use crate::context::{Config, Context, ProtocolInfo};
 use crate::handshake;
 use crate::log;
 use crate::proxy::ProxyConfig;
@@ -154,10 +154,7 @@ unsafe fn create(info: &ws_context_creation_info) -> Result<*mut ws_context, Str
         deflate,
     };
     let (slot, gen) = handles::reserve().ok_or("too many contexts")?;
-    let callbacks = CCallbacks {
-        slot,
-        protocols: table.clone(),
-    };
+    let callbacks = CCallbacks::new(slot, &table);
     let core = Context::new(cfg, Box::new(callbacks)).map_err(|e| {
         handles::release(slot);
         format!("cannot create the poll loop: {e}")
@@ -256,12 +253,12 @@ pub unsafe extern "C" fn ws_service(context: *mut ws_context, timeout_ms: c_int)
             let Some(s) = handles::shell(context) else {
                 refuse!(-1, "ws_service: not a live context")
             };
-            let wait = match timeout_ms {
-                n if n < 0 => Wait::None,
-                0 => Wait::Forever,
-                n => Wait::Max(Duration::from_millis(n as u64)),
+            let timeout = match timeout_ms {
+                n if n < 0 => Some(Duration::ZERO),
+                0 => None,
+                n => Some(Duration::from_millis(n as u64)),
             };
-            match s.core.service(wait) {
+            match s.core.service(timeout) {
                 Ok(()) => 0,
                 Err(_) => -1,
             }

@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use super::handles;
 use super::types::*;
-use crate::context::Wait;
 
 /// A foreign loop to join once the context exists.
 #[cfg_attr(
@@ -202,7 +201,7 @@ pub fn service(context: *mut ws_context) -> Option<Option<Duration>> {
     if s.core.in_callback() {
         return None;
     }
-    let _ = s.core.service(Wait::None);
+    let _ = s.core.service(Some(Duration::ZERO));
     Some(s.core.poll_timeout())
 }
 

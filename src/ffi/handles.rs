@@ -107,7 +107,18 @@ pub fn vhost_shell<'a>(vh: *const ws_vhost) -> Option<&'a Shell> {
 /// Encodes a connection (gen >= 1) or a protocol's pseudo-connection (gen 0).
 #[inline]
 pub fn wsi_handle(slot: usize, index: u32, gen: u32) -> *mut ws {
-    ((gen as usize) << 40 | (slot + 1) << 30 | (index as usize) << 2) as *mut ws
+    wsi_in(wsi_context_bits(slot), index, gen)
+}
+
+/// The bits of a connection handle that name context `slot`.
+pub fn wsi_context_bits(slot: usize) -> usize {
+    (slot + 1) << 30
+}
+
+/// [`wsi_handle`] with the context's bits already worked out.
+#[inline]
+pub fn wsi_in(context_bits: usize, index: u32, gen: u32) -> *mut ws {
+    ((gen as usize) << 40 | context_bits | (index as usize) << 2) as *mut ws
 }
 
 /// A decoded connection handle.

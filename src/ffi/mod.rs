@@ -19,6 +19,7 @@ pub(crate) mod clock;
 mod conn_api;
 mod context_api;
 mod deflate_api;
+pub(crate) mod events;
 mod foreign;
 #[cfg(feature = "libevent")]
 mod foreign_event;

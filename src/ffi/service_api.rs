@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use super::handles::{self, Shell};
 use super::types::*;
-use crate::context::Wait;
 use crate::log;
 
 /// lws' `lws_sockfd_type`: a socket descriptor.
@@ -174,7 +173,7 @@ pub unsafe extern "C" fn ws_service_fd_tsi(
                 return 0;
             }
         }
-        if s.core.service(Wait::None).is_err() {
+        if s.core.service(Some(Duration::ZERO)).is_err() {
             return -1;
         }
         if let Some(p) = pfd {
