@@ -321,15 +321,24 @@ fn no_close_notify() -> io::Error {
 }
 
 /// Plaintext into `tls`, its records out to `io`; WouldBlock when neither
-/// takes anything.
+/// takes anything. rustls takes at most its buffer limit (64 KiB) at a
+/// time: while the socket takes all its records, it is given the rest, so
+/// a longer write does not wait for the socket to signal room.
 fn write_plain<T: Read + Write>(
     tls: &mut ClientConnection,
     io: &mut T,
     buf: &[u8],
 ) -> io::Result<usize> {
     flush_records(tls, io)?;
-    let n = tls.writer().write(buf)?;
-    flush_records(tls, io)?;
+    let mut n = 0;
+    loop {
+        let taken = tls.writer().write(&buf[n..])?;
+        n += taken;
+        flush_records(tls, io)?;
+        if n == buf.len() || taken == 0 || tls.wants_write() {
+            break;
+        }
+    }
     if n == 0 && !buf.is_empty() {
         return Err(io::ErrorKind::WouldBlock.into());
     }
