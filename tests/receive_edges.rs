@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::ffi::CString;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -215,15 +214,8 @@ fn flow_control_over_tls_keeps_the_records_read_and_resumes_without_a_new_event(
     fn msg(i: usize) -> Vec<u8> {
         (0..1000).map(|j| (i * 7 + j) as u8).collect()
     }
-    let pki = tls::pki();
-    let srv = tls::TlsServer::start(tls::TlsOpts::new(&pki.good));
-    let ca = CString::new(pki.ca_pem.as_str()).unwrap();
-    let c = Ctx::with_info(CtxOpts::default(), |i| {
-        i.options |= WS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
-        i.client_ssl_ca_mem = ca.as_ptr().cast();
-        i.client_ssl_ca_mem_len = ca.as_bytes().len() as _;
-    })
-    .expect("context created");
+    let srv = tls::TlsServer::start(tls::TlsOpts::new(&tls::pki().good));
+    let c = tls::ctx_trusting_test_ca();
     c.hook(|wsi, r, in_, len| {
         if r == WS_CALLBACK_CLIENT_ESTABLISHED as i32 {
             // 200 KB of echoes: more than one read takes, most of it
@@ -244,11 +236,7 @@ fn flow_control_over_tls_keeps_the_records_read_and_resumes_without_a_new_event(
         }
         None
     });
-    let host = CString::new("localhost").unwrap();
-    c.connect("127.0.0.1", srv.port, None, |ci| {
-        ci.host = host.as_ptr();
-        ci.ssl_connection = WS_LCCSCF_USE_SSL;
-    });
+    tls::connect_wss(&c, srv.port);
     let rx = |e: &[Ev]| {
         e.iter()
             .filter(|e| e.reason == WS_CALLBACK_CLIENT_RECEIVE as i32)
