@@ -8,6 +8,11 @@
 //! server's session, whose records then travel inside it (TLS in TLS).
 //! Plain TCP never looks at it.
 //!
+//! Records for the lowest session (the server's, or the proxy's under it)
+//! come from the socket through an inbox: one `recv` takes all the kernel
+//! has, and rustls is fed from memory (it reads at most a record and 4 KiB
+//! at a time from a socket).
+//!
 //! TLS errors travel as `io::Error`s of kind `InvalidData` wrapping the
 //! `rustls::Error`; `tls_error` gets it back.
 
@@ -16,25 +21,40 @@ use std::io::{self, Read, Write};
 use mio::net::TcpStream;
 use rustls::ClientConnection;
 
+use crate::tls::Inbox;
+
 pub struct Stream {
     pub tcp: TcpStream,
-    tls: Option<Box<ClientConnection>>,
+    tls: Option<Box<Session>>,
     /// The HTTPS proxy's session under `tls` (only ever set with `tls`).
-    proxy: Option<Box<ClientConnection>>,
+    proxy: Option<Box<Session>>,
+}
+
+/// A TLS session and the records read for it.
+struct Session {
+    conn: ClientConnection,
+    /// Records read from the socket and not yet given to `conn` (only the
+    /// lowest session reads the socket).
+    inbox: Inbox,
+    /// The last plaintext read filled the reader's buffer: `conn` may
+    /// hold more.
+    more_plain: bool,
 }
 
 /// What a TLS session's records travel over: the socket, or the HTTPS
 /// proxy's session on it.
 struct Under<'a> {
     tcp: &'a mut TcpStream,
-    proxy: Option<&'a mut ClientConnection>,
+    proxy: Option<&'a mut Session>,
 }
 
 impl Read for Under<'_> {
+    /// Only the handshake reads the socket directly, before the inbox has
+    /// held anything.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self.proxy.as_deref_mut() {
             None => self.tcp.read(buf),
-            Some(p) => read_plain(p, self.tcp, buf),
+            Some(p) => read_lowest(p, self.tcp, buf),
         }
     }
 }
@@ -43,7 +63,7 @@ impl Write for Under<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self.proxy.as_deref_mut() {
             None => self.tcp.write(buf),
-            Some(p) => write_plain(p, self.tcp, buf),
+            Some(p) => write_plain(&mut p.conn, self.tcp, buf),
         }
     }
 
@@ -54,7 +74,7 @@ impl Write for Under<'_> {
             None => self.tcp.write_vectored(bufs),
             Some(p) => {
                 let first = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| b);
-                write_plain(p, self.tcp, first)
+                write_plain(&mut p.conn, self.tcp, first)
             }
         }
     }
@@ -79,7 +99,11 @@ impl Stream {
         if let Some(proxy) = self.tls.take() {
             self.proxy = Some(proxy);
         }
-        self.tls = Some(Box::new(session));
+        self.tls = Some(Box::new(Session {
+            conn: session,
+            inbox: Inbox::default(),
+            more_plain: false,
+        }));
     }
 
     pub fn is_tls(&self) -> bool {
@@ -88,7 +112,7 @@ impl Stream {
 
     /// Moves the TLS handshake along. Ok(true) once it is complete.
     pub fn handshake(&mut self) -> io::Result<bool> {
-        let Some(tls) = self.tls.as_deref_mut() else {
+        let Some(Session { conn: tls, .. }) = self.tls.as_deref_mut() else {
             return Ok(true);
         };
         let io = &mut Under {
@@ -128,11 +152,28 @@ impl Stream {
         let Some(tls) = self.tls.as_deref_mut() else {
             return self.tcp.read(buf);
         };
-        let io = &mut Under {
-            tcp: &mut self.tcp,
-            proxy: self.proxy.as_deref_mut(),
-        };
-        read_plain(tls, io, buf)
+        match self.proxy.as_deref_mut() {
+            None => read_lowest(tls, &mut self.tcp, buf),
+            Some(p) => {
+                let io = &mut Under {
+                    tcp: &mut self.tcp,
+                    proxy: Some(p),
+                };
+                read_plain(&mut tls.conn, io, buf)
+            }
+        }
+    }
+
+    /// A read may give more without the socket signalling again: never
+    /// for plain TCP (a short read drained it); under TLS while records
+    /// or plaintext are held, or the socket may hold more than the last
+    /// read took (always through a proxy, whose session holds its own).
+    #[inline]
+    pub fn holds_more(&self) -> bool {
+        match self.tls.as_deref() {
+            None => false,
+            Some(t) => self.proxy.is_some() || t.more_plain || t.inbox.holds_more(),
+        }
     }
 
     /// Takes plaintext to send; Ok(n) with n < buf.len() when the socket
@@ -148,7 +189,7 @@ impl Stream {
 
     #[inline(never)]
     fn write_tls(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let Some(tls) = self.tls.as_deref_mut() else {
+        let Some(Session { conn: tls, .. }) = self.tls.as_deref_mut() else {
             return self.tcp.write(buf);
         };
         let io = &mut Under {
@@ -168,7 +209,7 @@ impl Stream {
     }
 
     fn flush_tls(&mut self) -> io::Result<()> {
-        let Some(tls) = self.tls.as_deref_mut() else {
+        let Some(Session { conn: tls, .. }) = self.tls.as_deref_mut() else {
             return Ok(());
         };
         let proxy = self.proxy.as_deref_mut();
@@ -178,7 +219,7 @@ impl Stream {
         };
         flush_records(tls, io)?;
         match self.proxy.as_deref_mut() {
-            Some(p) => flush_records(p, &mut self.tcp),
+            Some(p) => flush_records(&mut p.conn, &mut self.tcp),
             None => Ok(()),
         }
     }
@@ -186,13 +227,13 @@ impl Stream {
     /// TLS records are waiting for the socket.
     pub fn backlogged(&self) -> bool {
         self.tls.as_ref().is_some_and(|t| {
-            t.wants_write() || self.proxy.as_ref().is_some_and(|p| p.wants_write())
+            t.conn.wants_write() || self.proxy.as_ref().is_some_and(|p| p.conn.wants_write())
         })
     }
 
     /// Sends a TLS close_notify, best effort, before the socket is dropped.
     pub fn close_notify(&mut self) {
-        if let Some(tls) = self.tls.as_deref_mut() {
+        if let Some(Session { conn: tls, .. }) = self.tls.as_deref_mut() {
             if !tls.is_handshaking() {
                 tls.send_close_notify();
                 let io = &mut Under {
@@ -202,7 +243,7 @@ impl Stream {
                 let _ = flush_records(tls, io);
             }
         }
-        if let Some(p) = self.proxy.as_deref_mut() {
+        if let Some(Session { conn: p, .. }) = self.proxy.as_deref_mut() {
             p.send_close_notify();
             let _ = flush_records(p, &mut self.tcp);
         }
@@ -219,12 +260,7 @@ fn read_plain<T: Read + Write>(
         match tls.reader().read(buf) {
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the peer closed TCP without a TLS close_notify",
-                ))
-            }
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Err(no_close_notify()),
             Err(e) => return Err(e),
         }
         match tls.read_tls(io) {
@@ -236,16 +272,73 @@ fn read_plain<T: Read + Write>(
     }
 }
 
+/// Plaintext from the lowest session, fed from its inbox, which reads the
+/// socket when empty.
+fn read_lowest(s: &mut Session, tcp: &mut TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    let Session {
+        conn,
+        inbox,
+        more_plain,
+    } = s;
+    loop {
+        match conn.reader().read(buf) {
+            Ok(n) => {
+                *more_plain = n == buf.len() && n > 0;
+                return Ok(n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Err(no_close_notify()),
+            Err(e) => return Err(e),
+        }
+        if inbox.bytes().is_empty() {
+            match inbox.fill(tcp) {
+                Ok(0) => {
+                    // EOF: rustls now answers the next read with Ok(0)
+                    // (after a close_notify) or UnexpectedEof.
+                    conn.read_tls(&mut io::empty())?;
+                    process(conn, tcp)?;
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        let mut rest = inbox.bytes();
+        let held = rest.len();
+        let taken = conn.read_tls(&mut rest)?;
+        // Ok(0) from bytes held: rustls takes nothing after a close_notify.
+        inbox.consume(if taken == 0 { held } else { taken });
+        process(conn, tcp)?;
+    }
+}
+
+fn no_close_notify() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "the peer closed TCP without a TLS close_notify",
+    )
+}
+
 /// Plaintext into `tls`, its records out to `io`; WouldBlock when neither
-/// takes anything.
+/// takes anything. rustls takes at most its buffer limit (64 KiB) at a
+/// time: while the socket takes all its records, it is given the rest, so
+/// a longer write does not wait for the socket to signal room.
 fn write_plain<T: Read + Write>(
     tls: &mut ClientConnection,
     io: &mut T,
     buf: &[u8],
 ) -> io::Result<usize> {
     flush_records(tls, io)?;
-    let n = tls.writer().write(buf)?;
-    flush_records(tls, io)?;
+    let mut n = 0;
+    loop {
+        let taken = tls.writer().write(&buf[n..])?;
+        n += taken;
+        flush_records(tls, io)?;
+        if n == buf.len() || taken == 0 || tls.wants_write() {
+            break;
+        }
+    }
     if n == 0 && !buf.is_empty() {
         return Err(io::ErrorKind::WouldBlock.into());
     }

@@ -11,7 +11,7 @@ mod common;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::ffi::{c_int, CString};
+use std::ffi::c_int;
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -264,21 +264,10 @@ fn compressed_bursts_are_gathered_and_arrive_in_order() {
 
 #[test]
 fn wss_bursts_are_gathered_and_arrive_in_order() {
-    let pki = pki();
-    let srv = TlsServer::start(TlsOpts::new(&pki.good));
-    let ca = CString::new(pki.ca_pem.clone()).unwrap();
-    let c = Ctx::with_info(CtxOpts::default(), |i| {
-        i.options |= WS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
-        i.client_ssl_ca_mem = ca.as_ptr().cast();
-        i.client_ssl_ca_mem_len = ca.as_bytes().len() as _;
-    })
-    .expect("context");
-    let host = CString::new("localhost").unwrap();
+    let srv = TlsServer::start(TlsOpts::new(&pki().good));
+    let c = ctx_trusting_test_ca();
     run_script(&c, 1, script(false, false), |c: &Ctx| {
-        c.connect("127.0.0.1", srv.port, None, |ci| {
-            ci.host = host.as_ptr();
-            ci.ssl_connection = WS_LCCSCF_USE_SSL;
-        })
+        connect_wss(c, srv.port)
     });
 }
 

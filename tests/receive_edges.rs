@@ -1,7 +1,8 @@
 //! Whole messages and the edges around them on the receive path: a header
 //! split across reads, reads that end exactly at a frame's end, UTF-8 split
 //! across frames, chunking by rx_buffer_size, and flow control pausing in
-//! the middle of a read that holds several messages. Each checks what the
+//! the middle of a read that holds several messages (over TCP and over
+//! TLS, where records read stay held). Each checks what the
 //! application gets: the bytes, first/last, binary, and the NUL after.
 
 mod common;
@@ -204,5 +205,57 @@ fn flow_control_pauses_in_the_middle_of_a_read() {
         pong,
         (0x8a, b"p".to_vec()),
         "the ping is answered once resumed"
+    );
+}
+
+#[test]
+fn flow_control_over_tls_keeps_the_records_read_and_resumes_without_a_new_event() {
+    const N: usize = 200;
+    fn msg(i: usize) -> Vec<u8> {
+        (0..1000).map(|j| (i * 7 + j) as u8).collect()
+    }
+    let srv = tls::TlsServer::start(tls::TlsOpts::new(&tls::pki().good));
+    let c = tls::ctx_trusting_test_ca();
+    c.hook(|wsi, r, in_, len| {
+        if r == WS_CALLBACK_CLIENT_ESTABLISHED as i32 {
+            // 200 KB of echoes: more than one read takes, most of it
+            // read and held when the application pauses.
+            for i in 0..N {
+                assert_eq!(
+                    send(wsi, ws_write_protocol::WS_WRITE_BINARY as _, &msg(i)),
+                    1000
+                );
+            }
+        }
+        if r == WS_CALLBACK_CLIENT_RECEIVE as i32 {
+            // SAFETY: the payload the callback was given.
+            let data = unsafe { std::slice::from_raw_parts(in_ as *const u8, len) };
+            if data == msg(3) {
+                unsafe { ws_rx_flow_control(wsi, 0) };
+            }
+        }
+        None
+    });
+    tls::connect_wss(&c, srv.port);
+    let rx = |e: &[Ev]| {
+        e.iter()
+            .filter(|e| e.reason == WS_CALLBACK_CLIENT_RECEIVE as i32)
+            .count()
+    };
+    c.service_until(SECS10, |e| rx(e) >= 4);
+    // Every echo arrives meanwhile: no socket event is left for later.
+    let until = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < until {
+        unsafe { ws_service(c.ctx, 20) };
+    }
+    let got = || c.events(WS_CALLBACK_CLIENT_RECEIVE);
+    assert_eq!(got().len(), 4, "paused after the fourth message");
+    let wsi = got()[0].wsi as *mut ws;
+    assert_eq!(unsafe { ws_rx_flow_control(wsi, 1) }, 0);
+    c.service_until(SECS10, |e| rx(e) == N);
+    let data: Vec<Vec<u8>> = got().into_iter().map(|e| e.data).collect();
+    assert!(
+        data == (0..N).map(msg).collect::<Vec<_>>(),
+        "all {N} in order"
     );
 }

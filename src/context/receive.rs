@@ -218,11 +218,11 @@ impl Context {
         }
     }
 
-    /// Reads and decodes until the socket is drained. A short read from a
-    /// plain TCP socket means it is (the kernel signals data that arrives
-    /// later as a new event), unless the peer has closed: then, and under
-    /// TLS (rustls may hold records back) or when `all` is asked for, it
-    /// reads until the socket would block.
+    /// Reads and decodes until the socket is drained. A short read means
+    /// it is (the kernel signals data that arrives later as a new event),
+    /// unless the stream holds more (TLS records or plaintext read and not
+    /// yet given) or the peer has closed: then, and when `all` is asked
+    /// for, it reads until the socket would block.
     pub(super) fn read_frames(&self, id: ConnId, all: bool) {
         self.read_frames_at::<false>(id, all);
     }
@@ -252,7 +252,7 @@ impl Context {
                 Ok(match c.sock.as_mut() {
                     Some(s) if open => {
                         let r = s.read(&mut buf[at..at + cap]);
-                        let drain = all || s.is_tls();
+                        let drain = all || s.holds_more();
                         let mut first = None;
                         if let Ok(n @ 1..) = r {
                             c.stats.rx_wire += n as u64;

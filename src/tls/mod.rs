@@ -10,6 +10,7 @@
 
 mod cert;
 mod hostname;
+mod inbox;
 mod verify;
 
 use std::cell::{OnceCell, RefCell};
@@ -24,6 +25,7 @@ use rustls::{AlertDescription, CertificateError, ClientConfig, Error, RootCertSt
 use crate::error::TlsFailure;
 use crate::log;
 use hostname::NameNotCovered;
+pub use inbox::Inbox;
 pub use verify::Relax;
 
 /// TLS settings from the context creation info, already loaded and checked.

@@ -4,6 +4,7 @@
 //! a rustls WebSocket echo server (tungstenite on the server side) that
 //! reports what it saw.
 
+use std::ffi::CString;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -16,6 +17,9 @@ use rcgen::{
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig, ServerConnection, StreamOwned};
+use wsloop::ffi::{ws, WS_LCCSCF_USE_SSL, WS_SERVER_OPTION_DISABLE_OS_CA_CERTS};
+
+use super::{Ctx, CtxOpts};
 
 /// A certificate chain and its key.
 #[derive(Clone)]
@@ -301,4 +305,24 @@ fn serve(tcp: TcpStream, config: Arc<ServerConfig>, seen: Arc<Mutex<Vec<String>>
     }
     let _ = tls.flush();
     note("done".into());
+}
+
+/// A context that trusts only the test CA.
+pub fn ctx_trusting_test_ca() -> Ctx {
+    let ca = CString::new(pki().ca_pem.clone()).unwrap();
+    Ctx::with_info(CtxOpts::default(), |i| {
+        i.options |= WS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+        i.client_ssl_ca_mem = ca.as_ptr().cast();
+        i.client_ssl_ca_mem_len = ca.as_bytes().len() as _;
+    })
+    .expect("context created")
+}
+
+/// Connects with TLS to 127.0.0.1:port as `localhost`.
+pub fn connect_wss(c: &Ctx, port: u16) -> *mut ws {
+    let host = CString::new("localhost").unwrap();
+    c.connect("127.0.0.1", port, None, |ci| {
+        ci.host = host.as_ptr();
+        ci.ssl_connection = WS_LCCSCF_USE_SSL;
+    })
 }
