@@ -38,6 +38,11 @@ impl RxBuf {
         let at = RX_HEADROOM + (PAGE - addr % PAGE) % PAGE;
         RxBuf { bytes, at }
     }
+
+    /// Where one read goes.
+    pub(super) fn read_area(&mut self) -> &mut [u8] {
+        &mut self.bytes[self.at..self.at + READ_SIZE]
+    }
 }
 
 /// Plain data for CLIENT_RECEIVE, `buf[start..start + len]`, to the
@@ -144,11 +149,11 @@ fn whole(
 }
 
 impl Context {
-    fn take_rx_buf(&self) -> Box<RxBuf> {
+    pub(super) fn take_rx_buf(&self) -> Box<RxBuf> {
         self.rx_buf.take().unwrap_or_else(|| Box::new(RxBuf::new()))
     }
 
-    fn put_rx_buf(&self, b: Box<RxBuf>) {
+    pub(super) fn put_rx_buf(&self, b: Box<RxBuf>) {
         self.rx_buf.set(Some(b));
     }
 
@@ -176,9 +181,9 @@ impl Context {
             _ => Step::Nothing,
         });
         match step {
-            Some(Step::Connect) => self.on_connect_event(id),
+            Some(Step::Connect) => self.on_connect_event(id, ready.readable),
             Some(Step::Tls) => self.tls_io(id),
-            Some(Step::Upgrade) => self.handshake_io(id, ready.writable, ready.readable),
+            Some(Step::Upgrade) => self.handshake_io(id, *ready),
             Some(Step::Frames) => {
                 // `after_io` flushes what the socket can take now and
                 // delivers a CLIENT_WRITEABLE asked for meanwhile.
