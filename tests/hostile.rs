@@ -113,6 +113,54 @@ fn plain_200_without_upgrade() {
 }
 
 #[test]
+fn server_that_answers_before_the_request_is_refused() {
+    let port = raw_server(|mut s| {
+        write_all(&mut s, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        let _ = std::io::copy(&mut s, &mut std::io::sink());
+    });
+    capture();
+    let c = Ctx::new(CtxOpts::default());
+    let b = Bystander::join(&c);
+    let wsi = c.connect("127.0.0.1", port, None, |_| {});
+    // One iteration dials (a loopback connect is up at once); the answer is
+    // then in the socket before the loop next looks, so it comes with the
+    // event that says TCP is up and brings no event of its own.
+    assert_eq!(unsafe { ws_service(c.ctx, -1) }, 0);
+    std::thread::sleep(Duration::from_millis(200));
+    destroyed(&c, wsi);
+    assert_eq!(
+        connection_error_of(&c, wsi),
+        format!("HS: ws upgrade response not 101: HTTP 200 OK from 127.0.0.1:{port}/: the server did not upgrade")
+    );
+    b.check(&c);
+}
+
+#[test]
+fn messages_in_the_write_of_the_upgrade_response_are_delivered() {
+    let port = raw_server(|mut s| {
+        let key = read_request(&mut s);
+        // The answer and two messages in one write: one read takes them all.
+        let mut burst = upgrade_response(&key, "").into_bytes();
+        burst.extend(server_frame(0x81, b"one"));
+        burst.extend(server_frame(0x82, b"two"));
+        write_all(&mut s, &burst);
+        std::thread::sleep(Duration::from_millis(200));
+        write_all(&mut s, &server_frame(0x81, b"three"));
+        write_all(&mut s, &server_frame(0x88, &1000u16.to_be_bytes()));
+        while let Some((op, _)) = read_client_frame(&mut s) {
+            if op == 0x88 {
+                break;
+            }
+        }
+    });
+    let (c, wsi, b) = against(port, CtxOpts::default());
+    let data: Vec<Vec<u8>> = received(&c, wsi).into_iter().map(|e| e.data).collect();
+    assert_eq!(data, [b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]);
+    closed_once(&c, wsi);
+    b.check(&c);
+}
+
+#[test]
 fn close_reason_that_is_not_utf8() {
     let (port, rx) = sends(server_frame(0x88, &[0x03, 0xe8, b'o', 0xff, 0xfe]));
     let (c, wsi, b) = against(port, CtxOpts::default());

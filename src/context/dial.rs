@@ -180,7 +180,9 @@ impl Context {
 
     /// The socket became writable (or failed) while connecting, or readable
     /// or writable while a proxy tunnel is being opened.
-    pub(super) fn on_connect_event(&self, id: ConnId) {
+    /// `readable`: the event says data has arrived (a server that talks
+    /// before the request; after the request, its answer is a new event).
+    pub(super) fn on_connect_event(&self, id: ConnId, readable: bool) {
         enum Next {
             Dialed(Dialed),
             Tunnel,
@@ -202,7 +204,7 @@ impl Context {
                     Some((Some(true), _)) => self.start_proxy_tls(id),
                     Some((Some(false), _)) => self.start_tunnel(id),
                     Some((None, true)) => self.start_tls(id),
-                    Some((None, false)) => self.send_upgrade(id),
+                    Some((None, false)) => self.send_upgrade(id, readable),
                     None => {}
                 }
             }
@@ -341,7 +343,7 @@ impl Context {
         match r {
             Some(Ok(true)) => match self.with_conn(id, |c| c.req.tls.is_some()) {
                 Some(true) => self.start_tls(id),
-                Some(false) => self.send_upgrade(id),
+                Some(false) => self.send_upgrade(id, true),
                 None => {}
             },
             Some(Err(e)) => self.fail(id, ConnectError::Proxy(e)),
@@ -391,7 +393,7 @@ impl Context {
                 "TLS up with {}",
                 self.with_conn(id, |c| c.peer()).unwrap_or_default()
             );
-            self.send_upgrade(id)
+            self.send_upgrade(id, true)
         }
     }
 

@@ -39,6 +39,11 @@ impl RxBuf {
         RxBuf { bytes, at }
     }
 
+    /// Where one read goes.
+    pub(super) fn read_area(&mut self) -> &mut [u8] {
+        &mut self.bytes[self.at..self.at + READ_SIZE]
+    }
+
     #[cold]
     #[inline(never)]
     fn boxed() -> Box<RxBuf> {
@@ -176,7 +181,7 @@ impl Context {
     /// The receive buffer; a reentrant use (the buffer is out) gets one
     /// of its own, made out of line.
     #[inline]
-    fn take_rx_buf(&self) -> Box<RxBuf> {
+    pub(super) fn take_rx_buf(&self) -> Box<RxBuf> {
         match self.rx_buf.take() {
             Some(b) => b,
             None => RxBuf::boxed(),
@@ -184,7 +189,7 @@ impl Context {
     }
 
     #[inline]
-    fn put_rx_buf(&self, b: Box<RxBuf>) {
+    pub(super) fn put_rx_buf(&self, b: Box<RxBuf>) {
         self.rx_buf.set(Some(b));
     }
 
@@ -207,9 +212,11 @@ impl Context {
             self.with_conn(id, |c| Step::of(&c.phase))
         };
         match step {
-            Some(Step::Connect) => self.on_connect_event(id),
+            Some(Step::Connect) => self.on_connect_event(id, ready.readable()),
             Some(Step::Tls) => self.tls_io(id),
-            Some(Step::Upgrade) => self.handshake_io(id, ready.writable(), ready.readable()),
+            Some(Step::Upgrade) => {
+                self.handshake_io(id, ready.writable(), ready.readable(), ready.closed())
+            }
             // What was received has been delivered (`receiving` named the
             // connection meanwhile); `after_io` flushes what the socket can
             // take now and delivers a CLIENT_WRITEABLE asked for meanwhile.

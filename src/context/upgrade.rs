@@ -8,7 +8,7 @@ use super::{Context, Pmd};
 use crate::callbacks::{CbIn, ConnId, Reason};
 use crate::connection::{Exchange, Partial, Phase};
 use crate::deflate::Offer;
-use crate::error::ConnectError;
+use crate::error::{ConnectError, HandshakeError};
 use crate::handshake::{self, RequestParams, Response};
 use crate::log;
 use crate::timers::Kind;
@@ -17,23 +17,31 @@ use crate::timers::Kind;
 const HEADER_SPACE: usize = 4096;
 
 impl Context {
-    /// TCP is up: ask the application for extra headers, then send the request.
-    pub(super) fn send_upgrade(&self, id: ConnId) {
+    /// TCP is up: ask the application for extra headers, then send the
+    /// request. `read`: look for an answer at once (edge-triggered
+    /// readiness: bytes that arrived before the event that brought us here
+    /// bring no new one; an answer to the request will).
+    pub(super) fn send_upgrade(&self, id: ConnId, read: bool) {
         self.sweep_timers_if_due();
-        let mut space = vec![0u8; HEADER_SPACE];
+        // The headers are written into the receive buffer, which is not in
+        // use between reads: no buffer of their own for each connection.
+        let mut rx = self.take_rx_buf();
+        let space = &mut rx.read_area()[..HEADER_SPACE];
         let mut used = 0usize;
         let r = self.dispatch(
             id,
             Reason::ClientAppendHandshakeHeader,
             CbIn::HeaderSpace {
-                space: &mut space,
+                space,
                 used: &mut used,
             },
         );
         if r.unwrap_or(0) != 0 {
+            self.put_rx_buf(rx);
             self.fail(id, ConnectError::RejectedByFilter);
             return;
         }
+        let space = &rx.read_area()[..HEADER_SPACE];
         let secs = self.cfg.timeout_secs;
         let mut random = [0u8; 16];
         self.random(&mut random);
@@ -89,21 +97,34 @@ impl Context {
             self.set_deadline(c, Duration::from_secs(secs.into()));
             error.map(|e| read_failed(&c.target(), &e, 0))
         });
+        self.put_rx_buf(rx);
         if let Some(Some(e)) = failed {
             return self.fail(id, e);
         }
-        self.handshake_io(id, false, true);
+        self.handshake_io(id, false, read, false);
     }
 
     /// Moves the upgrade request out and the response in.
-    pub(super) fn handshake_io(&self, id: ConnId, writable: bool, readable: bool) {
+    /// `closed`: the peer had closed when the event came, so a short read
+    /// does not mean the socket is drained.
+    pub(super) fn handshake_io(&self, id: ConnId, writable: bool, readable: bool, closed: bool) {
         enum Next {
             Wait,
-            Fail(ConnectError),
-            Head(Vec<u8>, [u8; 16], Option<Offer>),
+            /// Reading or writing failed, with the head's bytes received so far.
+            Io(io::Error, usize),
+            /// The peer hung up, after sending this many bytes of the head.
+            HungUp(usize),
+            /// The head is not an acceptable answer; the subprotocol offered.
+            Refused(HandshakeError, Option<String>),
+            /// The head, what followed it, whether the read that completed it
+            /// may have left more in the socket.
+            Head(Vec<u8>, [u8; 16], Option<Offer>, bool),
         }
+        // Responses are read into the receive buffer: no buffer of their
+        // own to clear for each connection.
+        let mut rx = self.take_rx_buf();
+        let chunk = rx.read_area();
         let next = self.with_conn(id, |c| {
-            let target = c.target();
             let (Some(sock), Phase::Upgrading(hs)) = (c.sock.as_mut(), &mut c.phase) else {
                 return Next::Wait;
             };
@@ -113,22 +134,16 @@ impl Context {
                         Ok(n) => drop(p.unsent.drain(..n)),
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Next::Fail(read_failed(&target, &e, p.head.len())),
+                        Err(e) => return Next::Io(e, p.head.len()),
                     }
                 }
             }
             if !readable {
                 return Next::Wait;
             }
-            let mut chunk = [0u8; 4096];
             loop {
-                match sock.read(&mut chunk) {
-                    Ok(0) => {
-                        return Next::Fail(ConnectError::HungUp {
-                            target,
-                            received: hs.head_len(),
-                        })
-                    }
+                match sock.read(chunk) {
+                    Ok(0) => return Next::HungUp(hs.head_len()),
                     Ok(n) => {
                         // The head is parsed where it was read, unless an
                         // earlier read brought part of it.
@@ -145,9 +160,13 @@ impl Context {
                             Ok(Some((resp, rest))) => {
                                 let nonce = hs.nonce;
                                 let offer = hs.offer.take();
+                                // A short read from plain TCP drained the
+                                // socket, unless the peer had closed: what
+                                // comes later is a new event.
+                                let more = n == chunk.len() || sock.is_tls() || closed;
                                 c.http_status = resp.status;
                                 c.phase = Phase::Accepting(Box::new(resp));
-                                return Next::Head(rest, nonce, offer);
+                                return Next::Head(rest, nonce, offer, more);
                             }
                             Ok(None) => {
                                 let p = hs.partial.get_or_insert_with(Default::default);
@@ -157,29 +176,39 @@ impl Context {
                                 continue;
                             }
                             Err(error) => {
-                                return Next::Fail(ConnectError::Handshake {
-                                    target,
-                                    error,
-                                    offered: c.req.protocol().map(str::to_string),
-                                })
+                                return Next::Refused(error, c.req.protocol().map(str::to_string))
                             }
                         }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Next::Wait,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Next::Fail(read_failed(&target, &e, hs.head_len())),
+                    Err(e) => return Next::Io(e, hs.head_len()),
                 }
             }
         });
+        self.put_rx_buf(rx);
+        let failed = |f: &dyn Fn(String) -> ConnectError| {
+            let target = self.with_conn(id, |c| c.target()).unwrap_or_default();
+            self.fail(id, f(target));
+        };
         match next {
-            Some(Next::Fail(e)) => self.fail(id, e),
-            Some(Next::Head(rest, nonce, offer)) => {
+            Some(Next::Io(e, received)) => failed(&|target| read_failed(&target, &e, received)),
+            Some(Next::HungUp(received)) => {
+                failed(&|target| ConnectError::HungUp { target, received })
+            }
+            Some(Next::Refused(error, offered)) => failed(&|target| ConnectError::Handshake {
+                target,
+                error: error.clone(),
+                offered: offered.clone(),
+            }),
+            Some(Next::Head(rest, nonce, offer, more)) => {
                 let key = handshake::new_key(nonce);
                 self.on_response(id, rest, &key, offer.as_ref());
                 // Readiness is edge-triggered: whatever came after the head
                 // in the same burst (frames, the peer's FIN) brings no new
                 // event, so read on until the socket is drained.
-                if self.with_conn(id, |c| matches!(c.phase, Phase::Established)) == Some(true) {
+                let open = self.with_conn(id, |c| matches!(c.phase, Phase::Established));
+                if more && open == Some(true) {
                     self.read_frames(id, true);
                     self.after_io(id);
                 }
