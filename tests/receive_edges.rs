@@ -208,54 +208,131 @@ fn flow_control_pauses_in_the_middle_of_a_read() {
     );
 }
 
-#[test]
-fn flow_control_over_tls_keeps_the_records_read_and_resumes_without_a_new_event() {
-    const N: usize = 200;
-    fn msg(i: usize) -> Vec<u8> {
-        (0..1000).map(|j| (i * 7 + j) as u8).collect()
-    }
-    let srv = tls::TlsServer::start(tls::TlsOpts::new(&tls::pki().good));
-    let c = tls::ctx_trusting_test_ca();
-    c.hook(|wsi, r, in_, len| {
+/// A 1000-byte message that no other in the test equals: its number
+/// leads, then a pattern (which alone repeats every 256 messages).
+fn numbered(i: usize) -> Vec<u8> {
+    let mut m: Vec<u8> = (0..1000).map(|j| (i * 7 + j) as u8).collect();
+    m[..4].copy_from_slice(&(i as u32).to_be_bytes());
+    m
+}
+
+/// The socket buffers on both sides (the kernel doubles them): far less
+/// than the echoes, so they back up in each direction while the client is
+/// paused.
+const SMALL_BUFFERS: i32 = 64 * 1024;
+
+/// Sends `n` numbered messages to an echo server as soon as `connect`'s
+/// connection is established, pauses receiving in the fourth
+/// CLIENT_RECEIVE, services for 300 ms, resumes once, and checks that
+/// every echo arrives, whole and in order, with no other pause. Messages
+/// that straddle two reads come in two chunks: they are counted by their
+/// last chunk. `server_blocks`: the server (which writes and reads in
+/// turn) and the client have small socket buffers, so while the client is
+/// paused the server blocks writing and stops reading, and the client's
+/// own sends wait in the library.
+fn pause_and_resume_echoes(c: Ctx, connect: impl FnOnce(&Ctx), n: usize, server_blocks: bool) {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let (calls, pauses) = (Rc::new(Cell::new(0usize)), Rc::new(Cell::new(0usize)));
+    let (calls2, pauses2) = (calls.clone(), pauses.clone());
+    c.hook(move |wsi, r, _, _| {
         if r == WS_CALLBACK_CLIENT_ESTABLISHED as i32 {
-            // 200 KB of echoes: more than one read takes, most of it
-            // read and held when the application pauses.
-            for i in 0..N {
+            if server_blocks {
+                tls::set_socket_buffers(unsafe { ws_get_socket_fd(wsi) }, SMALL_BUFFERS);
+            }
+            for i in 0..n {
                 assert_eq!(
-                    send(wsi, ws_write_protocol::WS_WRITE_BINARY as _, &msg(i)),
+                    send(wsi, ws_write_protocol::WS_WRITE_BINARY as _, &numbered(i)),
                     1000
                 );
             }
         }
         if r == WS_CALLBACK_CLIENT_RECEIVE as i32 {
-            // SAFETY: the payload the callback was given.
-            let data = unsafe { std::slice::from_raw_parts(in_ as *const u8, len) };
-            if data == msg(3) {
+            calls2.set(calls2.get() + 1);
+            if calls2.get() == 4 {
+                pauses2.set(pauses2.get() + 1);
                 unsafe { ws_rx_flow_control(wsi, 0) };
             }
         }
         None
     });
-    tls::connect_wss(&c, srv.port);
+    connect(&c);
     let rx = |e: &[Ev]| {
         e.iter()
             .filter(|e| e.reason == WS_CALLBACK_CLIENT_RECEIVE as i32)
             .count()
     };
+    let whole = |e: &[Ev]| {
+        e.iter()
+            .filter(|e| e.reason == WS_CALLBACK_CLIENT_RECEIVE as i32 && e.last)
+            .count()
+    };
     c.service_until(SECS10, |e| rx(e) >= 4);
-    // Every echo arrives meanwhile: no socket event is left for later.
+    // The echoes arrive meanwhile: no socket event is left for later.
     let until = Instant::now() + Duration::from_millis(300);
     while Instant::now() < until {
         unsafe { ws_service(c.ctx, 20) };
     }
-    let got = || c.events(WS_CALLBACK_CLIENT_RECEIVE);
-    assert_eq!(got().len(), 4, "paused after the fourth message");
-    let wsi = got()[0].wsi as *mut ws;
-    assert_eq!(unsafe { ws_rx_flow_control(wsi, 1) }, 0);
-    c.service_until(SECS10, |e| rx(e) == N);
-    let data: Vec<Vec<u8>> = got().into_iter().map(|e| e.data).collect();
-    assert!(
-        data == (0..N).map(msg).collect::<Vec<_>>(),
-        "all {N} in order"
+    let wsi = c.events(WS_CALLBACK_CLIENT_RECEIVE)[0].wsi as *mut ws;
+    assert_eq!(
+        received(&c, wsi).len(),
+        4,
+        "paused in the fourth CLIENT_RECEIVE"
     );
+    if server_blocks {
+        let mut st = ws_conn_stats {
+            size: std::mem::size_of::<ws_conn_stats>(),
+            ..Default::default()
+        };
+        assert_eq!(unsafe { ws_get_conn_stats(wsi, &mut st) }, 0);
+        assert!(
+            st.queued_bytes > 0,
+            "the server stopped reading: {} bytes wait to be sent",
+            st.queued_bytes
+        );
+    }
+    assert_eq!(unsafe { ws_rx_flow_control(wsi, 1) }, 0);
+    c.service_until(SECS10, |e| whole(e) >= n);
+    assert_eq!(pauses.get(), 1, "paused once");
+    let got = messages(&received(&c, wsi));
+    assert_eq!(got.len(), n, "{n} messages and no more");
+    assert!(
+        got.into_iter()
+            .enumerate()
+            .all(|(i, m)| m == (true, numbered(i))),
+        "all {n} whole and in order"
+    );
+}
+
+/// 1 MB of echoes.
+const PAUSED_ECHOES: usize = 1000;
+
+#[test]
+fn flow_control_over_tls_keeps_the_records_read_and_resumes_without_a_new_event() {
+    let srv = tls::TlsServer::start(tls::TlsOpts::new(&tls::pki().good));
+    let connect = |c: &Ctx| {
+        tls::connect_wss(c, srv.port);
+    };
+    pause_and_resume_echoes(tls::ctx_trusting_test_ca(), connect, PAUSED_ECHOES, false);
+}
+
+#[test]
+fn flow_control_over_tls_resumes_with_a_server_blocked_and_sends_waiting() {
+    let srv = tls::TlsServer::start(tls::TlsOpts {
+        socket_buffers: Some(SMALL_BUFFERS),
+        ..tls::TlsOpts::new(&tls::pki().good)
+    });
+    let connect = |c: &Ctx| {
+        tls::connect_wss(c, srv.port);
+    };
+    pause_and_resume_echoes(tls::ctx_trusting_test_ca(), connect, PAUSED_ECHOES, true);
+}
+
+#[test]
+fn flow_control_over_tcp_resumes_a_megabyte_of_echoes() {
+    let srv = Server::node("echo");
+    let connect = |c: &Ctx| {
+        c.connect("127.0.0.1", srv.port, None, |_| {});
+    };
+    pause_and_resume_echoes(Ctx::new(CtxOpts::default()), connect, PAUSED_ECHOES, false);
 }

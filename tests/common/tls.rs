@@ -169,6 +169,10 @@ pub struct TlsOpts {
     pub alpn: Vec<Vec<u8>>,
     /// Close the WebSocket (1000) after echoing this many messages.
     pub close_after: Option<usize>,
+    /// SO_SNDBUF and SO_RCVBUF for each connection: small ones make the
+    /// server block writing to a client that does not read, and then stop
+    /// reading itself.
+    pub socket_buffers: Option<i32>,
 }
 
 impl TlsOpts {
@@ -179,6 +183,7 @@ impl TlsOpts {
             close_notify: true,
             alpn: vec![b"http/1.1".to_vec()],
             close_after: None,
+            socket_buffers: None,
         }
     }
 }
@@ -246,6 +251,9 @@ impl TlsServer {
 
 fn serve(tcp: TcpStream, config: Arc<ServerConfig>, seen: Arc<Mutex<Vec<String>>>, o: TlsOpts) {
     let note = |s: String| seen.lock().unwrap().push(s);
+    if let Some(size) = o.socket_buffers {
+        set_socket_buffers(std::os::fd::AsRawFd::as_raw_fd(&tcp), size);
+    }
     tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut tls = StreamOwned::new(ServerConnection::new(config).unwrap(), tcp);
     while tls.conn.is_handshaking() {
@@ -305,6 +313,24 @@ fn serve(tcp: TcpStream, config: Arc<ServerConfig>, seen: Arc<Mutex<Vec<String>>
     }
     let _ = tls.flush();
     note("done".into());
+}
+
+/// Sets a socket's SO_SNDBUF and SO_RCVBUF to `size` (which the kernel
+/// doubles for its bookkeeping).
+pub fn set_socket_buffers(fd: std::os::fd::RawFd, size: i32) {
+    for opt in [libc::SO_SNDBUF, libc::SO_RCVBUF] {
+        // SAFETY: an int option of a socket the caller owns.
+        let r = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                (&size as *const i32).cast(),
+                std::mem::size_of::<i32>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(r, 0, "setsockopt: {}", std::io::Error::last_os_error());
+    }
 }
 
 /// A context that trusts only the test CA.
