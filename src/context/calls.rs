@@ -14,15 +14,13 @@ use rand::RngCore;
 impl Context {
     /// Schedules (or moves) the callback behind `key` to run after `after`.
     pub fn sul_schedule(&self, key: usize, after: Duration) {
-        self.timers
-            .borrow_mut()
-            .schedule_sul(key, Tick::now() + after);
+        self.timers_mut().schedule_sul(key, Tick::now() + after);
         self.nudge();
     }
 
     /// Unschedules it; false when it was not scheduled.
     pub fn sul_cancel(&self, key: usize) -> bool {
-        self.timers.borrow_mut().cancel_sul(key)
+        self.timers_mut().cancel_sul(key)
     }
 
     /// `CALLBACK_TIMER` for the connection after `after`; None cancels.

@@ -125,6 +125,9 @@ pub struct Context {
     timer_fd: Option<crate::ffi::clock::TimerFd>,
     /// What `timer_fd` is set to; None after it fired.
     armed: Cell<Option<Tick>>,
+    /// The heap changed or `armed` was cleared since `timer_fd` was last
+    /// found set to the heap's top: only then is the top looked at again.
+    timers_moved: Cell<bool>,
     /// Timers may be due: `timer_fd` fired, or could not be relied on.
     timers_due: Cell<bool>,
     /// When the current loop iteration's events arrived.
@@ -198,6 +201,7 @@ impl Context {
             timers_due: Cell::new(timer_fd.is_none()),
             timer_fd,
             armed: Cell::new(None),
+            timers_moved: Cell::new(true),
             now: Cell::new(Tick::now()),
             pending: Default::default(),
             receiving: Cell::new(NOBODY),
@@ -330,6 +334,14 @@ impl Context {
         self.arm(c, Kind::Deadline, after);
     }
 
+    /// The timer heap, to change it: every change goes through here, so
+    /// the loop knows to look at its top again (`timer_fd_armed`).
+    #[inline]
+    pub(super) fn timers_mut(&self) -> std::cell::RefMut<'_, Timers> {
+        self.timers_moved.set(true);
+        self.timers.borrow_mut()
+    }
+
     /// Sets the connection's timer of `kind` to fire after `after`, replacing any earlier one.
     pub(crate) fn arm(&self, c: &mut Conn, kind: Kind, after: Duration) {
         let key = Key::Conn {
@@ -337,7 +349,7 @@ impl Context {
             gen: c.id.gen,
             kind,
         };
-        c.timer_seq[kind as usize] = self.timers.borrow_mut().push(Tick::now() + after, key);
+        c.timer_seq[kind as usize] = self.timers_mut().push(Tick::now() + after, key);
     }
 
     /// The time the current loop iteration started handling events.

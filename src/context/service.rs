@@ -74,6 +74,7 @@ impl Context {
                 } else {
                     // Spent: set again before the next wait.
                     self.armed.set(None);
+                    self.timers_moved.set(true);
                     self.timers_due.set(true);
                 }
                 continue;
@@ -88,15 +89,22 @@ impl Context {
 
     /// Keeps the timer descriptor set to the earliest timer that still
     /// applies; false when there is none to rely on (the wait must then
-    /// be computed from the clock). One look at the heap's top when
-    /// nothing changed since it was set.
+    /// be computed from the clock). One flag when neither the heap nor
+    /// the descriptor changed since it was last found set to the heap's top.
     #[inline]
     fn timer_fd_armed(&self) -> bool {
         let Some(fd) = &self.timer_fd else {
             return false;
         };
+        if !self.timers_moved.get() {
+            return true;
+        }
         let top = self.timers.borrow().next_at();
-        top == self.armed.get() || self.arm_timer_fd(fd)
+        if top == self.armed.get() {
+            self.timers_moved.set(false);
+            return true;
+        }
+        self.arm_timer_fd(fd)
     }
 
     #[cold]
@@ -107,6 +115,7 @@ impl Context {
         match fd.set(due.map(Tick::ns)) {
             Ok(()) => {
                 self.armed.set(due);
+                self.timers_moved.set(false);
                 true
             }
             Err(e) => {
@@ -149,7 +158,7 @@ impl Context {
             if live {
                 return Some(at);
             }
-            self.timers.borrow_mut().pop();
+            self.timers_mut().pop();
         }
     }
 
@@ -165,8 +174,7 @@ impl Context {
 
     #[cold]
     fn sweep_timers(&self) {
-        self.timers
-            .borrow_mut()
+        self.timers_mut()
             .sweep(|seq, index, gen, kind| self.conn_timer_live(ConnId { index, gen }, kind, seq));
     }
 
@@ -188,7 +196,7 @@ impl Context {
         // were handled runs at the next iteration, which then does not wait.
         let now = self.now.get();
         loop {
-            let due = self.timers.borrow_mut().pop_due(now);
+            let due = self.timers_mut().pop_due(now);
             let Some((seq, key)) = due else {
                 break;
             };
@@ -219,7 +227,7 @@ impl Context {
                     }
                 }
                 Key::Sul(k) => {
-                    if self.timers.borrow_mut().fire_sul(k, seq) {
+                    if self.timers_mut().fire_sul(k, seq) {
                         self.call_sul(k);
                     }
                 }
