@@ -1730,37 +1730,6 @@ int ws_send_pipe_choked(struct ws *wsi);
 int ws_partial_buffered(struct ws *wsi);
 
 /**
- * In `WS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER` (`in` is `char **p`,
- * `len` the room left): appends `name value\r\n` at `*p` and advances it.
- * `name` is given with its colon, as in lws (`"x-token:"`); one is added if
- * missing. Returns 0, or 1 when it does not fit before `end` or a CR/LF
- * would be injected.
- */
-int ws_add_http_header_by_name(struct ws *wsi,
-                               const uint8_t *name,
-                               const uint8_t *value,
-                               int length,
-                               uint8_t **p,
-                               uint8_t *end);
-
-/**
- * `ws_hdr_copy(wsi, dst, len, WS_WSI_TOKEN_...)`: a response header by token.
- */
-int ws_hdr_copy(struct ws *wsi, char *dst, int len, int token);
-
-/**
- * A response header by name (`"x-thing:"`, with or without the colon,
- * any case).
- */
-int ws_hdr_custom_copy(struct ws *wsi, char *dst, int len, const char *name, int nlen);
-
-/**
- * The HTTP status of the upgrade response (0 before one arrived); usable in
- * `WS_CALLBACK_CLIENT_CONNECTION_ERROR`.
- */
-unsigned int ws_http_client_http_response(struct ws *wsi);
-
-/**
  * Creates a context from `info` (which is copied, along with the protocol
  * table; the protocol names and option strings must stay valid for the
  * context's life). As libwebsockets, it calls no callback itself:
@@ -2409,6 +2378,37 @@ int ws_callback_on_writable_all_protocol_vhost(const struct ws_vhost *vh,
  * 1 then, else 0.
  */
 int ws_callback_vhost_protocols(struct ws *wsi, int reason, void *in_, int len);
+
+/**
+ * In `WS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER` (`in` is `char **p`,
+ * `len` the room left): appends `name value\r\n` at `*p` and advances it.
+ * `name` is given with its colon, as in lws (`"x-token:"`); one is added if
+ * missing. Returns 0, or 1 when it does not fit before `end` or a CR/LF
+ * would be injected.
+ */
+int ws_add_http_header_by_name(struct ws *wsi,
+                               const uint8_t *name,
+                               const uint8_t *value,
+                               int length,
+                               uint8_t **p,
+                               uint8_t *end);
+
+/**
+ * `ws_hdr_copy(wsi, dst, len, WS_WSI_TOKEN_...)`: a response header by token.
+ */
+int ws_hdr_copy(struct ws *wsi, char *dst, int len, int token);
+
+/**
+ * A response header by name (`"x-thing:"`, with or without the colon,
+ * any case).
+ */
+int ws_hdr_custom_copy(struct ws *wsi, char *dst, int len, const char *name, int nlen);
+
+/**
+ * The HTTP status of the upgrade response (0 before one arrived); usable in
+ * `WS_CALLBACK_CLIENT_CONNECTION_ERROR`.
+ */
+unsigned int ws_http_client_http_response(struct ws *wsi);
 
 #ifdef __cplusplus
 }  // extern "C"
