@@ -110,12 +110,7 @@ impl Context {
     pub(super) fn handshake_io(&self, id: ConnId, writable: bool, readable: bool, closed: bool) {
         enum Next {
             Wait,
-            /// Reading or writing failed, with the head's bytes received so far.
-            Io(io::Error, usize),
-            /// The peer hung up, after sending this many bytes of the head.
-            HungUp(usize),
-            /// The head is not an acceptable answer; the subprotocol offered.
-            Refused(HandshakeError, Option<String>),
+            Fail(Failure),
             /// The head, what followed it, whether the read that completed it
             /// may have left more in the socket.
             Head(Vec<u8>, [u8; 16], Option<Offer>, bool),
@@ -134,7 +129,7 @@ impl Context {
                         Ok(n) => drop(p.unsent.drain(..n)),
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Next::Io(e, p.head.len()),
+                        Err(e) => return Next::Fail(Failure::Io(e, p.head.len())),
                     }
                 }
             }
@@ -143,7 +138,7 @@ impl Context {
             }
             loop {
                 match sock.read(chunk) {
-                    Ok(0) => return Next::HungUp(hs.head_len()),
+                    Ok(0) => return Next::Fail(Failure::HungUp(hs.head_len())),
                     Ok(n) => {
                         // The head is parsed where it was read, unless an
                         // earlier read brought part of it.
@@ -176,31 +171,24 @@ impl Context {
                                 continue;
                             }
                             Err(error) => {
-                                return Next::Refused(error, c.req.protocol().map(str::to_string))
+                                let offered = c.req.protocol().map(str::to_string);
+                                return Next::Fail(Failure::Refused(error, offered));
                             }
                         }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Next::Wait,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Next::Io(e, hs.head_len()),
+                    Err(e) => return Next::Fail(Failure::Io(e, hs.head_len())),
                 }
             }
         });
         self.put_rx_buf(rx);
-        let failed = |f: &dyn Fn(String) -> ConnectError| {
-            let target = self.with_conn(id, |c| c.target()).unwrap_or_default();
-            self.fail(id, f(target));
-        };
         match next {
-            Some(Next::Io(e, received)) => failed(&|target| read_failed(&target, &e, received)),
-            Some(Next::HungUp(received)) => {
-                failed(&|target| ConnectError::HungUp { target, received })
+            Some(Next::Fail(f)) => {
+                // The target is written out only for the error message.
+                let target = self.with_conn(id, |c| c.target()).unwrap_or_default();
+                self.fail(id, f.error(target));
             }
-            Some(Next::Refused(error, offered)) => failed(&|target| ConnectError::Handshake {
-                target,
-                error: error.clone(),
-                offered: offered.clone(),
-            }),
             Some(Next::Head(rest, nonce, offer, more)) => {
                 let key = handshake::new_key(nonce);
                 self.on_response(id, rest, &key, offer.as_ref());
@@ -300,6 +288,30 @@ impl Context {
         }
         self.process_bytes(id, &rest);
         self.after_io(id);
+    }
+}
+
+/// Why moving the upgrade along failed, before the target is known.
+enum Failure {
+    /// Reading or writing failed, with the head's bytes received so far.
+    Io(io::Error, usize),
+    /// The peer hung up, after sending this many bytes of the head.
+    HungUp(usize),
+    /// The head is not an acceptable answer; the subprotocol offered.
+    Refused(HandshakeError, Option<String>),
+}
+
+impl Failure {
+    fn error(self, target: String) -> ConnectError {
+        match self {
+            Failure::Io(e, received) => read_failed(&target, &e, received),
+            Failure::HungUp(received) => ConnectError::HungUp { target, received },
+            Failure::Refused(error, offered) => ConnectError::Handshake {
+                target,
+                error,
+                offered,
+            },
+        }
     }
 }
 
