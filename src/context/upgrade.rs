@@ -155,10 +155,10 @@ impl Context {
                             Ok(Some((resp, rest))) => {
                                 let nonce = hs.nonce;
                                 let offer = hs.offer.take();
-                                // A short read from plain TCP drained the
-                                // socket, unless the peer had closed: what
-                                // comes later is a new event.
-                                let more = n == chunk.len() || sock.is_tls() || closed;
+                                // A short read drained the socket (the
+                                // test read_frames makes), unless the peer
+                                // had closed: what comes later is a new event.
+                                let more = n == chunk.len() || sock.holds_more() || closed;
                                 c.http_status = resp.status;
                                 c.phase = Phase::Accepting(Box::new(resp));
                                 return Next::Head(rest, nonce, offer, more);
