@@ -291,15 +291,5 @@ impl Context {
 /// A timer descriptor in `poll`, or None where the system has none (the
 /// loop then computes each wait from the clock).
 pub(super) fn timer_fd(poll: &mio::Poll) -> Option<crate::ffi::clock::TimerFd> {
-    let fd = crate::ffi::clock::TimerFd::new().ok()?;
-    #[cfg(unix)]
-    {
-        use std::os::fd::AsRawFd;
-        let raw = fd.as_raw_fd();
-        let mut src = mio::unix::SourceFd(&raw);
-        poll.registry()
-            .register(&mut src, TIMER, mio::Interest::READABLE)
-            .ok()?;
-    }
-    Some(fd)
+    crate::ffi::clock::TimerFd::in_poll(poll, TIMER).ok()
 }

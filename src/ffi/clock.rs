@@ -46,6 +46,20 @@ impl TimerFd {
         Ok(TimerFd(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }))
     }
 
+    /// A new timer descriptor, registered in `poll` for readability under
+    /// `token`.
+    pub(crate) fn in_poll(poll: &mio::Poll, token: mio::Token) -> std::io::Result<TimerFd> {
+        use std::os::fd::AsRawFd;
+        let fd = TimerFd::new()?;
+        let raw = fd.as_raw_fd();
+        poll.registry().register(
+            &mut mio::unix::SourceFd(&raw),
+            token,
+            mio::Interest::READABLE,
+        )?;
+        Ok(fd)
+    }
+
     /// Fires once at `at` (nanoseconds of [`monotonic_ns`]'s clock; a time
     /// already past fires at once), or never with None. Setting it also
     /// clears an expiry not yet read.
@@ -92,7 +106,7 @@ pub(crate) struct TimerFd(());
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 impl TimerFd {
-    pub(crate) fn new() -> std::io::Result<TimerFd> {
+    pub(crate) fn in_poll(_poll: &mio::Poll, _token: mio::Token) -> std::io::Result<TimerFd> {
         Err(std::io::ErrorKind::Unsupported.into())
     }
 

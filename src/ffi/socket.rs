@@ -4,6 +4,7 @@
 //! wrappers (mio's, std's) around them.
 
 use std::io;
+#[cfg(any(target_os = "linux", target_os = "android"))]
 use std::os::fd::AsRawFd;
 
 /// Sends from `buf` on a non-blocking socket: Ok(bytes taken), or the
