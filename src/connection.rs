@@ -482,9 +482,10 @@ impl Conn {
     }
 
     /// Checks a frame the application writes against the message in
-    /// progress, and opens or closes the message.
+    /// progress, opens or closes the message, and counts it once finished.
+    /// Ok(true) when the frame ends a fragmented message.
     #[inline]
-    pub(crate) fn tx_check(&mut self, op: OpCode, fin: bool) -> Result<(), Misframed> {
+    pub(crate) fn tx_check(&mut self, op: OpCode, fin: bool) -> Result<bool, Misframed> {
         if (op as u8) < 8 {
             // A data frame: CONTINUATION exactly when a message is open.
             let continuation = op == OpCode::Continuation;
@@ -496,10 +497,13 @@ impl Conn {
                 });
             }
             self.tx_message_open = !fin;
-        } else if !fin && matches!(op, OpCode::Ping | OpCode::Pong) {
+            self.stats.tx_messages += u64::from(fin);
+            return Ok(continuation && fin);
+        }
+        if !fin && matches!(op, OpCode::Ping | OpCode::Pong) {
             return Err(Misframed::FragmentedControl);
         }
-        Ok(())
+        Ok(false)
     }
 }
 

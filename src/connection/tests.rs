@@ -109,7 +109,7 @@ fn fragments_must_form_whole_messages() {
         c.tx_check(OpCode::Continuation, true),
         Err(Misframed::NoMessageInProgress)
     );
-    assert_eq!(c.tx_check(OpCode::Text, false), Ok(()));
+    assert_eq!(c.tx_check(OpCode::Text, false), Ok(false));
     assert_eq!(
         c.tx_check(OpCode::Binary, true),
         Err(Misframed::MessageInProgress)
@@ -120,12 +120,20 @@ fn fragments_must_form_whole_messages() {
     );
     assert_eq!(
         c.tx_check(OpCode::Ping, true),
-        Ok(()),
+        Ok(false),
         "pings go between fragments"
     );
-    assert_eq!(c.tx_check(OpCode::Continuation, false), Ok(()));
-    assert_eq!(c.tx_check(OpCode::Continuation, true), Ok(()));
-    assert_eq!(c.tx_check(OpCode::Binary, true), Ok(()));
+    assert_eq!(c.tx_check(OpCode::Continuation, false), Ok(false));
+    assert_eq!(
+        c.tx_check(OpCode::Continuation, true),
+        Ok(true),
+        "the fragmented message ends"
+    );
+    assert_eq!(c.tx_check(OpCode::Binary, true), Ok(false));
+    assert_eq!(
+        c.stats.tx_messages, 2,
+        "finished data messages count, refused frames and pings do not"
+    );
 }
 
 #[test]

@@ -143,7 +143,7 @@ impl Context {
             if (op as u8) >= 8 {
                 control(c, op, &buf[head..])?;
             }
-            c.stats.written(op, fin, len);
+            c.stats.written(len);
             // The first write of an iteration goes straight out, framed in
             // place; more small ones from callbacks in the same iteration
             // (the next CLIENT_WRITEABLEs) are gathered and sent together.
