@@ -290,6 +290,9 @@ impl Context {
 
     /// Calls protocol `target.0`'s callback for the connection with `user`
     /// `target.1`, both just read from it by the caller.
+    /// The two kinds of every message (no data, and received data) are
+    /// passed as they are rather than as a [`CbIn`] to match on again.
+    #[inline(always)]
     pub(crate) fn call_conn(
         &self,
         id: ConnId,
@@ -300,8 +303,14 @@ impl Context {
         let _inside = Marker::enter(&self.depth);
         #[cfg(test)]
         inject::maybe_panic("callback");
-        self.callbacks
-            .call(protocol, Target::Conn(id), reason, user, data)
+        let cb = &self.callbacks;
+        match data {
+            CbIn::None => cb.call_conn(protocol, id, reason, user),
+            CbIn::Data { buf, start, len } => {
+                cb.call_conn_data(protocol, id, reason, user, &mut buf[start..=start + len])
+            }
+            data => cb.call(protocol, Target::Conn(id), reason, user, data),
+        }
     }
 
     /// Runs `f` on a live connection. `f` must not call the application.
