@@ -84,12 +84,19 @@ impl Context {
 
     /// The keepalive timer fired: ping, wait longer, or give up.
     pub(crate) fn on_keepalive(&self, id: ConnId) {
-        let mask = self.mask();
+        /// What the look at the connection asks for.
+        enum Then {
+            Wait,
+            Flush,
+            GiveUp,
+        }
         let now = Tick::now();
-        let give_up = self.with_conn(id, |c| {
-            let (ping, hangup) = c.policy.keepalive()?;
+        let then = self.with_conn(id, |c| {
+            let Some((ping, hangup)) = c.policy.keepalive() else {
+                return Then::Wait;
+            };
             if !matches!(c.phase, Phase::Established) {
-                return None;
+                return Then::Wait;
             }
             if c.stats.rx_wire != c.rx_seen {
                 // Data since the last look, unstamped: alive now, at most a
@@ -98,7 +105,7 @@ impl Context {
                 c.last_rx = now.max(c.last_rx);
                 c.ping_sent = false;
                 self.arm(c, Kind::Keepalive, ping / STEPS);
-                return None;
+                return Then::Wait;
             }
             // Quiet since the last look: the next data read is stamped.
             c.rx_stamp = true;
@@ -106,7 +113,7 @@ impl Context {
             if idle < ping {
                 c.ping_sent = false;
                 self.arm(c, Kind::Keepalive, ping - idle);
-                return None;
+                return Then::Wait;
             }
             if idle >= hangup && c.ping_sent {
                 wlog!(
@@ -117,22 +124,26 @@ impl Context {
                     hangup.as_secs()
                 );
                 c.phase = Phase::Done(Outcome::Closed);
-                return Some(());
+                return Then::GiveUp;
             }
+            let mut then = Then::Wait;
             if !c.ping_sent {
                 let stamp = (idle.as_micros() as u64).to_be_bytes();
-                c.queue_frame(OpCode::Ping, true, &stamp, mask);
+                c.queue_frame(OpCode::Ping, true, &stamp, self.mask());
                 c.stats.rtt_mut().keepalive_ping(stamp, now);
                 c.ping_sent = true;
                 wlog!(log::INFO, "{}: idle for {} s: keepalive PING", c.target(), idle.as_secs());
+                then = Then::Flush;
             }
             self.arm(c, Kind::Keepalive, hangup.saturating_sub(idle).max(MIN_PONG_WAIT));
-            None
+            then
         });
-        match give_up {
-            Some(Some(())) => self.finish_later(id),
-            Some(None) => self.pend(id, pend::FLUSH),
-            None => {}
+        // Only a queued PING needs sending: a look that moved the timer
+        // leaves the connection as it was.
+        match then {
+            Some(Then::GiveUp) => self.finish_later(id),
+            Some(Then::Flush) => self.pend(id, pend::FLUSH),
+            _ => {}
         }
     }
 }
