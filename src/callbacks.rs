@@ -127,6 +127,30 @@ pub trait Callbacks {
         user: Opaque,
         data: CbIn<'_>,
     ) -> i32;
+    /// [`call`](Self::call) for connection `id` with [`CbIn::None`]
+    /// (CLIENT_WRITEABLE, once per message sent), without building it.
+    fn call_conn(&self, protocol: usize, id: ConnId, reason: Reason, user: Opaque) -> i32 {
+        self.call(protocol, Target::Conn(id), reason, user, CbIn::None)
+    }
+    /// [`call`](Self::call) for connection `id` with [`CbIn::Data`] of all
+    /// of `data` but its last byte, a 0 (CLIENT_RECEIVE, once per message
+    /// received), without building it.
+    fn call_conn_data(
+        &self,
+        protocol: usize,
+        id: ConnId,
+        reason: Reason,
+        user: Opaque,
+        data: &mut [u8],
+    ) -> i32 {
+        let len = data.len() - 1;
+        let data = CbIn::Data {
+            buf: data,
+            start: 0,
+            len,
+        };
+        self.call(protocol, Target::Conn(id), reason, user, data)
+    }
     /// The connection behind `pwsi` failed: forget the handle stored there.
     fn clear_handle(&self, pwsi: Opaque);
     /// Runs the scheduled callback `key` (the address of the application's

@@ -1,7 +1,6 @@
 //! The loop's time: the monotonic clock as a count of nanoseconds, so the
-//! comparisons and subtractions done per loop iteration (the poll's
-//! timeout, the timer heap, the keepalive's last proof of life) are integer
-//! operations.
+//! comparisons and subtractions the loop does (the poll's timeout, the
+//! timer heap, the keepalive's last proof of life) are integer operations.
 
 use std::ops::Add;
 use std::time::Duration;

@@ -207,10 +207,16 @@ pub(crate) struct Conn {
     pub(crate) rx_stash: Vec<u8>,
     /// Usually the context's own, shared.
     pub(crate) policy: Rc<RetryPolicy>,
-    /// When data last arrived (keepalive's proof of life).
+    /// When data last arrived (keepalive's proof of life), at most a
+    /// keepalive step late (`context/keepalive.rs`).
     pub(crate) last_rx: Tick,
-    /// A keepalive PING is out, sent then.
-    pub(crate) ping_sent: Option<Tick>,
+    /// `stats.rx_wire` when keepalive last looked: more means data since.
+    pub(crate) rx_seen: u64,
+    /// Keepalive waits for quiet to end: the next data read is stamped
+    /// with the clock.
+    pub(crate) rx_stamp: bool,
+    /// A keepalive PING is out.
+    pub(crate) ping_sent: bool,
     /// `pend` bits of deferred work.
     pub(crate) pend: u8,
     /// The loop iteration (`Context::iteration`) of the last write: a
@@ -270,7 +276,9 @@ impl Conn {
             rx_stash: Vec::new(),
             policy,
             last_rx: Tick::now(),
-            ping_sent: None,
+            rx_seen: 0,
+            rx_stamp: false,
+            ping_sent: false,
             pend: 0,
             wrote_at: 0,
             gathering: false,

@@ -98,7 +98,8 @@ impl Conn {
         self.rx_paused = false;
         self.rx_stash = Vec::new();
         self.last_rx = Tick::now();
-        self.ping_sent = None;
+        self.rx_stamp = false;
+        self.ping_sent = false;
         self.gathering = false;
         self.http_status = 0;
         if let Some(r) = self.restart.as_deref_mut() {

@@ -9,9 +9,16 @@
 //! `CLIENT_CLOSED`. Unlike libwebsockets, any received data is proof of
 //! life, not only a PONG; a zero in either field turns keepalive off.
 //!
-//! Receiving costs one store of the loop time, and re-arms the timer only
-//! when a PING is waiting for its answer; otherwise the timer is re-armed
-//! when it fires.
+//! Receiving does not read the clock. While the connection is quiet (the
+//! timer waits for `ping` after the last proof, or for a PONG), the first
+//! data read is stamped with the clock and the timer moves to [`STEPS`]
+//! of `ping` later. From then on the timer looks at the receive count each
+//! time it fires: data since its last look proves life at the time of
+//! this look (at most one step after the fact), and it looks again one
+//! step later; no data means the connection turned quiet, and the next
+//! PING is due `ping` after the last proof. A PING thus goes out at most
+//! `ping / STEPS` late, never early, and a connection costs one timer per
+//! step while data flows, two per `ping` once it is quiet.
 
 use std::time::Duration;
 
@@ -26,6 +33,10 @@ use crate::timers::Kind;
 /// Shortest wait for the pong, so a policy with hangup == ping still pings.
 const MIN_PONG_WAIT: Duration = Duration::from_millis(500);
 
+/// While data flows, the timer looks every `ping / STEPS`: how late a PING
+/// can be after the last data, as a fraction of `ping`.
+pub(crate) const STEPS: u32 = 16;
+
 impl Context {
     /// The connection is established: start watching it.
     pub(crate) fn start_keepalive(&self, id: ConnId) {
@@ -33,7 +44,9 @@ impl Context {
         self.with_conn(id, |c| {
             if let Some((ping, _)) = c.policy.keepalive() {
                 c.last_rx = Tick::now();
-                c.ping_sent = None;
+                c.rx_seen = c.stats.rx_wire;
+                c.ping_sent = false;
+                c.rx_stamp = true;
                 self.arm(c, Kind::Keepalive, ping);
             }
         });
@@ -45,33 +58,64 @@ impl Context {
             .is_some()
     }
 
-    /// Something arrived from the peer at `at`. The next PING is due `ping`
-    /// seconds later: when one is out, its wait for the answer ends here.
+    /// Something arrived from the peer at `at` (`rx_wire` already counts
+    /// it). A quiet connection's timer moves to a step later (the receive
+    /// path stamps no more data until it turned quiet again); a PING out
+    /// is answered.
     pub(crate) fn proof_of_life(&self, c: &mut Conn, at: Tick) {
         c.last_rx = at.max(c.last_rx);
-        if c.ping_sent.take().is_some() {
-            if let Some((ping, _)) = c.policy.keepalive() {
-                self.arm(c, Kind::Keepalive, ping);
-            }
+        c.rx_seen = c.stats.rx_wire;
+        if !std::mem::take(&mut c.rx_stamp) {
+            return;
         }
+        c.ping_sent = false;
+        if let Some((ping, _)) = c.policy.keepalive() {
+            self.arm(c, Kind::Keepalive, ping / STEPS);
+        }
+    }
+
+    /// Received data on a quiet connection: stamped with the clock, out
+    /// of line (the receive path tests `rx_stamp` only).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn stamp_rx(&self, c: &mut Conn) {
+        self.proof_of_life(c, Tick::now());
     }
 
     /// The keepalive timer fired: ping, wait longer, or give up.
     pub(crate) fn on_keepalive(&self, id: ConnId) {
-        let mask = self.mask();
+        /// What the look at the connection asks for.
+        enum Then {
+            Wait,
+            Flush,
+            GiveUp,
+        }
         let now = Tick::now();
-        let give_up = self.with_conn(id, |c| {
-            let (ping, hangup) = c.policy.keepalive()?;
+        let then = self.with_conn(id, |c| {
+            let Some((ping, hangup)) = c.policy.keepalive() else {
+                return Then::Wait;
+            };
             if !matches!(c.phase, Phase::Established) {
-                return None;
+                return Then::Wait;
             }
+            if c.stats.rx_wire != c.rx_seen {
+                // Data since the last look, unstamped: alive now, at most a
+                // step ago. Look again a step later.
+                c.rx_seen = c.stats.rx_wire;
+                c.last_rx = now.max(c.last_rx);
+                c.ping_sent = false;
+                self.arm(c, Kind::Keepalive, ping / STEPS);
+                return Then::Wait;
+            }
+            // Quiet since the last look: the next data read is stamped.
+            c.rx_stamp = true;
             let idle = now.since(c.last_rx);
             if idle < ping {
-                c.ping_sent = None;
+                c.ping_sent = false;
                 self.arm(c, Kind::Keepalive, ping - idle);
-                return None;
+                return Then::Wait;
             }
-            if idle >= hangup && c.ping_sent.is_some() {
+            if idle >= hangup && c.ping_sent {
                 wlog!(
                     log::NOTICE,
                     "{}: nothing received for {} s, not even a PONG to the keepalive PING (secs_since_valid_hangup {}); closing the connection",
@@ -80,22 +124,26 @@ impl Context {
                     hangup.as_secs()
                 );
                 c.phase = Phase::Done(Outcome::Closed);
-                return Some(());
+                return Then::GiveUp;
             }
-            if c.ping_sent.is_none() {
+            let mut then = Then::Wait;
+            if !c.ping_sent {
                 let stamp = (idle.as_micros() as u64).to_be_bytes();
-                c.queue_frame(OpCode::Ping, true, &stamp, mask);
+                c.queue_frame(OpCode::Ping, true, &stamp, self.mask());
                 c.stats.rtt_mut().keepalive_ping(stamp, now);
-                c.ping_sent = Some(now);
+                c.ping_sent = true;
                 wlog!(log::INFO, "{}: idle for {} s: keepalive PING", c.target(), idle.as_secs());
+                then = Then::Flush;
             }
             self.arm(c, Kind::Keepalive, hangup.saturating_sub(idle).max(MIN_PONG_WAIT));
-            None
+            then
         });
-        match give_up {
-            Some(Some(())) => self.finish_later(id),
-            Some(None) => self.pend(id, pend::FLUSH),
-            None => {}
+        // Only a queued PING needs sending: a look that moved the timer
+        // leaves the connection as it was.
+        match then {
+            Some(Then::GiveUp) => self.finish_later(id),
+            Some(Then::Flush) => self.pend(id, pend::FLUSH),
+            _ => {}
         }
     }
 }

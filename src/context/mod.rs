@@ -128,10 +128,6 @@ pub struct Context {
     /// The heap changed or `armed` was cleared since `timer_fd` was last
     /// found set to the heap's top: only then is the top looked at again.
     timers_moved: Cell<bool>,
-    /// Timers may be due: `timer_fd` fired, or could not be relied on.
-    timers_due: Cell<bool>,
-    /// When the current loop iteration's events arrived.
-    now: Cell<Tick>,
     pending: pending::Pending,
     /// The connection whose received data is being delivered (its
     /// `after_io` follows), by its [`ConnId::key`]; [`NOBODY`] when none.
@@ -198,11 +194,9 @@ impl Context {
             slots: RefCell::new(Vec::new()),
             free: RefCell::new(Vec::new()),
             timers: RefCell::new(Timers::default()),
-            timers_due: Cell::new(timer_fd.is_none()),
             timer_fd,
             armed: Cell::new(None),
             timers_moved: Cell::new(true),
-            now: Cell::new(Tick::now()),
             pending: Default::default(),
             receiving: Cell::new(NOBODY),
             events_full: Cell::new(false),
@@ -296,6 +290,9 @@ impl Context {
 
     /// Calls protocol `target.0`'s callback for the connection with `user`
     /// `target.1`, both just read from it by the caller.
+    /// The two kinds of every message (no data, and received data) are
+    /// passed as they are rather than as a [`CbIn`] to match on again.
+    #[inline(always)]
     pub(crate) fn call_conn(
         &self,
         id: ConnId,
@@ -306,8 +303,14 @@ impl Context {
         let _inside = Marker::enter(&self.depth);
         #[cfg(test)]
         inject::maybe_panic("callback");
-        self.callbacks
-            .call(protocol, Target::Conn(id), reason, user, data)
+        let cb = &self.callbacks;
+        match data {
+            CbIn::None => cb.call_conn(protocol, id, reason, user),
+            CbIn::Data { buf, start, len } => {
+                cb.call_conn_data(protocol, id, reason, user, &mut buf[start..=start + len])
+            }
+            data => cb.call(protocol, Target::Conn(id), reason, user, data),
+        }
     }
 
     /// Runs `f` on a live connection. `f` must not call the application.
@@ -350,11 +353,6 @@ impl Context {
             kind,
         };
         c.timer_seq[kind as usize] = self.timers_mut().push(Tick::now() + after, key);
-    }
-
-    /// The time the current loop iteration started handling events.
-    pub(crate) fn loop_time(&self) -> Tick {
-        self.now.get()
     }
 
     /// Queues deferred work for a connection.

@@ -5,6 +5,7 @@ use std::io;
 use super::close::truncate_utf8;
 use super::Context;
 use crate::callbacks::{CbIn, ConnId, Opaque, Reason};
+use crate::clock::Tick;
 use crate::connection::{pend, Conn, Outcome, Phase, RxInfo};
 use crate::error::ConnectError;
 use crate::ffi::events::Ready;
@@ -263,7 +264,9 @@ impl Context {
                         let mut first = None;
                         if let Ok(n @ 1..) = r {
                             c.stats.rx_wire += n as u64;
-                            self.proof_of_life(c, self.loop_time());
+                            if c.rx_stamp {
+                                self.stamp_rx(c);
+                            }
                             // A whole message at the start of the read is
                             // delivered without a second lookup.
                             let mut pos = at;
@@ -403,7 +406,7 @@ impl Context {
                     }
                 }
                 Event::Pong => {
-                    let at = self.loop_time();
+                    let at = Tick::now();
                     self.with_conn(id, |c| {
                         if let Some(r) = c.stats.rtt.as_deref_mut() {
                             // No PING was ever sent: not a sample.

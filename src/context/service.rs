@@ -62,9 +62,12 @@ impl Context {
         }
         let full = events.len() >= events.capacity();
         self.events_full.set(full);
-        // The timer's event may be among those the full buffer left out.
-        self.timers_due.set(self.timers_due.get() || full || !by_fd);
-        self.now.set(Tick::now());
+        // The clock is read only when timers may be due: the descriptor
+        // fired, its event may be among those a full buffer left out, or
+        // there is no descriptor to rely on. The time is taken before the
+        // events are handled (or at the timer's event): what falls due
+        // later runs at the next iteration, which then does not wait.
+        let mut now = (full || !by_fd).then(Tick::now);
         #[cfg(test)]
         super::inject::maybe_panic("service");
         for (token, ready) in events.iter() {
@@ -75,14 +78,16 @@ impl Context {
                     // Spent: set again before the next wait.
                     self.armed.set(None);
                     self.timers_moved.set(true);
-                    self.timers_due.set(true);
+                    now = now.or_else(|| Some(Tick::now()));
                 }
                 continue;
             }
             self.on_socket(ConnId::from_key(token.0 as u64), &ready);
         }
         drop(events);
-        self.run_timers();
+        if let Some(now) = now {
+            self.run_timers(now);
+        }
         self.run_pending();
         Ok(())
     }
@@ -184,17 +189,12 @@ impl Context {
         self.with_conn(id, |c| c.timer_seq[kind as usize] == seq) == Some(true)
     }
 
-    /// Fires what is due now (not what callbacks schedule for "now" meanwhile).
-    fn run_timers(&self) {
-        if !self.timers_due.replace(self.timer_fd.is_none()) {
-            return;
-        }
+    /// Fires what is due at `now` (not what callbacks schedule for "now"
+    /// meanwhile).
+    fn run_timers(&self, now: Tick) {
         if self.timers.borrow().entries() == 0 {
             return;
         }
-        // The time the iteration's events arrived: what fell due while they
-        // were handled runs at the next iteration, which then does not wait.
-        let now = self.now.get();
         loop {
             let due = self.timers_mut().pop_due(now);
             let Some((seq, key)) = due else {

@@ -4,7 +4,7 @@
 
 use super::handles::{wsi_context_bits, wsi_in};
 use super::types::*;
-use crate::callbacks::{Callbacks, CbIn, Opaque, Reason, Target};
+use crate::callbacks::{Callbacks, CbIn, ConnId, Opaque, Reason, Target};
 use std::ffi::c_void;
 
 /// Calls the C protocol callbacks for the core.
@@ -25,7 +25,52 @@ impl CCallbacks {
     }
 }
 
+impl CCallbacks {
+    /// Protocol `protocol`'s callback and connection `id`'s handle.
+    #[inline]
+    fn for_conn(&self, protocol: usize, id: ConnId) -> Option<(CallbackFn, *mut ws)> {
+        let cb = self.callbacks.get(protocol).copied().flatten()?;
+        Some((cb, wsi_in(self.context_bits, id.index, id.gen)))
+    }
+}
+
+/// A protocol's callback, once it is known to be set.
+type CallbackFn =
+    unsafe extern "C" fn(*mut ws, ws_callback_reasons, *mut c_void, *mut c_void, usize) -> i32;
+
 impl Callbacks for CCallbacks {
+    fn call_conn(&self, protocol: usize, id: ConnId, reason: Reason, user: Opaque) -> i32 {
+        let Some((cb, wsi)) = self.for_conn(protocol, id) else {
+            return 0;
+        };
+        // SAFETY: `cb` is the application's callback from its protocol table.
+        unsafe { cb(wsi, reason_to_c(reason), user.0, std::ptr::null_mut(), 0) }
+    }
+
+    fn call_conn_data(
+        &self,
+        protocol: usize,
+        id: ConnId,
+        reason: Reason,
+        user: Opaque,
+        data: &mut [u8],
+    ) -> i32 {
+        let Some((cb, wsi)) = self.for_conn(protocol, id) else {
+            return 0;
+        };
+        let len = data.len() - 1;
+        // SAFETY: as in `call`; `data` is valid for the duration of the call.
+        unsafe {
+            cb(
+                wsi,
+                reason_to_c(reason),
+                user.0,
+                data.as_mut_ptr().cast(),
+                len,
+            )
+        }
+    }
+
     fn call(
         &self,
         protocol: usize,

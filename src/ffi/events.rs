@@ -27,12 +27,12 @@ impl Ready {
     }
 
     /// The peer closed (or the socket failed): an error, a hang-up, or
-    /// the peer's end of the stream with data to read. Read until it
-    /// would block, since no further event will come.
+    /// the peer's end of the stream. Read until it would block, since no
+    /// further event will come. (Linux sets EPOLLRDHUP on a stream socket
+    /// only together with EPOLLIN, so it is not tested for twice.)
     #[inline]
     pub(crate) fn closed(self) -> bool {
-        self.0 & (libc::EPOLLERR | libc::EPOLLHUP) != 0
-            || self.0 & (libc::EPOLLIN | libc::EPOLLRDHUP) == libc::EPOLLIN | libc::EPOLLRDHUP
+        self.0 & (libc::EPOLLERR | libc::EPOLLHUP | libc::EPOLLRDHUP) != 0
     }
 }
 
