@@ -106,6 +106,15 @@ impl Stream {
         }));
     }
 
+    /// Sends on a plain socket; None under TLS (see [`Stream::write`]).
+    #[inline(always)]
+    pub fn send_plain(&self, buf: &[u8]) -> Option<io::Result<usize>> {
+        match self.tls {
+            None => Some(crate::ffi::socket::send(&self.tcp, buf)),
+            Some(_) => None,
+        }
+    }
+
     pub fn is_tls(&self) -> bool {
         self.tls.is_some()
     }

@@ -169,22 +169,17 @@ impl Context {
             c.stats.frame_out(head - start, len);
             frame::apply_mask(&mut buf[head..], mask);
             let frame_bytes = &buf[start..];
-            let sent = match c.sock.as_mut().map(|s| s.write(frame_bytes)) {
-                Some(Ok(n)) => n,
-                Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
-                Some(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => 0,
-                Some(Err(e)) => {
-                    wlog!(log::NOTICE, "write to {} failed: {e}", c.target());
-                    c.phase = Phase::Done(Outcome::Closed);
-                    return Ok(Sent::Lost);
-                }
-                None => 0,
+            // A plain socket that takes the frame whole (the common case)
+            // returns at once, before its answer could meet TLS' in one value.
+            let r = match c.sock.as_mut() {
+                Some(s) => match s.send_plain(frame_bytes) {
+                    Some(Ok(n)) if n == frame_bytes.len() => return Ok(Sent::Direct),
+                    Some(r) => Some(r),
+                    None => Some(s.write(frame_bytes)),
+                },
+                None => None,
             };
-            if sent < frame_bytes.len() {
-                // Only what the socket refused is copied; its writable event drains it.
-                c.out.extend_from_slice(&frame_bytes[sent..]);
-            }
-            Ok(Sent::Direct)
+            Ok(not_taken_whole(c, r, frame_bytes))
         });
         match r {
             None => Err(WriteError::Gone),
@@ -293,6 +288,27 @@ impl Context {
         let r = self.dispatch(id, Reason::ClientWriteable, CbIn::None);
         self.after_callback(id, r);
     }
+}
+
+/// A frame the socket did not take whole: what it refused is queued (its
+/// writable event drains it), or the connection is lost. Out of line: the
+/// socket takes most frames whole.
+#[inline(never)]
+fn not_taken_whole(c: &mut Conn, r: Option<std::io::Result<usize>>, frame: &[u8]) -> Sent {
+    let sent = match r {
+        Some(Ok(n)) => n,
+        Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+        Some(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => 0,
+        Some(Err(e)) => {
+            wlog!(log::NOTICE, "write to {} failed: {e}", c.target());
+            c.phase = Phase::Done(Outcome::Closed);
+            return Sent::Lost;
+        }
+        None => 0,
+    };
+    // Only what the socket refused is copied.
+    c.out.extend_from_slice(&frame[sent..]);
+    Sent::Direct
 }
 
 /// A PING or PONG's own checks (its length), and a PING's start of a
