@@ -179,6 +179,8 @@ impl Context {
                 0 => cfg.pt_serv_buf_size,
                 n => n,
             })
+            // A chunk carries at least one byte.
+            .map(|n| n.max(1))
             .collect();
         Ok(Context {
             tls: crate::tls::Tls::new(cfg.tls.clone()),

@@ -20,7 +20,7 @@ pub struct Whole {
 
 impl Decoder {
     /// Takes the frame at `input[*pos..]` when it is a complete message
-    /// that fits one chunk of `chunk_max` bytes and the decoder is between
+    /// that fits one chunk of `chunk_max` (at least 1) bytes and the decoder is between
     /// messages, moving `*pos` past it. None leaves everything as it was:
     /// the caller goes on with [`Decoder::next`].
     #[inline(always)]
@@ -50,7 +50,7 @@ impl Decoder {
             },
             _ => return None,
         };
-        if len > chunk_max.max(1) || len as u64 > self.max_message {
+        if len > chunk_max || len as u64 > self.max_message {
             return None;
         }
         let start = *pos + hdr;
