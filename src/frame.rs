@@ -145,6 +145,10 @@ pub struct Decoder {
     hdr_len: usize,
     /// Opcode of the message in progress (Text or Binary), None between messages.
     message: Option<OpCode>,
+    /// Between messages, at the start of a frame (no header bytes held):
+    /// where [`Decoder::whole_message`] may take one. Set by `next`, the
+    /// only one to move the state, the header and the message.
+    between: bool,
     /// The next data chunk is the first of its message.
     first: bool,
     /// A zero-length frame still owes its (empty) chunk.
@@ -178,6 +182,7 @@ impl Decoder {
             hdr: [0; MAX_HEADER],
             hdr_len: 0,
             message: None,
+            between: true,
             first: false,
             empty_pending: false,
             message_len: 0,
@@ -247,6 +252,14 @@ impl Decoder {
     /// Decodes from `input`, consuming what it uses into `*pos`. A data chunk
     /// is at most `chunk_max` bytes.
     pub fn next(&mut self, input: &[u8], pos: &mut usize, chunk_max: usize) -> Event {
+        let ev = self.step(input, pos, chunk_max);
+        self.between =
+            matches!(self.state, State::Header) && self.hdr_len == 0 && self.message.is_none();
+        ev
+    }
+
+    #[inline(always)]
+    fn step(&mut self, input: &[u8], pos: &mut usize, chunk_max: usize) -> Event {
         loop {
             match self.state {
                 State::Failed => return Event::NeedMore,

@@ -4,7 +4,7 @@
 //! path would fail) is left to [`Decoder::next`], so the result is the same
 //! either way; only the steps are fewer.
 
-use super::{Decoder, State};
+use super::Decoder;
 
 /// A message taken whole by [`Decoder::whole_message`]: its payload is
 /// `input[start..start + len]`.
@@ -30,7 +30,7 @@ impl Decoder {
         pos: &mut usize,
         chunk_max: usize,
     ) -> Option<Whole> {
-        if !matches!(self.state, State::Header) || self.hdr_len != 0 || self.message.is_some() {
+        if !self.between {
             return None;
         }
         let avail = input.get(*pos..)?;

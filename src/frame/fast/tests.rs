@@ -107,6 +107,23 @@ fn whole_messages_between_everything_else() {
 }
 
 #[test]
+fn bytes_inside_a_frame_that_look_like_a_message_are_not_one() {
+    // Read in pieces, the rest of each payload starts a read: a PING's (no
+    // message is in progress; in 5-byte pieces its payload is the second
+    // piece, whole) and a binary message's.
+    let input = cat(&[
+        frame(0x82, b"q"),
+        frame(0x89, &[0x82, 3, b'a', b'b', b'c']),
+        frame(0x82, &[0x82, 1, b'z', 0x81, 0]),
+        frame(0x82, b"x"),
+    ]);
+    same_both_ways(&input);
+    // A header split after its first byte (in 5-byte pieces), whose rest
+    // looks like a whole text message: the general path fails it (masked).
+    same_both_ways(&[0x82, 2, b'q', b'q', 0x82, 0x81, 1, b'z', 0]);
+}
+
+#[test]
 fn failures_are_the_general_paths() {
     let cases = [
         // Invalid UTF-8 in a whole text message.
