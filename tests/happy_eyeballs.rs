@@ -5,7 +5,8 @@
 //!
 //! An unanswered SYN on loopback: a listening socket with a backlog of 0
 //! that never accepts holds one connection in its queue and drops every
-//! later SYN, as a black-holed route would.
+//! later SYN, as a black-holed route would. An answered one completes
+//! inside connect(): the connection goes on from there at once.
 
 mod common;
 
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use wsloop::ffi::ws_callback_reasons::*;
+use wsloop::ffi::ws_service;
 
 const NAME: &str = "two-families.wsloop.test";
 const CHILD: &str = "WSLOOP_HAPPY_EYEBALLS_CHILD";
@@ -236,4 +238,35 @@ fn when_every_address_refuses_the_error_names_each() {
             "Unable to connect: no address of {NAME}:{port} took the connection: [::1]:{port}: connection refused; 127.0.0.1:{port}: connection refused (is the server running and listening on that port?)"
         )
     );
+}
+
+/// Over loopback the kernel completes the TCP handshake inside connect():
+/// the upgrade request leaves in the same `ws_service()` call that makes
+/// the connection, right after WSI_CREATE, not after another poll. (The
+/// kernel may rarely put off its loopback work under load: a few tries.)
+#[test]
+fn the_request_leaves_with_the_connect_when_tcp_is_up_at_once() {
+    for _ in 0..5 {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let port = raw_server(move |mut s| {
+            let _ = tx.send(read_request(&mut s));
+        });
+        let c = Ctx::new(CtxOpts::default());
+        assert!(!c.connect("127.0.0.1", port, None, |_| {}).is_null());
+        // The first iteration runs the deferred connect.
+        assert_eq!(unsafe { ws_service(c.ctx, 0) }, 0);
+        let sent = c.reasons().ends_with(
+            &[
+                WS_CALLBACK_WSI_CREATE,
+                WS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER,
+            ]
+            .map(|r| r as i32),
+        );
+        if sent {
+            let key = rx.recv_timeout(SECS10).expect("the request arrived");
+            assert_eq!(key.len(), 24, "a Sec-WebSocket-Key");
+            return;
+        }
+    }
+    panic!("in 5 tries the upgrade request never left in the ws_service() call that connected");
 }

@@ -69,8 +69,9 @@ impl Context {
     }
 
     /// Connects to a Unix socket. The connect completes or fails at once
-    /// (a full backlog fails it too), so the first writable event means
-    /// the socket is up.
+    /// (a full backlog fails it too), so the connection goes on (the
+    /// upgrade request) at once, as a TCP one that is up when its connect
+    /// returns does.
     fn connect_unix(&self, id: ConnId, addr: &UnixAddr) {
         let registry_token = id.token();
         let r = self.with_conn(id, |c| {
@@ -108,8 +109,10 @@ impl Context {
             c.phase = super::eyeballs::dialing(&[]);
             Ok(())
         });
-        if let Some(Err(e)) = r {
-            self.fail(id, e);
+        match r {
+            Some(Ok(())) => self.on_connect_event(id, false),
+            Some(Err(e)) => self.fail(id, e),
+            None => {}
         }
     }
 

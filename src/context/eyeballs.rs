@@ -36,17 +36,22 @@ pub(super) enum Dialed {
 
 impl Context {
     /// Starts every attempt that is due, arms the timer for the next one,
-    /// and fails the connection when every address has failed.
+    /// and fails the connection when every address has failed. An attempt
+    /// may be up as soon as its connect() returns (over loopback the
+    /// kernel completes the handshake inside the call): it is checked at
+    /// once, so the connection goes on (the upgrade request, TLS, a proxy's
+    /// tunnel) without waiting for a poll to report the socket writable.
     pub(crate) fn dial_step(&self, id: ConnId) {
         let token = id.token();
         let now = std::time::Instant::now();
+        let mut started = false;
         let failed = self.with_conn(id, |c| {
             let Phase::Connecting(dial) = &mut c.phase else {
                 return false;
             };
             while let Some((attempt, addr)) = dial.race.start_due(now) {
                 wlog!(log::INFO, "connecting to {addr}");
-                let started = TcpStream::connect(addr).and_then(|mut s| {
+                let attempt_started = TcpStream::connect(addr).and_then(|mut s| {
                     self.poll
                         .borrow()
                         .registry()
@@ -56,8 +61,11 @@ impl Context {
                         })?;
                     Ok(s)
                 });
-                match started {
-                    Ok(s) => dial.pending.push((attempt, s)),
+                match attempt_started {
+                    Ok(s) => {
+                        dial.pending.push((attempt, s));
+                        started = true;
+                    }
                     Err(e) => {
                         dial.race.failed(attempt);
                         dial.failures.push((addr, e));
@@ -74,8 +82,10 @@ impl Context {
             }
             false
         });
-        if failed == Some(true) {
-            self.finish_later(id);
+        match failed {
+            Some(true) => self.finish_later(id),
+            Some(false) if started => self.on_connect_event(id, false),
+            _ => {}
         }
     }
 
@@ -105,31 +115,33 @@ impl Context {
         let mut i = 0;
         while i < dial.pending.len() {
             let (attempt, ref s) = dial.pending[i];
-            let error = match s.take_error() {
-                Ok(Some(e)) | Err(e) => e,
-                Ok(None) => match s.peer_addr() {
-                    Ok(_) => {
-                        let (_, won) = dial.pending.swap_remove(i);
-                        for (loser, mut s) in dial.pending.take_all() {
-                            let _ = self.poll.borrow().registry().deregister(&mut s);
-                            wlog!(
-                                log::INFO,
-                                "{}: {} lost the race; closed",
-                                crate::connection::peer_name(&c.req),
-                                dial.race.addrs()[loser.0]
-                            );
-                        }
-                        dial.race.connected(attempt);
-                        let _ = won.set_nodelay(true);
-                        c.sock = Some(Stream::plain(won));
-                        return Dialed::Connected;
+            // A peer address means the handshake completed; without one, the
+            // socket's error (if any) says why the attempt failed.
+            let error = match s.peer_addr() {
+                Ok(_) => {
+                    let (_, won) = dial.pending.swap_remove(i);
+                    for (loser, mut s) in dial.pending.take_all() {
+                        let _ = self.poll.borrow().registry().deregister(&mut s);
+                        wlog!(
+                            log::INFO,
+                            "{}: {} lost the race; closed",
+                            crate::connection::peer_name(&c.req),
+                            dial.race.addrs()[loser.0]
+                        );
                     }
-                    Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                    dial.race.connected(attempt);
+                    let _ = won.set_nodelay(true);
+                    c.sock = Some(Stream::plain(won));
+                    return Dialed::Connected;
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => match s.take_error() {
+                    Ok(None) => {
                         i += 1;
                         continue;
                     }
-                    Err(e) => e,
+                    Ok(Some(e)) | Err(e) => e,
                 },
+                Err(e) => e,
             };
             let (_, mut s) = dial.pending.swap_remove(i);
             let _ = self.poll.borrow().registry().deregister(&mut s);
