@@ -23,26 +23,29 @@ impl CCallbacks {
             callbacks: protocols.iter().map(|p| p.callback).collect(),
         }
     }
-}
 
-impl CCallbacks {
-    /// Protocol `protocol`'s callback and connection `id`'s handle.
+    /// Protocol `protocol`'s callback (None when it has none).
     #[inline]
-    fn for_conn(&self, protocol: usize, id: ConnId) -> Option<(CallbackFn, *mut ws)> {
-        let cb = self.callbacks.get(protocol).copied().flatten()?;
-        Some((cb, wsi_in(self.context_bits, id.index, id.gen)))
+    fn callback(&self, protocol: usize) -> ws_callback_function {
+        self.callbacks.get(protocol).copied().flatten()
+    }
+
+    /// The `wsi` handed over for `target`.
+    #[inline]
+    fn wsi(&self, target: Target) -> *mut ws {
+        match target {
+            Target::Protocol(i) => wsi_in(self.context_bits, i as u32, 0),
+            Target::Conn(id) => wsi_in(self.context_bits, id.index, id.gen),
+        }
     }
 }
 
-/// A protocol's callback, once it is known to be set.
-type CallbackFn =
-    unsafe extern "C" fn(*mut ws, ws_callback_reasons, *mut c_void, *mut c_void, usize) -> i32;
-
 impl Callbacks for CCallbacks {
     fn call_conn(&self, protocol: usize, id: ConnId, reason: Reason, user: Opaque) -> i32 {
-        let Some((cb, wsi)) = self.for_conn(protocol, id) else {
+        let Some(cb) = self.callback(protocol) else {
             return 0;
         };
+        let wsi = self.wsi(Target::Conn(id));
         // SAFETY: `cb` is the application's callback from its protocol table.
         unsafe { cb(wsi, reason_to_c(reason), user.0, std::ptr::null_mut(), 0) }
     }
@@ -55,9 +58,10 @@ impl Callbacks for CCallbacks {
         user: Opaque,
         data: &mut [u8],
     ) -> i32 {
-        let Some((cb, wsi)) = self.for_conn(protocol, id) else {
+        let Some(cb) = self.callback(protocol) else {
             return 0;
         };
+        let wsi = self.wsi(Target::Conn(id));
         let len = data.len() - 1;
         // SAFETY: as in `call`; `data` is valid for the duration of the call.
         unsafe {
@@ -79,13 +83,10 @@ impl Callbacks for CCallbacks {
         user: Opaque,
         data: CbIn<'_>,
     ) -> i32 {
-        let Some(cb) = self.callbacks.get(protocol).copied().flatten() else {
+        let Some(cb) = self.callback(protocol) else {
             return 0;
         };
-        let wsi = match target {
-            Target::Protocol(i) => wsi_in(self.context_bits, i as u32, 0),
-            Target::Conn(id) => wsi_in(self.context_bits, id.index, id.gen),
-        };
+        let wsi = self.wsi(target);
         let reason = reason_to_c(reason);
         // SAFETY: `cb` is the application's callback from its protocol table;
         // every pointer passed is valid for the duration of the call.
