@@ -63,15 +63,23 @@ impl Context {
     /// path stamps no more data until it turned quiet again); a PING out
     /// is answered.
     pub(crate) fn proof_of_life(&self, c: &mut Conn, at: Tick) {
+        let quiet = std::mem::take(&mut c.rx_stamp);
+        match c.policy.keepalive() {
+            Some((ping, _)) if quiet => self.alive(c, at, ping),
+            _ => {
+                c.last_rx = at.max(c.last_rx);
+                c.rx_seen = c.stats.rx_wire;
+            }
+        }
+    }
+
+    /// Life proven at `at`, with `rx_wire` counted up to it: a PING out is
+    /// answered, and the timer looks again a step later.
+    fn alive(&self, c: &mut Conn, at: Tick, ping: Duration) {
         c.last_rx = at.max(c.last_rx);
         c.rx_seen = c.stats.rx_wire;
-        if !std::mem::take(&mut c.rx_stamp) {
-            return;
-        }
         c.ping_sent = false;
-        if let Some((ping, _)) = c.policy.keepalive() {
-            self.arm(c, Kind::Keepalive, ping / STEPS);
-        }
+        self.arm(c, Kind::Keepalive, ping / STEPS);
     }
 
     /// Received data on a quiet connection: stamped with the clock, out
@@ -100,11 +108,8 @@ impl Context {
             }
             if c.stats.rx_wire != c.rx_seen {
                 // Data since the last look, unstamped: alive now, at most a
-                // step ago. Look again a step later.
-                c.rx_seen = c.stats.rx_wire;
-                c.last_rx = now.max(c.last_rx);
-                c.ping_sent = false;
-                self.arm(c, Kind::Keepalive, ping / STEPS);
+                // step ago.
+                self.alive(c, now, ping);
                 return Then::Wait;
             }
             // Quiet since the last look: the next data read is stamped.
