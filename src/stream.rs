@@ -266,11 +266,8 @@ fn read_plain<T: Read + Write>(
     buf: &mut [u8],
 ) -> io::Result<usize> {
     loop {
-        match tls.reader().read(buf) {
-            Ok(n) => return Ok(n),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Err(no_close_notify()),
-            Err(e) => return Err(e),
+        if let Some(r) = plaintext(tls, buf) {
+            return r;
         }
         match tls.read_tls(io) {
             // EOF: rustls now answers the next read with Ok(0) or UnexpectedEof.
@@ -290,14 +287,11 @@ fn read_lowest(s: &mut Session, tcp: &mut TcpStream, buf: &mut [u8]) -> io::Resu
         more_plain,
     } = s;
     loop {
-        match conn.reader().read(buf) {
-            Ok(n) => {
+        if let Some(r) = plaintext(conn, buf) {
+            if let Ok(n) = r {
                 *more_plain = n == buf.len() && n > 0;
-                return Ok(n);
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Err(no_close_notify()),
-            Err(e) => return Err(e),
+            return r;
         }
         if inbox.bytes().is_empty() {
             match inbox.fill(tcp) {
@@ -319,6 +313,16 @@ fn read_lowest(s: &mut Session, tcp: &mut TcpStream, buf: &mut [u8]) -> io::Resu
         // Ok(0) from bytes held: rustls takes nothing after a close_notify.
         inbox.consume(if taken == 0 { held } else { taken });
         process(conn, tcp)?;
+    }
+}
+
+/// Plaintext rustls holds, into `buf`; None when it holds none yet.
+fn plaintext(tls: &mut ClientConnection, buf: &mut [u8]) -> Option<io::Result<usize>> {
+    match tls.reader().read(buf) {
+        Ok(n) => Some(Ok(n)),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Some(Err(no_close_notify())),
+        Err(e) => Some(Err(e)),
     }
 }
 
