@@ -122,9 +122,9 @@ fn server_that_answers_before_the_request_is_refused() {
     let c = Ctx::new(CtxOpts::default());
     let b = Bystander::join(&c);
     let wsi = c.connect("127.0.0.1", port, None, |_| {});
-    // One iteration dials (a loopback connect is up at once); the answer is
-    // then in the socket before the loop next looks, so it comes with the
-    // event that says TCP is up and brings no event of its own.
+    // One iteration dials and, as a loopback connect is up at once, sends
+    // the request at once; the server's answer, written as it accepted,
+    // may already be in the socket then.
     assert_eq!(unsafe { ws_service(c.ctx, -1) }, 0);
     std::thread::sleep(Duration::from_millis(200));
     destroyed(&c, wsi);
