@@ -317,6 +317,7 @@ fn read_lowest(s: &mut Session, tcp: &mut TcpStream, buf: &mut [u8]) -> io::Resu
 }
 
 /// Plaintext rustls holds, into `buf`; None when it holds none yet.
+#[inline(always)]
 fn plaintext(tls: &mut ClientConnection, buf: &mut [u8]) -> Option<io::Result<usize>> {
     match tls.reader().read(buf) {
         Ok(n) => Some(Ok(n)),
